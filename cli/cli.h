@@ -1,0 +1,59 @@
+/* SPDX-License-Identifier: MIT */
+/* Shared pieces of the lmsync command-line tool: the command table, option
+ * parsing conventions and exit codes. Each command lives in its own cmd_*.c.
+ *
+ * Exit codes: 0 done; 1 failed (the message says why); 2 usage error;
+ * 3 `status` found no running daemon.
+ */
+#ifndef LMSYNC_CLI_CLI_H
+#define LMSYNC_CLI_CLI_H
+
+#include <getopt.h>
+
+#include "conf/sitedir.h"
+#include "store/store.h"
+
+enum { EXIT_OK = 0, EXIT_FAIL = 1, EXIT_USAGE = 2, EXIT_NOT_RUNNING = 3 };
+
+struct cli {
+	const char *dir_option; /* -d DIR as given, or NULL */
+	struct sitedir sd;	/* resolved by cli_site */
+};
+
+struct cli_command {
+	const char *name;
+	const char *summary; /* one line for `lmsync --help` */
+	const char *help;    /* the whole text for `lmsync NAME --help` */
+	int (*run)(struct cli *cli, int argc, char **argv);
+};
+
+extern const struct cli_command cmd_init, cmd_id, cmd_peer, cmd_status;
+
+struct json;
+struct peer;
+
+/* Write peers as a JSON array (shared by `peer list` and `status`). */
+void cli_peers_json(struct json *j, const struct peer *peers, int n);
+
+/* Print "lmsync: <message>" to stderr; returns EXIT_FAIL. */
+int cli_fail(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+
+/* Print "lmsync NAME: <message>", the usage line and a pointer to --help;
+ * returns EXIT_USAGE. */
+int cli_usage(const struct cli_command *cmd, const char *fmt, ...)
+    __attribute__((format(printf, 2, 3)));
+
+/* getopt_long over a command's arguments (argv[0] is the command name).
+ * Handles -h/--help (prints the help, exits 0) and reports unknown options
+ * as usage errors: returns the option, -1 at the end, or '?' after an
+ * error was printed. Unknown options must be mapped to EXIT_USAGE. */
+int cli_getopt(const struct cli_command *cmd, int argc, char **argv, const char *shortopts,
+	       const struct option *longopts);
+
+/* Resolve the site directory into cli->sd; on error print it. */
+int cli_site(struct cli *cli);
+
+/* Resolve the site and open its store (which must exist). */
+int cli_open_store(struct cli *cli, struct store *st);
+
+#endif

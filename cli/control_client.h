@@ -1,0 +1,19 @@
+/* SPDX-License-Identifier: MIT */
+/* The CLI's end of the control socket: one blocking request and its reply. */
+#ifndef LMSYNC_CLI_CONTROL_CLIENT_H
+#define LMSYNC_CLI_CONTROL_CLIENT_H
+
+#include <msgpack.h>
+
+#include "proto/err.h"
+
+enum { CONTROL_REPLY = 0, CONTROL_NOT_RUNNING = 1 };
+
+/* Send the request [command] to the daemon listening at path and unpack its
+ * reply into *reply (the caller destroys it with msgpack_unpacked_destroy).
+ * Returns CONTROL_REPLY, CONTROL_NOT_RUNNING when nothing listens there, or
+ * -1 with a message. Waits at most timeout_ms for the reply. */
+int control_request(const char *path, const char *command, int timeout_ms,
+		    msgpack_unpacked *reply, lm_err *err);
+
+#endif

@@ -1,0 +1,190 @@
+/* SPDX-License-Identifier: MIT */
+/* lmsync: the command-line tool for coordinators and operators. This file
+ * holds global options, the command table and the helpers every command
+ * shares; each command is in its own cmd_*.c. */
+#include <sodium.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "cli/cli.h"
+
+static const struct cli_command *const commands[] = {
+    &cmd_init,
+    &cmd_id,
+    &cmd_peer,
+    &cmd_status,
+};
+#define NCOMMANDS (sizeof(commands) / sizeof(commands[0]))
+
+static void print_usage(FILE *out)
+{
+	size_t i;
+
+	fputs("usage: lmsync [-d DIR] COMMAND [ARGS]\n"
+	      "\n"
+	      "lmsync keeps learning and mastery services (laerings- og mestringstjenester)\n"
+	      "in municipalities (kommuner) and hospital trusts (helseforetak) in step,\n"
+	      "without a central server. Each site runs lmsyncd beside its own store.\n"
+	      "\n"
+	      "Commands:\n",
+	      out);
+	for (i = 0; i < NCOMMANDS; i++)
+		fprintf(out, "  %-10s %s\n", commands[i]->name, commands[i]->summary);
+	fputs("\n"
+	      "Options:\n"
+	      "  -d, --dir DIR   site directory (default: $LMSYNC_DIR, else\n"
+	      "                  ~/.local/share/lmsync)\n"
+	      "  -h, --help      show this help; `lmsync COMMAND --help` for a command\n"
+	      "      --version   print the version\n"
+	      "\n"
+	      "Exit status: 0 done, 1 failed, 2 usage error, 3 daemon not running (status).\n",
+	      out);
+}
+
+int cli_fail(const char *fmt, ...)
+{
+	va_list ap;
+
+	fputs("lmsync: ", stderr);
+	va_start(ap, fmt);
+	vfprintf(stderr, fmt, ap);
+	va_end(ap);
+	fputc('\n', stderr);
+	return EXIT_FAIL;
+}
+
+/* The first line of a command's help is its usage line. */
+static void print_usage_line(const struct cli_command *cmd, FILE *out)
+{
+	const char *nl = strchr(cmd->help, '\n');
+
+	fprintf(out, "%.*s\n", nl ? (int)(nl - cmd->help) : (int)strlen(cmd->help), cmd->help);
+}
+
+int cli_usage(const struct cli_command *cmd, const char *fmt, ...)
+{
+	va_list ap;
+
+	fprintf(stderr, "lmsync %s: ", cmd->name);
+	va_start(ap, fmt);
+	vfprintf(stderr, fmt, ap);
+	va_end(ap);
+	fputc('\n', stderr);
+	print_usage_line(cmd, stderr);
+	fprintf(stderr, "Try 'lmsync %s --help'.\n", cmd->name);
+	return EXIT_USAGE;
+}
+
+int cli_getopt(const struct cli_command *cmd, int argc, char **argv, const char *shortopts,
+	       const struct option *longopts)
+{
+	int c, index = 0;
+
+	opterr = 0;
+	c = getopt_long(argc, argv, shortopts, longopts, &index);
+	if (c == 'h') {
+		fputs(cmd->help, stdout);
+		exit(EXIT_OK);
+	}
+	if (c == '?') {
+		if (optopt != 0 && strchr(shortopts, optopt) != NULL)
+			cli_usage(cmd, "option -%c needs a value", optopt);
+		else if (optopt != 0)
+			cli_usage(cmd, "unknown option -%c", optopt);
+		else
+			cli_usage(cmd, "unknown or incomplete option '%s'", argv[optind - 1]);
+	} else if (c == ':') {
+		cli_usage(cmd, "option '%s' needs a value", argv[optind - 1]);
+		c = '?';
+	}
+	return c;
+}
+
+int cli_site(struct cli *cli)
+{
+	lm_err err;
+
+	if (sitedir_resolve(&cli->sd, cli->dir_option, &err) != 0)
+		return cli_fail("%s", err.msg);
+	return EXIT_OK;
+}
+
+int cli_open_store(struct cli *cli, struct store *st)
+{
+	lm_err err;
+
+	if (cli_site(cli) != EXIT_OK)
+		return EXIT_FAIL;
+	if (!sitedir_has_site(&cli->sd))
+		return cli_fail("%s holds no site; create one with `lmsync -d %s init --name NAME "
+				"--kind KIND`",
+				cli->sd.dir, cli->sd.dir);
+	if (store_open(st, cli->sd.store, STORE_OPEN, &err) != 0)
+		return cli_fail("%s", err.msg);
+	return EXIT_OK;
+}
+
+static const struct cli_command *find_command(const char *name)
+{
+	size_t i;
+
+	for (i = 0; i < NCOMMANDS; i++)
+		if (strcmp(commands[i]->name, name) == 0)
+			return commands[i];
+	return NULL;
+}
+
+int main(int argc, char **argv)
+{
+	static const struct option longopts[] = {
+	    {"dir", required_argument, NULL, 'd'},
+	    {"help", no_argument, NULL, 'h'},
+	    {"version", no_argument, NULL, 'V'},
+	    {NULL, 0, NULL, 0},
+	};
+	struct cli cli = {NULL, {{0}, {0}, {0}, {0}, {0}, {0}}};
+	const struct cli_command *cmd;
+	int c;
+
+	/* '+': stop at the command name; its options are its own. */
+	opterr = 0;
+	while ((c = getopt_long(argc, argv, "+d:h", longopts, NULL)) != -1) {
+		switch (c) {
+		case 'd':
+			cli.dir_option = optarg;
+			break;
+		case 'h':
+			print_usage(stdout);
+			return EXIT_OK;
+		case 'V':
+			printf("lmsync %s\n", LMSYNC_VERSION);
+			return EXIT_OK;
+		default:
+			fprintf(stderr, "lmsync: unknown or incomplete option '%s'\n",
+				argv[optind - 1]);
+			fputs("usage: lmsync [-d DIR] COMMAND [ARGS]\nTry 'lmsync --help'.\n",
+			      stderr);
+			return EXIT_USAGE;
+		}
+	}
+	if (optind >= argc) {
+		print_usage(stderr);
+		return EXIT_USAGE;
+	}
+	cmd = find_command(argv[optind]);
+	if (cmd == NULL) {
+		fprintf(stderr, "lmsync: unknown command '%s'\n", argv[optind]);
+		fputs("usage: lmsync [-d DIR] COMMAND [ARGS]\nTry 'lmsync --help' for the "
+		      "commands.\n",
+		      stderr);
+		return EXIT_USAGE;
+	}
+	if (sodium_init() < 0)
+		return cli_fail("libsodium failed to initialise");
+	argc -= optind;
+	argv += optind;
+	optind = 0; /* glibc: 0 restarts getopt for the command's own options */
+	return cmd->run(&cli, argc, argv);
+}

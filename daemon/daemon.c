@@ -1,0 +1,160 @@
+/* SPDX-License-Identifier: MIT */
+/* lmsyncd's start, run and stop; see daemon.h.
+ *
+ * Start-up checks, in order, each refusing with a message that says what to
+ * do: the configuration parses; the key file is private; no other lmsyncd
+ * holds the site; the store opens, migrates and belongs to this key.
+ */
+#include "daemon/daemon.h"
+
+#include <signal.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "daemon/lock.h"
+#include "daemon/log.h"
+#include "proto/siteid.h"
+
+static void on_signal(uv_signal_t *h, int signum)
+{
+	struct daemon *d = h->data;
+	lm_err err;
+
+	if (signum == SIGHUP) {
+		if (daemon_reload_peers(d, &err) != 0)
+			log_error("daemon", "reload failed error=\"%s\"", err.msg);
+		return;
+	}
+	daemon_stop(d, signum == SIGTERM ? "SIGTERM" : "SIGINT");
+}
+
+static int watch_signal(struct daemon *d, uv_signal_t *h, int signum, lm_err *err)
+{
+	int rc = uv_signal_init(&d->loop, h);
+
+	h->data = d;
+	if (rc == 0)
+		rc = uv_signal_start(h, on_signal, signum);
+	if (rc < 0)
+		return lm_errf(err, "cannot watch signal %d: %s", signum, uv_strerror(rc));
+	return 0;
+}
+
+int daemon_reload_peers(struct daemon *d, lm_err *err)
+{
+	struct peer *peers;
+	int n;
+
+	if (peer_list(&d->store, &peers, &n, err) != 0)
+		return -1;
+	free(d->peers);
+	d->peers = peers;
+	d->npeers = n;
+	log_info("daemon", "peers loaded count=%d", n);
+	return 0;
+}
+
+static int load_identity(struct daemon *d, const struct daemon_options *opt, lm_err *err)
+{
+	if (sitedir_resolve(&d->sd, opt->dir, err) != 0)
+		return -1;
+	if (!sitedir_has_site(&d->sd))
+		return lm_errf(err, "%s holds no site; create one with `lmsync -d %s init`",
+			       d->sd.dir, d->sd.dir);
+	if (conf_load(d->sd.conf, &d->conf, err) != 0)
+		return -1;
+	if (opt->log_level && log_level_parse(opt->log_level, &d->conf.log_level, err) != 0)
+		return lm_err_wrap(err, "--log-level");
+	log_set_level(d->conf.log_level);
+	return keyfile_load(d->sd.key, &d->key, err);
+}
+
+static int open_store(struct daemon *d, lm_err *err)
+{
+	d->lock_fd = lock_acquire(d->sd.lock, d->sd.store, err);
+	if (d->lock_fd < 0)
+		return -1;
+	if (store_open(&d->store, d->sd.store, STORE_OPEN, err) != 0)
+		return -1;
+	if (store_claim(&d->store, d->key.public_key, err) != 0)
+		return -1;
+	return daemon_reload_peers(d, err);
+}
+
+static int start_loop(struct daemon *d, lm_err *err)
+{
+	int rc = uv_loop_init(&d->loop);
+
+	if (rc < 0)
+		return lm_errf(err, "cannot start the event loop: %s", uv_strerror(rc));
+	d->loop.data = d;
+	d->started_ms = uv_now(&d->loop);
+	d->started_at = time(NULL);
+	/* A peer that hangs up mid-write must cost an error code, not the process. */
+	signal(SIGPIPE, SIG_IGN);
+	if (watch_signal(d, &d->sig_term, SIGTERM, err) != 0 ||
+	    watch_signal(d, &d->sig_int, SIGINT, err) != 0 ||
+	    watch_signal(d, &d->sig_hup, SIGHUP, err) != 0)
+		return -1;
+	return control_start(&d->control, d, d->sd.control, err);
+}
+
+int daemon_open(struct daemon *d, const struct daemon_options *opt, lm_err *err)
+{
+	memset(d, 0, sizeof(*d));
+	d->lock_fd = -1;
+	if (load_identity(d, opt, err) != 0 || open_store(d, err) != 0)
+		return -1;
+	return start_loop(d, err);
+}
+
+int daemon_run(struct daemon *d, lm_err *err)
+{
+	char id[SITEID_TEXT_LEN + 1], listen[CONF_HOST_MAX + 16];
+	int rc;
+
+	siteid_to_text(d->key.public_key, id);
+	conf_addr_format(&d->conf.listen, listen, sizeof(listen));
+	log_info("daemon", "started site=%s name=\"%s\" kind=%s pid=%ld version=%s listen=%s", id,
+		 d->conf.name, site_kind_name(d->conf.kind), (long)getpid(), LMSYNC_VERSION,
+		 listen);
+	rc = uv_run(&d->loop, UV_RUN_DEFAULT);
+	if (rc != 0 && !d->stopping)
+		return lm_errf(err, "event loop ended unexpectedly");
+	return 0;
+}
+
+static void close_if_open(uv_handle_t *h)
+{
+	if (h->loop != NULL && !uv_is_closing(h))
+		uv_close(h, NULL);
+}
+
+void daemon_stop(struct daemon *d, const char *why)
+{
+	if (d->stopping)
+		return;
+	d->stopping = 1;
+	log_info("daemon", "stopping reason=%s", why);
+	control_stop(&d->control);
+	close_if_open((uv_handle_t *)&d->sig_term);
+	close_if_open((uv_handle_t *)&d->sig_int);
+	close_if_open((uv_handle_t *)&d->sig_hup);
+}
+
+void daemon_close(struct daemon *d)
+{
+	if (d->loop.data != NULL) {
+		/* Handles closed by daemon_stop need one more turn to finish. */
+		daemon_stop(d, "shutdown");
+		uv_run(&d->loop, UV_RUN_DEFAULT);
+		if (uv_loop_close(&d->loop) != 0)
+			log_warn("daemon", "event loop closed with handles still open");
+	}
+	store_close(&d->store);
+	lock_release(d->lock_fd);
+	free(d->peers);
+	d->peers = NULL;
+	site_key_wipe(&d->key);
+}

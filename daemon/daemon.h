@@ -1,0 +1,57 @@
+/* SPDX-License-Identifier: MIT */
+/* lmsyncd's state: one per process, owned by main() and driven by one libuv
+ * loop. Everything the daemon holds for its site hangs off struct daemon.
+ *
+ * Life cycle: daemon_open (refuses to start with an actionable message),
+ * daemon_run (returns once a stop was requested and every handle closed),
+ * daemon_close (releases the store, the lock and wipes the key).
+ */
+#ifndef LMSYNC_DAEMON_DAEMON_H
+#define LMSYNC_DAEMON_DAEMON_H
+
+#include <stdint.h>
+#include <time.h>
+#include <uv.h>
+
+#include "conf/conf.h"
+#include "conf/keyfile.h"
+#include "conf/sitedir.h"
+#include "daemon/control.h"
+#include "store/peer.h"
+#include "store/store.h"
+
+struct daemon {
+	uv_loop_t loop;
+	struct sitedir sd;
+	struct conf conf;
+	struct site_key key;
+	struct store store;
+	int lock_fd;
+
+	struct peer *peers; /* configured peers, reloaded on SIGHUP */
+	int npeers;
+
+	uv_signal_t sig_term, sig_int, sig_hup;
+	struct control_server control;
+
+	uint64_t started_ms; /* uv_now at start, for uptime */
+	time_t started_at;   /* wall clock at start, for display */
+	int stopping;
+};
+
+struct daemon_options {
+	const char *dir;       /* -d, may be NULL */
+	const char *log_level; /* --log-level overrides the file, may be NULL */
+};
+
+int daemon_open(struct daemon *d, const struct daemon_options *opt, lm_err *err);
+int daemon_run(struct daemon *d, lm_err *err);
+void daemon_close(struct daemon *d);
+
+/* Ask the loop to wind down: close every handle; daemon_run then returns. */
+void daemon_stop(struct daemon *d, const char *why);
+
+/* Re-read the peer list from the store. */
+int daemon_reload_peers(struct daemon *d, lm_err *err);
+
+#endif

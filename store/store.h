@@ -1,0 +1,48 @@
+/* SPDX-License-Identifier: MIT */
+/* The site's SQLite store: opening it, migrating its schema, site metadata.
+ *
+ * Invariants:
+ *  - The file is in WAL mode with foreign keys on, for every connection.
+ *  - PRAGMA user_version is the schema version; migrations only go forward,
+ *    each in its own transaction, so a crash leaves a valid older version.
+ *  - A store belongs to one site: meta.site_id is set at creation and a store
+ *    opened with a different key is refused.
+ *  - A store newer than this program is refused, never downgraded.
+ */
+#ifndef LMSYNC_STORE_STORE_H
+#define LMSYNC_STORE_STORE_H
+
+#include <sqlite3.h>
+#include <stdint.h>
+
+#include "proto/err.h"
+
+struct store {
+	sqlite3 *db;
+	char path[256];
+};
+
+enum store_mode {
+	STORE_OPEN,   /* the file must exist */
+	STORE_CREATE, /* the file must not exist */
+};
+
+/* Open (or create) the store at path and bring its schema up to date. */
+int store_open(struct store *st, const char *path, enum store_mode mode, lm_err *err);
+void store_close(struct store *st);
+
+/* The schema version this program writes, and the one the file is at. */
+int store_schema_latest(void);
+int store_schema_version(struct store *st, int *version, lm_err *err);
+
+/* Site metadata (key/value text). store_meta_get returns 1 when found. */
+int store_meta_set(struct store *st, const char *key, const char *value, lm_err *err);
+int store_meta_get(struct store *st, const char *key, char *value, size_t cap, lm_err *err);
+
+/* Record the owner at creation; on later opens, refuse a different owner. */
+int store_claim(struct store *st, const uint8_t site_id[32], lm_err *err);
+
+/* Run a statement with no result rows; used for BEGIN/COMMIT and DDL. */
+int store_exec(struct store *st, const char *sql, lm_err *err);
+
+#endif
