@@ -6,7 +6,7 @@ BUILD_ASAN ?= build-asan
 JOBS       ?= $(shell nproc 2>/dev/null || echo 2)
 CMAKE_ARGS ?=
 
-.PHONY: all deps build demo check check-unit check-asan format clean
+.PHONY: all deps build demo check check-unit check-asan format install clean
 
 all: build
 
@@ -38,8 +38,13 @@ check-asan: deps $(BUILD_ASAN)/CMakeCache.txt
 		UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1 \
 		ctest --output-on-failure -j $(JOBS) -LE noasan
 
+# Installs lmsync, lmsyncd, the systemd unit and the docs under PREFIX.
+PREFIX ?= /usr/local
+install: build
+	@cmake --install $(BUILD) --prefix $(PREFIX)
+
 format:
-	@clang-format -i $$(git ls-files '*.c' '*.h')
+	@clang-format -i $$(find proto store daemon cli conf tests bench -name '*.[ch]')
 
 clean:
 	@rm -rf $(BUILD) $(BUILD_ASAN)

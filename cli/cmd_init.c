@@ -80,8 +80,7 @@ static int create_store(struct cli *cli, const struct site_key *key, lm_err *err
 	return rc;
 }
 
-static int create_site(struct cli *cli, const struct conf *conf, struct site_key *key,
-		       lm_err *err)
+static int create_site(struct cli *cli, const struct conf *conf, struct site_key *key, lm_err *err)
 {
 	struct created made = {NULL, NULL, NULL};
 

@@ -118,8 +118,7 @@ static void format_duration(int64_t ms, char *out, size_t cap)
 	else if (s < 3600)
 		snprintf(out, cap, "%lldm %llds", (long long)(s / 60), (long long)(s % 60));
 	else if (s < 86400)
-		snprintf(out, cap, "%lldh %lldm", (long long)(s / 3600),
-			 (long long)(s / 60 % 60));
+		snprintf(out, cap, "%lldh %lldm", (long long)(s / 3600), (long long)(s / 60 % 60));
 	else
 		snprintf(out, cap, "%lldd %lldh", (long long)(s / 86400),
 			 (long long)(s / 3600 % 24));

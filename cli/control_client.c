@@ -152,8 +152,8 @@ static int exchange(int fd, const char *command, int timeout_ms, msgpack_unpacke
 	return rc;
 }
 
-int control_request(const char *path, const char *command, int timeout_ms,
-		    msgpack_unpacked *reply, lm_err *err)
+int control_request(const char *path, const char *command, int timeout_ms, msgpack_unpacked *reply,
+		    lm_err *err)
 {
 	int fd = -1, rc;
 

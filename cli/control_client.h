@@ -13,7 +13,7 @@ enum { CONTROL_REPLY = 0, CONTROL_NOT_RUNNING = 1 };
  * reply into *reply (the caller destroys it with msgpack_unpacked_destroy).
  * Returns CONTROL_REPLY, CONTROL_NOT_RUNNING when nothing listens there, or
  * -1 with a message. Waits at most timeout_ms for the reply. */
-int control_request(const char *path, const char *command, int timeout_ms,
-		    msgpack_unpacked *reply, lm_err *err);
+int control_request(const char *path, const char *command, int timeout_ms, msgpack_unpacked *reply,
+		    lm_err *err);
 
 #endif

@@ -90,9 +90,10 @@ static int parse_port(const char *s, uint16_t *port, lm_err *err)
 	char *end;
 	long v;
 
+	/* Digits only: strtol alone would take " 80" and "+80". */
 	errno = 0;
 	v = strtol(s, &end, 10);
-	if (*s == '\0' || *end != '\0' || errno != 0 || v < 1 || v > 65535)
+	if (!isdigit((unsigned char)*s) || *end != '\0' || errno != 0 || v < 1 || v > 65535)
 		return lm_errf(err, "'%s' is not a port number (1-65535)", s);
 	*port = (uint16_t)v;
 	return 0;
@@ -116,7 +117,8 @@ int conf_addr_parse(const char *s, struct conf_addr *addr, lm_err *err)
 		host = s + 1;
 		hostlen = (size_t)(close - host);
 		colon = close + 1;
-		if (hostlen == 0 || strspn(host, "0123456789abcdefABCDEF:.") < hostlen)
+		if (hostlen == 0 || strspn(host, "0123456789abcdefABCDEF:.") < hostlen ||
+		    memchr(host, ':', hostlen) == NULL)
 			return lm_errf(err, "'%s' has a malformed IPv6 address", s);
 	} else {
 		size_t i;
@@ -220,8 +222,9 @@ static int set_key(struct conf *conf, struct parse_state *ps, const char *key, c
 		bit = SEEN_LOG_LEVEL;
 		rc = log_level_parse(value, &conf->log_level, err);
 	} else if (sec[0] == '\0') {
-		return lm_errf(err, "'%s' is outside any section; put it under [site], "
-				    "[network] or [daemon]",
+		return lm_errf(err,
+			       "'%s' is outside any section; put it under [site], "
+			       "[network] or [daemon]",
 			       key);
 	} else {
 		return lm_errf(err, "unknown key '%s' in section [%s]", key, sec);
@@ -247,10 +250,10 @@ static int parse_line(struct conf *conf, struct parse_state *ps, char *line, lm_
 			return lm_errf(err, "section header '%s' lacks its closing ']'", s);
 		s[n - 1] = '\0';
 		s = trim(s + 1);
-		if (strcmp(s, "site") != 0 && strcmp(s, "network") != 0 &&
-		    strcmp(s, "daemon") != 0)
-			return lm_errf(err, "unknown section [%s]; known: [site], [network], "
-					    "[daemon]",
+		if (strcmp(s, "site") != 0 && strcmp(s, "network") != 0 && strcmp(s, "daemon") != 0)
+			return lm_errf(err,
+				       "unknown section [%s]; known: [site], [network], "
+				       "[daemon]",
 				       s);
 		snprintf(ps->section, sizeof(ps->section), "%s", s);
 		return 0;
@@ -317,19 +320,22 @@ int conf_write_new(const char *path, const struct conf *conf, lm_err *err)
 		   "# Format: `key = value` under [section] headers; lines starting with\n"
 		   "# '#' are comments. Reference: docs/CONFIGURATION.md.\n"
 		   "# lmsyncd reads this file at start; restart it after editing.\n\n");
-	fprintf(f, "[site]\n# The organisation this site acts for, as people should see it.\n"
-		   "name = %s\n\n",
+	fprintf(f,
+		"[site]\n# The organisation this site acts for, as people should see it.\n"
+		"name = \"%s\"\n\n",
 		conf->name);
 	fprintf(f, "# What kind of organisation it is:\n");
 	for (i = 0; i < SITE_KIND_COUNT; i++)
 		fprintf(f, "#   %-19s %s\n", kinds[i].name, kinds[i].help);
 	fprintf(f, "kind = %s\n\n", site_kind_name(conf->kind));
-	fprintf(f, "[network]\n# Address and TCP port lmsyncd listens on for peers.\n"
-		   "# Use 0.0.0.0:PORT or [::]:PORT to accept connections from other hosts.\n"
-		   "listen = %s\n\n",
+	fprintf(f,
+		"[network]\n# Address and TCP port lmsyncd listens on for peers.\n"
+		"# Use 0.0.0.0:PORT or [::]:PORT to accept connections from other hosts.\n"
+		"listen = %s\n\n",
 		listen);
-	fprintf(f, "[daemon]\n# How much lmsyncd logs: debug, info, warn or error.\n"
-		   "log_level = %s\n",
+	fprintf(f,
+		"[daemon]\n# How much lmsyncd logs: debug, info, warn or error.\n"
+		"log_level = %s\n",
 		log_level_name(conf->log_level));
 	if (fflush(f) != 0 || fsync(fileno(f)) != 0)
 		rc = lm_errf(err, "cannot write %s: %s", path, strerror(errno));

@@ -214,7 +214,8 @@ static void client_on_read(uv_stream_t *s, ssize_t nread, const uv_buf_t *buf)
 
 		ctl_reader_consume(&c->reader);
 		if (rc != 0) {
-			log_warn("control", "closing control connection reason=\"malformed request\"");
+			log_warn("control",
+				 "closing control connection reason=\"malformed request\"");
 			client_close(c);
 		}
 	}

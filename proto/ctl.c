@@ -32,10 +32,11 @@ void ctl_reader_free(struct ctl_reader *r)
 
 int ctl_reader_feed(struct ctl_reader *r, const void *data, size_t len, lm_err *err)
 {
-	if (r->len >= CTL_HEADER_LEN && ctl_header_read(r->buf) > r->max)
-		return lm_errf(err, "control message of %u bytes exceeds the limit of %u",
-			       ctl_header_read(r->buf), r->max);
-	if (len > (size_t)r->max + CTL_HEADER_LEN - r->len)
+	if (len == 0)
+		return 0;
+	/* Callers feed what one read returned; a chunk larger than any message
+	 * could ever be is refused before it costs memory. */
+	if (len > (size_t)r->max + CTL_HEADER_LEN)
 		return lm_errf(err, "control message exceeds the limit of %u bytes", r->max);
 	if (r->len + len > r->cap) {
 		size_t cap = r->cap ? r->cap : 256;

@@ -17,7 +17,7 @@
 
 #include "proto/err.h"
 
-#define CTL_HEADER_LEN 4
+#define CTL_HEADER_LEN	4
 #define CTL_MAX_MESSAGE (16u << 20)
 
 /* Write the header announcing a message of len bytes. */

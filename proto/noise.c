@@ -756,6 +756,7 @@ int noise_handshake_remote_static(const noise_handshake *hs, uint8_t out[NOISE_D
 void noise_handshake_wipe(noise_handshake *hs)
 {
 	sodium_memzero(hs, sizeof(*hs));
+	hs->failed = 1; /* a wiped state refuses to be used again */
 }
 
 /* ---- Ed25519 site keys as Noise static keys --------------------------- */

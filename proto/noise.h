@@ -155,7 +155,8 @@ int noise_handshake_hash(const noise_handshake *hs, uint8_t out[NOISE_HASHLEN], 
 /* The peer's static public key, once a pre-message or a message told it. */
 int noise_handshake_remote_static(const noise_handshake *hs, uint8_t out[NOISE_DHLEN], lm_err *err);
 
-/* Zero the whole state, key material included. */
+/* Zero the whole state, key material included; it then refuses every use
+ * until initialized again. */
 void noise_handshake_wipe(noise_handshake *hs);
 
 /* InitializeKey(k): set the key and reset the nonce to 0. */

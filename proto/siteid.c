@@ -7,8 +7,8 @@
 #include <string.h>
 
 #define CHECK_LEN   3
-#define RAW_LEN     (SITEID_KEY_LEN + CHECK_LEN) /* 35 bytes = 280 bits */
-#define CHARS       56                           /* 280 / 5 */
+#define RAW_LEN	    (SITEID_KEY_LEN + CHECK_LEN) /* 35 bytes = 280 bits */
+#define CHARS	    56				 /* 280 / 5 */
 #define GROUP_CHARS 7
 
 static const char alphabet[] = "0123456789ABCDEFGHJKMNPQRSTVWXYZ";
@@ -18,8 +18,8 @@ static void compute_check(const uint8_t key[SITEID_KEY_LEN], uint8_t check[CHECK
 {
 	uint8_t h[16];
 
-	crypto_generichash_blake2b_salt_personal(h, sizeof(h), key, SITEID_KEY_LEN, NULL, 0,
-						 NULL, (const unsigned char *)personal);
+	crypto_generichash_blake2b_salt_personal(h, sizeof(h), key, SITEID_KEY_LEN, NULL, 0, NULL,
+						 (const unsigned char *)personal);
 	memcpy(check, h, CHECK_LEN);
 }
 
@@ -120,8 +120,8 @@ static int parse_text(const char *s, uint8_t key[SITEID_KEY_LEN], lm_err *err)
 			continue;
 		v = decode_char(*p);
 		if (v < 0)
-			return lm_errf(err, "'%s' is not a site id: '%c' is not a site id character",
-				       s, *p);
+			return lm_errf(
+			    err, "'%s' is not a site id: '%c' is not a site id character", s, *p);
 		acc = (acc << 5) | (unsigned)v;
 		bits += 5;
 		if (bits >= 8) {

@@ -18,9 +18,9 @@
 
 #include "proto/err.h"
 
-#define SITEID_KEY_LEN  32
-#define SITEID_TEXT_LEN 63 /* 56 characters + 7 dashes, without the NUL */
-#define SITEID_HEX_LEN  64
+#define SITEID_KEY_LEN	 32
+#define SITEID_TEXT_LEN	 63 /* 56 characters + 7 dashes, without the NUL */
+#define SITEID_HEX_LEN	 64
 #define SITEID_SHORT_LEN 7 /* the first group, for tables and logs */
 
 /* Write the text form of key into out (at least SITEID_TEXT_LEN + 1 bytes). */

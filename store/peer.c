@@ -76,9 +76,9 @@ int peer_list(struct store *st, struct peer **peers, int *count, lm_err *err)
 
 	*peers = NULL;
 	*count = 0;
-	if (sqlite3_prepare_v2(st->db,
-			       "SELECT id, addr, name, is_hub, added_at FROM peer ORDER BY name, id",
-			       -1, &stmt, NULL) != SQLITE_OK)
+	if (sqlite3_prepare_v2(
+		st->db, "SELECT id, addr, name, is_hub, added_at FROM peer ORDER BY name, id", -1,
+		&stmt, NULL) != SQLITE_OK)
 		return lm_errf(err, "%s: %s", st->path, sqlite3_errmsg(st->db));
 	while ((rc = sqlite3_step(stmt)) == SQLITE_ROW) {
 		if (n == cap) {

@@ -137,8 +137,8 @@ int store_meta_set(struct store *st, const char *key, const char *value, lm_err 
 	sqlite3_stmt *stmt;
 	int rc;
 
-	if (sqlite3_prepare_v2(st->db, "INSERT OR REPLACE INTO meta(key, value) VALUES (?, ?)",
-			       -1, &stmt, NULL) != SQLITE_OK)
+	if (sqlite3_prepare_v2(st->db, "INSERT OR REPLACE INTO meta(key, value) VALUES (?, ?)", -1,
+			       &stmt, NULL) != SQLITE_OK)
 		return lm_errf(err, "%s: %s", st->path, sqlite3_errmsg(st->db));
 	sqlite3_bind_text(stmt, 1, key, -1, SQLITE_STATIC);
 	sqlite3_bind_text(stmt, 2, value, -1, SQLITE_STATIC);
@@ -155,8 +155,8 @@ int store_meta_get(struct store *st, const char *key, char *value, size_t cap, l
 	sqlite3_stmt *stmt;
 	int rc;
 
-	if (sqlite3_prepare_v2(st->db, "SELECT value FROM meta WHERE key = ?", -1, &stmt,
-			       NULL) != SQLITE_OK)
+	if (sqlite3_prepare_v2(st->db, "SELECT value FROM meta WHERE key = ?", -1, &stmt, NULL) !=
+	    SQLITE_OK)
 		return lm_errf(err, "%s: %s", st->path, sqlite3_errmsg(st->db));
 	sqlite3_bind_text(stmt, 1, key, -1, SQLITE_STATIC);
 	rc = sqlite3_step(stmt);

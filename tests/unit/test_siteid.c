@@ -55,7 +55,8 @@ static void test_known_key(void **state)
 
 	(void)state;
 	siteid_to_hex(key, hex);
-	assert_string_equal(hex, "0000000000000000000000000000000000000000000000000000000000000000");
+	assert_string_equal(hex,
+			    "0000000000000000000000000000000000000000000000000000000000000000");
 	siteid_to_text(key, text);
 	/* 32 zero bytes are 51 zero characters and a bit; the check follows. */
 	assert_memory_equal(text, "0000000-0000000-0000000", 23);
@@ -145,8 +146,8 @@ static void test_bad_forms(void **state)
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-	    cmocka_unit_test(test_text_round_trip), cmocka_unit_test(test_hex_round_trip),
-	    cmocka_unit_test(test_known_key),	    cmocka_unit_test(test_lenient_reading),
+	    cmocka_unit_test(test_text_round_trip),    cmocka_unit_test(test_hex_round_trip),
+	    cmocka_unit_test(test_known_key),	       cmocka_unit_test(test_lenient_reading),
 	    cmocka_unit_test(test_every_typo_refused), cmocka_unit_test(test_bad_forms),
 	};
 

@@ -1,0 +1,136 @@
+#!/usr/bin/env bash
+# Shared harness for end-to-end tests: real lmsync and lmsyncd binaries on
+# real directories, driven the way an operator would. Every wait is bounded,
+# every daemon started is killed on exit, every test runs in its own
+# directory, and the script ends with "N passed, M failed".
+#
+# Usage in a test script:
+#   . "$(dirname "$0")/lib.sh" "$@"     # $1 is the build directory
+#   test_something() { ...; }           # any function named test_*
+#   run_tests
+
+set -u
+
+BUILD_DIR=$(cd "${1:?usage: $0 BUILD_DIR}" && pwd)
+LMSYNC="$BUILD_DIR/cli/lmsync"
+LMSYNCD="$BUILD_DIR/daemon/lmsyncd"
+E2E_ROOT=$(mktemp -d /tmp/lmsync-e2e.XXXXXX)
+E2E_PIDS=()
+
+e2e_kill_daemons() {
+	local pid
+	for pid in "${E2E_PIDS[@]}"; do
+		kill -KILL "$pid" 2>/dev/null
+	done
+}
+
+e2e_cleanup() {
+	e2e_kill_daemons
+	rm -rf "$E2E_ROOT"
+}
+trap e2e_cleanup EXIT
+
+fail() {
+	echo "    FAIL: $*" >&2
+	exit 1
+}
+
+# lm DIR ARGS...: run lmsync on the site in DIR.
+lm() {
+	local dir=$1
+	shift
+	"$LMSYNC" -d "$dir" "$@"
+}
+
+# new_site NAME KIND PORT: init a site under the test's directory; prints DIR.
+new_site() {
+	local dir="$T/$1"
+	"$LMSYNC" -d "$dir" init --name "$1" --kind "$2" --listen "127.0.0.1:$3" >/dev/null ||
+		fail "init $1"
+	echo "$dir"
+}
+
+# start_daemon DIR: start lmsyncd in the background, logging to DIR/daemon.log,
+# and wait (at most 10 s) until it answers status. Sets DAEMON_PID.
+start_daemon() {
+	local dir=$1 i
+	"$LMSYNCD" -d "$dir" 2>>"$dir/daemon.log" &
+	DAEMON_PID=$!
+	E2E_PIDS+=("$DAEMON_PID")
+	echo "$DAEMON_PID" >"$dir/daemon.pid"
+	for i in $(seq 1 100); do
+		if "$LMSYNC" -d "$dir" status >/dev/null 2>&1; then
+			return 0
+		fi
+		kill -0 "$DAEMON_PID" 2>/dev/null || fail "lmsyncd exited at start: $(tail -3 "$dir/daemon.log")"
+		sleep 0.1
+	done
+	fail "lmsyncd in $dir did not answer status within 10 s"
+}
+
+# wait_exit PID SECONDS: wait for a child of this shell to exit; sets
+# EXIT_RC to its exit code, or to "timeout". (Not in $(...): a subshell
+# cannot wait for its parent's children.)
+wait_exit() {
+	local pid=$1 limit=$2 i
+	EXIT_RC=timeout
+	for i in $(seq 1 $((limit * 20))); do
+		# A zombie still answers kill -0; ps tells it apart.
+		if [ "$(ps -o stat= -p "$pid" 2>/dev/null | cut -c1)" != "" ] &&
+			[ "$(ps -o stat= -p "$pid" | cut -c1)" != Z ]; then
+			sleep 0.05
+			continue
+		fi
+		wait "$pid"
+		EXIT_RC=$?
+		return 0
+	done
+}
+
+# stop_daemon DIR: SIGTERM the daemon started for DIR and expect exit 0.
+stop_daemon() {
+	local dir=$1 pid
+	pid=$(cat "$dir/daemon.pid")
+	kill -TERM "$pid"
+	wait_exit "$pid" 5
+	[ "$EXIT_RC" = 0 ] || fail "lmsyncd in $dir ended with '$EXIT_RC' after SIGTERM"
+}
+
+# expect_rc CODE CMD...: run CMD, require exit CODE; output goes to $OUT.
+expect_rc() {
+	local want=$1 got
+	shift
+	OUT=$("$@" 2>&1)
+	got=$?
+	[ "$got" = "$want" ] || fail "'$*' exited $got, expected $want; output: $OUT"
+}
+
+# contains TEXT NEEDLE: require NEEDLE in TEXT.
+contains() {
+	case "$1" in
+	*"$2"*) ;;
+	*) fail "expected to find '$2' in: $1" ;;
+	esac
+}
+
+file_mode() {
+	stat -c %a "$1"
+}
+
+run_tests() {
+	local name passed=0 failed=0
+	for name in $(declare -F | awk '{print $3}' | grep '^test_'); do
+		T="$E2E_ROOT/$name"
+		mkdir -p "$T"
+		# Each test runs in a subshell that kills the daemons it started.
+		if (trap e2e_kill_daemons EXIT; "$name"); then
+			echo "ok   $name"
+			passed=$((passed + 1))
+		else
+			echo "FAIL $name"
+			failed=$((failed + 1))
+		fi
+	done
+	echo "$passed passed, $failed failed"
+	[ "$failed" = 0 ] && [ "$passed" -gt 0 ]
+}
