@@ -6,6 +6,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <time.h>
 
 #include "cli/cli.h"
 #include "cli/control_client.h"
@@ -30,17 +31,25 @@ const struct cli_command cmd_status = {
     run,
 };
 
+/* A peer as the daemon sees it: the configuration and the connection. */
+struct peer_state {
+	int connected;
+	char direction[8], remote[PEER_ADDR_MAX], last_error[256];
+	int64_t since, rtt_us;
+};
+
 /* What status reports, gathered from the daemon and the files. */
 struct site_status {
 	struct conf conf;
 	char site_id[SITEID_TEXT_LEN + 1];
 	int schema;
 	int64_t store_bytes;
-	struct peer *peers;
+	struct peer *peers;	   /* from the store, or from the daemon when it runs */
+	struct peer_state *states; /* from the daemon, else NULL */
 	int npeers;
 	/* From the daemon, when it answered. */
 	int running;
-	int64_t pid, uptime_ms, started_at;
+	int64_t pid, uptime_ms, started_at, connections;
 	char version[32];
 };
 
@@ -81,6 +90,50 @@ static int read_files(struct cli *cli, struct site_status *s)
 	return EXIT_OK;
 }
 
+static int read_peer(const msgpack_object *o, struct peer *p, struct peer_state *st)
+{
+	char id[SITEID_TEXT_LEN + 8];
+	lm_err err;
+
+	memset(p, 0, sizeof(*p));
+	memset(st, 0, sizeof(*st));
+	st->rtt_us = -1;
+	if (!mp_map_str(o, "id", id, sizeof(id)) || siteid_parse(id, p->id, &err) != 0)
+		return -1;
+	mp_map_str(o, "name", p->name, sizeof(p->name));
+	mp_map_str(o, "addr", p->addr, sizeof(p->addr));
+	mp_map_bool(o, "hub", &p->is_hub);
+	mp_map_bool(o, "connected", &st->connected);
+	mp_map_str(o, "direction", st->direction, sizeof(st->direction));
+	mp_map_str(o, "remote", st->remote, sizeof(st->remote));
+	mp_map_str(o, "last_error", st->last_error, sizeof(st->last_error));
+	mp_map_int(o, "since", &st->since);
+	mp_map_int(o, "rtt_us", &st->rtt_us);
+	return 0;
+}
+
+/* The daemon's view of the peers replaces what the store said. */
+static int read_peers(const msgpack_object *reply, struct site_status *s)
+{
+	const msgpack_object *arr = mp_map_get(reply, "peers");
+	uint32_t i, n;
+
+	if (arr == NULL || arr->type != MSGPACK_OBJECT_ARRAY)
+		return 0;
+	n = arr->via.array.size;
+	free(s->peers);
+	s->peers = calloc(n ? n : 1, sizeof(*s->peers));
+	s->states = calloc(n ? n : 1, sizeof(*s->states));
+	s->npeers = 0;
+	if (s->peers == NULL || s->states == NULL)
+		return cli_fail("out of memory");
+	for (i = 0; i < n; i++)
+		if (read_peer(&arr->via.array.ptr[i], &s->peers[s->npeers],
+			      &s->states[s->npeers]) == 0)
+			s->npeers++;
+	return EXIT_OK;
+}
+
 static int ask_daemon(struct cli *cli, struct site_status *s)
 {
 	msgpack_unpacked reply;
@@ -104,9 +157,11 @@ static int ask_daemon(struct cli *cli, struct site_status *s)
 	mp_map_int(&reply.data, "pid", &s->pid);
 	mp_map_int(&reply.data, "uptime_ms", &s->uptime_ms);
 	mp_map_int(&reply.data, "started_at", &s->started_at);
+	mp_map_int(&reply.data, "connections", &s->connections);
 	mp_map_str(&reply.data, "version", s->version, sizeof(s->version));
+	rc = read_peers(&reply.data, s);
 	msgpack_unpacked_destroy(&reply);
-	return EXIT_OK;
+	return rc;
 }
 
 static void format_duration(int64_t ms, char *out, size_t cap)
@@ -124,10 +179,29 @@ static void format_duration(int64_t ms, char *out, size_t cap)
 			 (long long)(s / 3600 % 24));
 }
 
+static void print_peer_state(const struct peer_state *st)
+{
+	char when[32], ago[32];
+	time_t since = (time_t)st->since;
+	struct tm tm;
+
+	if (!st->connected) {
+		printf("    not connected%s%s\n", st->last_error[0] ? ": " : "", st->last_error);
+		return;
+	}
+	localtime_r(&since, &tm);
+	strftime(when, sizeof(when), "%Y-%m-%d %H:%M:%S", &tm);
+	format_duration((int64_t)(time(NULL) - since) * 1000, ago, sizeof(ago));
+	printf("    connected (%s, %s) since %s (%s)", st->direction, st->remote, when, ago);
+	if (st->rtt_us >= 0)
+		printf(", rtt %.1f ms", (double)st->rtt_us / 1000.0);
+	printf("\n");
+}
+
 static void print_text(const struct cli *cli, const struct site_status *s)
 {
 	char listen[CONF_HOST_MAX + 16], up[32], id[SITEID_TEXT_LEN + 1];
-	int i;
+	int i, connected;
 
 	conf_addr_format(&s->conf.listen, listen, sizeof(listen));
 	printf("Site       %s (%s)\n", s->conf.name, site_kind_name(s->conf.kind));
@@ -143,14 +217,54 @@ static void print_text(const struct cli *cli, const struct site_status *s)
 		       cli->sd.control, cli->sd.dir);
 	}
 	printf("Store      schema %d, %.1f KiB\n", s->schema, (double)s->store_bytes / 1024.0);
-	printf("Peers      %d configured\n", s->npeers);
+	if (s->states == NULL) {
+		printf("Peers      %d configured\n", s->npeers);
+	} else {
+		for (i = 0, connected = 0; i < s->npeers; i++)
+			connected += s->states[i].connected;
+		printf("Peers      %d configured, %d connected\n", s->npeers, connected);
+	}
 	for (i = 0; i < s->npeers; i++) {
 		const struct peer *p = &s->peers[i];
 
 		siteid_to_short(p->id, id);
 		printf("  %-24s %-22s %s%s\n", p->name[0] ? p->name : "-", p->addr, id,
 		       p->is_hub ? "  hub" : "");
+		if (s->states != NULL)
+			print_peer_state(&s->states[i]);
 	}
+}
+
+static void peers_state_json(struct json *j, const struct site_status *s)
+{
+	char id[SITEID_TEXT_LEN + 1];
+	int i;
+
+	json_array_begin(j);
+	for (i = 0; i < s->npeers; i++) {
+		const struct peer_state *st = &s->states[i];
+
+		siteid_to_text(s->peers[i].id, id);
+		json_object_begin(j);
+		json_kv_str(j, "id", id);
+		json_kv_str(j, "name", s->peers[i].name);
+		json_kv_str(j, "addr", s->peers[i].addr);
+		json_kv_bool(j, "hub", s->peers[i].is_hub);
+		json_kv_bool(j, "connected", st->connected);
+		if (st->connected) {
+			json_kv_str(j, "direction", st->direction);
+			json_kv_str(j, "remote", st->remote);
+			json_kv_int(j, "since", st->since);
+			json_key(j, "rtt_us");
+			if (st->rtt_us >= 0)
+				json_int(j, st->rtt_us);
+			else
+				json_null(j);
+		}
+		json_kv_str(j, "last_error", st->last_error);
+		json_object_end(j);
+	}
+	json_array_end(j);
 }
 
 static void print_json(const struct cli *cli, const struct site_status *s)
@@ -177,6 +291,7 @@ static void print_json(const struct cli *cli, const struct site_status *s)
 		json_kv_int(&j, "uptime_ms", s->uptime_ms);
 		json_kv_int(&j, "started_at", s->started_at);
 		json_kv_str(&j, "version", s->version);
+		json_kv_int(&j, "connections", s->connections);
 	}
 	json_object_end(&j);
 	json_key(&j, "store");
@@ -185,7 +300,10 @@ static void print_json(const struct cli *cli, const struct site_status *s)
 	json_kv_int(&j, "bytes", s->store_bytes);
 	json_object_end(&j);
 	json_key(&j, "peers");
-	cli_peers_json(&j, s->peers, s->npeers);
+	if (s->states == NULL)
+		cli_peers_json(&j, s->peers, s->npeers);
+	else
+		peers_state_json(&j, s);
 	json_object_end(&j);
 	json_finish(&j);
 }
@@ -220,5 +338,6 @@ static int run(struct cli *cli, int argc, char **argv)
 		rc = s.running ? EXIT_OK : EXIT_NOT_RUNNING;
 	}
 	free(s.peers);
+	free(s.states);
 	return rc;
 }

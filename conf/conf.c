@@ -5,6 +5,7 @@
 #include <ctype.h>
 #include <errno.h>
 #include <fcntl.h>
+#include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -155,9 +156,54 @@ void conf_addr_format(const struct conf_addr *addr, char *out, size_t cap)
 		snprintf(out, cap, "%s:%u", addr->host, addr->port);
 }
 
+int conf_duration_parse(const char *s, uint32_t *ms, lm_err *err)
+{
+	static const struct {
+		const char *unit;
+		uint64_t ms;
+	} units[] = {{"ms", 1}, {"s", 1000}, {"m", 60000}, {"h", 3600000}};
+	uint64_t v = 0;
+	const char *p = s;
+	size_t i;
+
+	for (; isdigit((unsigned char)*p) && v <= UINT32_MAX; p++)
+		v = v * 10 + (uint64_t)(*p - '0');
+	if (p == s || v > UINT32_MAX)
+		return lm_errf(err, "'%s' is not a duration; write it like 250ms, 10s, 2m or 1h",
+			       s);
+	for (i = 0; i < sizeof(units) / sizeof(units[0]); i++) {
+		if (strcmp(p, units[i].unit) != 0)
+			continue;
+		if (v == 0 || v * units[i].ms > UINT32_MAX)
+			return lm_errf(err, "duration '%s' must be above 0 and below 49 days", s);
+		*ms = (uint32_t)(v * units[i].ms);
+		return 0;
+	}
+	return lm_errf(err, "'%s' has no unit; write it like 250ms, 10s, 2m or 1h", s);
+}
+
+static int parse_count(const char *s, uint32_t lo, uint32_t hi, uint32_t *out, lm_err *err)
+{
+	char *end;
+	unsigned long v;
+
+	errno = 0;
+	v = strtoul(s, &end, 10);
+	if (!isdigit((unsigned char)*s) || *end != '\0' || errno != 0 || v < lo || v > hi)
+		return lm_errf(err, "'%s' is not a whole number from %u to %u", s, lo, hi);
+	*out = (uint32_t)v;
+	return 0;
+}
+
 void conf_defaults(struct conf *conf)
 {
 	memset(conf, 0, sizeof(*conf));
+	conf->limits.handshake_timeout_ms = 10000;
+	conf->limits.keepalive_ms = 15000;
+	conf->limits.dead_after_ms = 45000;
+	conf->limits.reconnect_max_ms = 30000;
+	conf->limits.max_connections = 512;
+	conf->limits.max_handshakes = 64;
 	conf->kind = SITE_KOMMUNE;
 	snprintf(conf->listen.host, sizeof(conf->listen.host), "127.0.0.1");
 	conf->listen.port = DEFAULT_PORT;
@@ -193,7 +239,42 @@ enum {
 	SEEN_KIND = 1 << 1,
 	SEEN_LISTEN = 1 << 2,
 	SEEN_LOG_LEVEL = 1 << 3,
+	SEEN_LIMITS = 1 << 4, /* first of the limit keys' bits, one each */
 };
+
+/* The [network] limit keys: durations, or counts when max is set. */
+static const struct {
+	const char *key;
+	size_t offset;
+	uint32_t min, max;
+} limit_keys[] = {
+    {"handshake_timeout", offsetof(struct conf_limits, handshake_timeout_ms), 0, 0},
+    {"keepalive", offsetof(struct conf_limits, keepalive_ms), 0, 0},
+    {"dead_after", offsetof(struct conf_limits, dead_after_ms), 0, 0},
+    {"reconnect_max", offsetof(struct conf_limits, reconnect_max_ms), 0, 0},
+    {"max_connections", offsetof(struct conf_limits, max_connections), 1, 100000},
+    {"max_handshakes", offsetof(struct conf_limits, max_handshakes), 1, 100000},
+};
+#define NLIMIT_KEYS (sizeof(limit_keys) / sizeof(limit_keys[0]))
+
+static int set_limit(struct conf *conf, const char *key, const char *value, unsigned *bit,
+		     lm_err *err)
+{
+	size_t i;
+
+	for (i = 0; i < NLIMIT_KEYS; i++) {
+		uint32_t *field;
+
+		if (strcmp(key, limit_keys[i].key) != 0)
+			continue;
+		field = (uint32_t *)((char *)&conf->limits + limit_keys[i].offset);
+		*bit = (unsigned)SEEN_LIMITS << i;
+		if (limit_keys[i].max == 0)
+			return conf_duration_parse(value, field, err);
+		return parse_count(value, limit_keys[i].min, limit_keys[i].max, field, err);
+	}
+	return 1;
+}
 
 struct parse_state {
 	char section[32];
@@ -204,7 +285,7 @@ static int set_key(struct conf *conf, struct parse_state *ps, const char *key, c
 		   lm_err *err)
 {
 	const char *sec = ps->section;
-	unsigned bit;
+	unsigned bit = 0;
 	int rc;
 
 	if (strcmp(sec, "site") == 0 && strcmp(key, "name") == 0) {
@@ -218,6 +299,9 @@ static int set_key(struct conf *conf, struct parse_state *ps, const char *key, c
 	} else if (strcmp(sec, "network") == 0 && strcmp(key, "listen") == 0) {
 		bit = SEEN_LISTEN;
 		rc = conf_addr_parse(value, &conf->listen, err);
+	} else if (strcmp(sec, "network") == 0 &&
+		   (rc = set_limit(conf, key, value, &bit, err)) != 1) {
+		/* set_limit matched the key; rc says whether its value parsed. */
 	} else if (strcmp(sec, "daemon") == 0 && strcmp(key, "log_level") == 0) {
 		bit = SEEN_LOG_LEVEL;
 		rc = log_level_parse(value, &conf->log_level, err);
@@ -298,6 +382,11 @@ int conf_load(const char *path, struct conf *conf, lm_err *err)
 		rc = lm_errf(err, "%s: [site] has no `name = ...`; every site needs a name", path);
 	if (rc == 0 && !(ps.seen & SEEN_KIND))
 		rc = lm_errf(err, "%s: [site] has no `kind = ...`", path);
+	if (rc == 0 && conf->limits.dead_after_ms <= conf->limits.keepalive_ms)
+		rc = lm_errf(err,
+			     "%s: dead_after (%ums) must be longer than keepalive (%ums), or "
+			     "every quiet peer would be dropped",
+			     path, conf->limits.dead_after_ms, conf->limits.keepalive_ms);
 	return rc;
 }
 

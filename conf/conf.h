@@ -34,10 +34,21 @@ struct conf_addr {
 	uint16_t port;
 };
 
+/* Transport limits; durations in milliseconds. */
+struct conf_limits {
+	uint32_t handshake_timeout_ms; /* connect or accept to hello, else closed */
+	uint32_t keepalive_ms;	       /* ping a peer this often */
+	uint32_t dead_after_ms;	       /* close a peer silent this long */
+	uint32_t reconnect_max_ms;     /* cap of the reconnect backoff */
+	uint32_t max_connections;      /* peer connections at once, all states */
+	uint32_t max_handshakes;       /* inbound connections not yet authenticated */
+};
+
 struct conf {
 	char name[CONF_NAME_MAX];
 	enum site_kind kind;
 	struct conf_addr listen;
+	struct conf_limits limits;
 	enum log_level log_level;
 };
 
@@ -56,6 +67,9 @@ int conf_name_check(const char *name, lm_err *err);
 int conf_addr_parse(const char *s, struct conf_addr *addr, lm_err *err);
 /* Format back to "HOST:PORT" ("[::1]:7411" for IPv6). */
 void conf_addr_format(const struct conf_addr *addr, char *out, size_t cap);
+
+/* Parse a duration: a whole number with a unit, "250ms", "10s", "2m", "1h". */
+int conf_duration_parse(const char *s, uint32_t *ms, lm_err *err);
 
 /* Fill conf with the defaults of everything that has one. */
 void conf_defaults(struct conf *conf);

@@ -89,23 +89,33 @@ static void send_reply(struct control_client *c, struct control_write *w)
 	}
 }
 
-static void pack_peers(msgpack_packer *pk, const struct daemon *d)
+static void pack_link(msgpack_packer *pk, const struct link *l)
 {
 	char id[SITEID_TEXT_LEN + 1];
-	int i;
+	const struct session *s = l->session;
+
+	siteid_to_text(l->peer.id, id);
+	msgpack_pack_map(pk, 10);
+	mp_pack_kv_str(pk, "id", id);
+	mp_pack_kv_str(pk, "name", l->peer.name);
+	mp_pack_kv_str(pk, "addr", l->peer.addr);
+	mp_pack_kv_bool(pk, "hub", l->peer.is_hub);
+	mp_pack_kv_bool(pk, "connected", s != NULL);
+	mp_pack_kv_str(pk, "direction", s == NULL ? "" : s->initiator ? "out" : "in");
+	mp_pack_kv_str(pk, "remote", s == NULL ? "" : s->remote);
+	mp_pack_kv_int(pk, "since", s == NULL ? 0 : (int64_t)l->connected_at);
+	mp_pack_kv_int(pk, "rtt_us", l->rtt_us);
+	mp_pack_kv_str(pk, "last_error", l->last_error);
+}
+
+static void pack_peers(msgpack_packer *pk, const struct daemon *d)
+{
+	const struct link *l;
 
 	mp_pack_cstr(pk, "peers");
-	msgpack_pack_array(pk, (size_t)d->npeers);
-	for (i = 0; i < d->npeers; i++) {
-		const struct peer *p = &d->peers[i];
-
-		siteid_to_text(p->id, id);
-		msgpack_pack_map(pk, 4);
-		mp_pack_kv_str(pk, "id", id);
-		mp_pack_kv_str(pk, "name", p->name);
-		mp_pack_kv_str(pk, "addr", p->addr);
-		mp_pack_kv_bool(pk, "hub", p->is_hub);
-	}
+	msgpack_pack_array(pk, (size_t)d->nlinks);
+	for (l = d->links; l; l = l->next)
+		pack_link(pk, l);
 }
 
 static void reply_status(struct daemon *d, msgpack_packer *pk)
@@ -115,7 +125,7 @@ static void reply_status(struct daemon *d, msgpack_packer *pk)
 
 	siteid_to_text(d->key.public_key, id);
 	conf_addr_format(&d->conf.listen, listen, sizeof(listen));
-	msgpack_pack_map(pk, 10);
+	msgpack_pack_map(pk, 11);
 	mp_pack_kv_bool(pk, "ok", 1);
 	mp_pack_kv_str(pk, "site_id", id);
 	mp_pack_kv_str(pk, "name", d->conf.name);
@@ -125,6 +135,7 @@ static void reply_status(struct daemon *d, msgpack_packer *pk)
 	mp_pack_kv_int(pk, "started_at", (int64_t)d->started_at);
 	mp_pack_kv_int(pk, "uptime_ms", (int64_t)uptime_ms);
 	mp_pack_kv_str(pk, "listen", listen);
+	mp_pack_kv_int(pk, "connections", d->nsessions);
 	pack_peers(pk, d);
 }
 
@@ -145,7 +156,7 @@ static void reply_reload(struct daemon *d, msgpack_packer *pk)
 	}
 	msgpack_pack_map(pk, 2);
 	mp_pack_kv_bool(pk, "ok", 1);
-	mp_pack_kv_int(pk, "peers", d->npeers);
+	mp_pack_kv_int(pk, "peers", d->nlinks);
 }
 
 /* Returns 0 when the connection may go on, -1 when it must close. */

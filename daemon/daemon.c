@@ -44,14 +44,70 @@ static int watch_signal(struct daemon *d, uv_signal_t *h, int signum, lm_err *er
 int daemon_reload_peers(struct daemon *d, lm_err *err)
 {
 	struct peer *peers;
-	int n;
+	struct link *l;
+	int n, rc;
 
 	if (peer_list(&d->store, &peers, &n, err) != 0)
 		return -1;
-	free(d->peers);
-	d->peers = peers;
-	d->npeers = n;
-	log_info("daemon", "peers loaded count=%d", n);
+	rc = link_sync_all(d, peers, n, err);
+	free(peers);
+	for (d->nlinks = 0, l = d->links; l; l = l->next)
+		d->nlinks++;
+	if (rc == 0)
+		log_info("daemon", "peers loaded count=%d", d->nlinks);
+	return rc;
+}
+
+#define TICK_MS 250
+
+static void on_tick(uv_timer_t *t)
+{
+	struct daemon *d = t->data;
+	uint64_t now = uv_now(&d->loop);
+	struct session *s;
+
+	/* session_tick may close a session; it is freed later, in a callback. */
+	for (s = d->sessions; s; s = s->next)
+		session_tick(s, now);
+	link_tick_all(d, now);
+}
+
+static void on_peer_connection(uv_stream_t *server, int status)
+{
+	struct daemon *d = server->data;
+
+	if (status < 0) {
+		log_warn("peer", "accept failed error=\"%s\"", uv_strerror(status));
+		return;
+	}
+	session_accept(d, server);
+}
+
+static int start_listener(struct daemon *d, lm_err *err)
+{
+	char addr[CONF_HOST_MAX + 16];
+	struct sockaddr_storage sa;
+	int rc;
+
+	conf_addr_format(&d->conf.listen, addr, sizeof(addr));
+	if (uv_ip4_addr(d->conf.listen.host, d->conf.listen.port, (struct sockaddr_in *)&sa) != 0 &&
+	    uv_ip6_addr(d->conf.listen.host, d->conf.listen.port, (struct sockaddr_in6 *)&sa) != 0)
+		return lm_errf(err,
+			       "%s: listen = %s must be an IP address and port "
+			       "(0.0.0.0:7411, [::]:7411, 127.0.0.1:7411)",
+			       d->sd.conf, addr);
+	rc = uv_tcp_init(&d->loop, &d->listener);
+	if (rc == 0) {
+		d->listener.data = d;
+		rc = uv_tcp_bind(&d->listener, (const struct sockaddr *)&sa, 0);
+	}
+	if (rc == 0)
+		rc = uv_listen((uv_stream_t *)&d->listener, 128, on_peer_connection);
+	if (rc < 0)
+		return lm_errf(err,
+			       "cannot listen on %s: %s (is another program using the port? "
+			       "see listen in %s)",
+			       addr, uv_strerror(rc), d->sd.conf);
 	return 0;
 }
 
@@ -79,7 +135,7 @@ static int open_store(struct daemon *d, lm_err *err)
 		return -1;
 	if (store_claim(&d->store, d->key.public_key, err) != 0)
 		return -1;
-	return daemon_reload_peers(d, err);
+	return 0;
 }
 
 static int start_loop(struct daemon *d, lm_err *err)
@@ -97,6 +153,14 @@ static int start_loop(struct daemon *d, lm_err *err)
 	    watch_signal(d, &d->sig_int, SIGINT, err) != 0 ||
 	    watch_signal(d, &d->sig_hup, SIGHUP, err) != 0)
 		return -1;
+	if (start_listener(d, err) != 0 || daemon_reload_peers(d, err) != 0)
+		return -1;
+	rc = uv_timer_init(&d->loop, &d->tick);
+	d->tick.data = d;
+	if (rc == 0)
+		rc = uv_timer_start(&d->tick, on_tick, 0, TICK_MS);
+	if (rc < 0)
+		return lm_errf(err, "cannot start the timer: %s", uv_strerror(rc));
 	return control_start(&d->control, d, d->sd.control, err);
 }
 
@@ -138,6 +202,9 @@ void daemon_stop(struct daemon *d, const char *why)
 	d->stopping = 1;
 	log_info("daemon", "stopping reason=%s", why);
 	control_stop(&d->control);
+	link_close_all(d);
+	close_if_open((uv_handle_t *)&d->listener);
+	close_if_open((uv_handle_t *)&d->tick);
 	close_if_open((uv_handle_t *)&d->sig_term);
 	close_if_open((uv_handle_t *)&d->sig_int);
 	close_if_open((uv_handle_t *)&d->sig_hup);
@@ -154,7 +221,5 @@ void daemon_close(struct daemon *d)
 	}
 	store_close(&d->store);
 	lock_release(d->lock_fd);
-	free(d->peers);
-	d->peers = NULL;
 	site_key_wipe(&d->key);
 }

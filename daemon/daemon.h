@@ -17,6 +17,8 @@
 #include "conf/keyfile.h"
 #include "conf/sitedir.h"
 #include "daemon/control.h"
+#include "daemon/link.h"
+#include "daemon/session.h"
 #include "store/peer.h"
 #include "store/store.h"
 
@@ -28,11 +30,16 @@ struct daemon {
 	struct store store;
 	int lock_fd;
 
-	struct peer *peers; /* configured peers, reloaded on SIGHUP */
-	int npeers;
+	struct link *links; /* configured peers, reloaded on SIGHUP */
+	int nlinks;
+	struct session *sessions; /* every open connection */
+	int nsessions;
 
+	uv_tcp_t listener;
+	uv_timer_t tick; /* housekeeping: timeouts, keepalives, redials */
 	uv_signal_t sig_term, sig_int, sig_hup;
 	struct control_server control;
+	uint8_t rbuf[65536]; /* the read buffer every session shares */
 
 	uint64_t started_ms; /* uv_now at start, for uptime */
 	time_t started_at;   /* wall clock at start, for display */
