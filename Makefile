@@ -6,7 +6,7 @@ BUILD_ASAN ?= build-asan
 JOBS       ?= $(shell nproc 2>/dev/null || echo 2)
 CMAKE_ARGS ?=
 
-.PHONY: all deps build demo check check-unit check-asan format install clean
+.PHONY: all deps build demo check check-unit check-asan format install clean fuzz
 
 all: build
 
@@ -38,6 +38,30 @@ check-asan: deps $(BUILD_ASAN)/CMakeCache.txt
 		UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1 \
 		ctest --output-on-failure -j $(JOBS) -LE noasan
 
+# Every libFuzzer target (clang, ASan + UBSan) for FUZZ_SECONDS each, from a
+# scratch copy of its seeds under $(BUILD_FUZZ) so the repository's corpus
+# stays as it is; inputs found along the way stay in the scratch corpus for
+# the next run. A crash, leak or failed check fails the target and leaves
+# the input in $(BUILD_FUZZ)/fuzz_<target>-crash-*. `make fuzz FUZZ_SECONDS=10`.
+BUILD_FUZZ   ?= build-fuzz
+FUZZ_SECONDS ?= 60
+FUZZ_TARGETS ?= frame handshake message
+
+fuzz: deps
+	@CC=clang cmake -S . -B $(BUILD_FUZZ) -DCMAKE_BUILD_TYPE=Debug -DLMSYNC_FUZZ=ON \
+		$(CMAKE_ARGS) >/dev/null
+	@cmake --build $(BUILD_FUZZ) -j $(JOBS) --target $(addprefix fuzz_,$(FUZZ_TARGETS))
+	@for t in $(FUZZ_TARGETS); do \
+		corpus=$(BUILD_FUZZ)/corpus/$$t; log=$(BUILD_FUZZ)/fuzz_$$t.log; \
+		mkdir -p $$corpus && cp tests/fuzz/corpus/$$t/* $$corpus/ || exit 1; \
+		echo "fuzz_$$t: $(FUZZ_SECONDS) s from $$corpus (log in $$log)"; \
+		if ! $(BUILD_FUZZ)/tests/fuzz/fuzz_$$t -max_total_time=$(FUZZ_SECONDS) \
+			-artifact_prefix=$(BUILD_FUZZ)/fuzz_$$t- $$corpus >$$log 2>&1; then \
+			tail -n 40 $$log; echo "fuzz_$$t FAILED: see $$log" >&2; exit 1; \
+		fi; \
+		grep -E '^(#[0-9]+|Done)' $$log | tail -n 2; \
+	done
+
 # Installs lmsync, lmsyncd, the systemd unit and the docs under PREFIX.
 PREFIX ?= /usr/local
 install: build
@@ -47,4 +71,4 @@ format:
 	@clang-format -i $$(find proto store daemon cli conf tests bench -name '*.[ch]')
 
 clean:
-	@rm -rf $(BUILD) $(BUILD_ASAN)
+	@rm -rf $(BUILD) $(BUILD_ASAN) $(BUILD_FUZZ)

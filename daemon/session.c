@@ -400,7 +400,7 @@ static void handshake_on_frame(struct session *s, const uint8_t *frame, size_t l
 
 static void refuse_unknown(struct session *s, const struct msg_hello *hello)
 {
-	char id[SITEID_TEXT_LEN + 1], mine[SITEID_TEXT_LEN + 1], text[MSG_TEXT_MAX];
+	char id[2 * 32 + 1], mine[SITEID_TEXT_LEN + 1], text[MSG_TEXT_MAX];
 	uint8_t claimed[32];
 	lm_err err;
 
@@ -409,7 +409,7 @@ static void refuse_unknown(struct session *s, const struct msg_hello *hello)
 	    sodium_memcmp(s->remote_key, claimed, 32) == 0)
 		siteid_to_text(hello->site, id);
 	else
-		snprintf(id, sizeof(id), "(a key that does not match its hello)");
+		sodium_bin2hex(id, sizeof(id), s->remote_key, sizeof(s->remote_key));
 	siteid_to_text(s->d->key.public_key, mine);
 	snprintf(text, sizeof(text), "site %s is not a configured peer of %s", id, mine);
 	log_warn("peer",

@@ -20,9 +20,9 @@
 #include <string.h>
 
 #include "proto/mp.h"
+#include "proto/noise.h"
 
-#define MSG_MAX_LEN   65519 /* the largest Noise transport plaintext */
-#define MSG_MAX_DEPTH 32    /* msgpack-c's own limit (MSGPACK_EMBED_STACK_SIZE) */
+#define MSG_MAX_LEN NOISE_MAX_PAYLOAD_LEN /* 65519: the largest transport plaintext */
 
 /* ---- Encoding ---- */
 
@@ -136,6 +136,7 @@ struct shape {
 	size_t head;
 	size_t body;
 	size_t items;
+	int container; /* an array or a map, even an empty one */
 };
 
 /* Markers 0xc4 to 0xdf: bytes of the length field, further fixed bytes after
@@ -155,8 +156,8 @@ static const struct {
     {2, 0, PAIRS},   {4, 0, PAIRS},				     /* map 16, 32 */
 };
 
-/* The shape of the item at p (avail >= 1 bytes); -1 when its first byte is
- * not msgpack or its length field is cut off. */
+/* The shape of the item at p (avail >= 1 bytes, first byte not 0xc1); -1
+ * when its length field is cut off. */
 static int item_shape(const uint8_t *p, size_t avail, struct shape *s)
 {
 	uint8_t b = p[0];
@@ -165,6 +166,7 @@ static int item_shape(const uint8_t *p, size_t avail, struct shape *s)
 	s->head = 1;
 	s->body = 0;
 	s->items = 0;
+	s->container = (b >= 0x80 && b <= 0x9f) || b >= 0xdc;
 	if (b <= 0x7f || b >= 0xe0 || b == 0xc0 || b == 0xc2 || b == 0xc3)
 		return 0;
 	if (b <= 0x8f)
@@ -173,10 +175,8 @@ static int item_shape(const uint8_t *p, size_t avail, struct shape *s)
 		s->items = b & 0x0f;
 	else if (b <= 0xbf)
 		s->body = b & 0x1f;
-	if (b <= 0xbf)
+	if (b <= 0xc1)
 		return 0;
-	if (b == 0xc1)
-		return -1;
 	i = (size_t)(b - 0xc4);
 	s->head = 1 + (size_t)wide[i].len_bytes + wide[i].fixed;
 	if (avail < 1 + (size_t)wide[i].len_bytes)
@@ -196,31 +196,41 @@ static int item_shape(const uint8_t *p, size_t avail, struct shape *s)
 static int skim(const uint8_t *p, size_t len, size_t *end, lm_err *err)
 {
 	size_t left[MSG_MAX_DEPTH]; /* items still to come in each open container */
-	size_t depth = 0, pending = 1, pos = 0, room;
+	size_t depth = 0, pending = 1, pos = 0, start, room;
 	struct shape s;
 
 	while (pending > 0) {
 		if (pos >= len)
-			return lm_errf(err, "the message ends in the middle of a msgpack value");
+			return lm_errf(err,
+				       "the message is cut short: it ends after %zu bytes "
+				       "with msgpack values still to come",
+				       len);
+		start = pos;
+		if (p[pos] == 0xc1)
+			return lm_errf(err,
+				       "the message is not msgpack: byte %zu is 0xc1, which "
+				       "msgpack never uses",
+				       pos);
 		if (item_shape(p + pos, len - pos, &s) < 0 || s.head > len - pos ||
 		    s.body > len - pos - s.head)
-			return lm_errf(err, "the message is not valid msgpack at byte %zu", pos);
+			return lm_errf(err,
+				       "the message is cut short: the msgpack value at byte "
+				       "%zu needs more bytes than the message has",
+				       start);
 		pos += s.head + s.body;
 		pending--;
 		if (depth > 0)
 			left[depth - 1]--;
+		if (s.container && depth == MSG_MAX_DEPTH)
+			return lm_errf(err, "the message nests arrays and maps more than %d deep",
+				       MSG_MAX_DEPTH);
 		if (s.items > 0) {
 			room = len - pos;
 			if (pending > room || s.items > room - pending)
 				return lm_errf(err,
 					       "the message announces %zu elements at byte %zu "
 					       "but has only %zu bytes left",
-					       s.items, pos, room);
-			if (depth == MSG_MAX_DEPTH)
-				return lm_errf(err,
-					       "the message nests arrays and maps more "
-					       "than %d deep",
-					       MSG_MAX_DEPTH);
+					       s.items, start, room);
 			left[depth++] = s.items;
 			pending += s.items;
 		}

@@ -11,9 +11,11 @@
  *
  * Decoding is strict about what it knows and lenient about what it does not:
  * a known type with missing or mistyped fields, or a buffer that is not
- * exactly one msgpack array, is an error (the caller closes the connection);
- * an unknown type, and unknown keys inside the hello map, are accepted so the
- * protocol can grow without a version bump. Pure: no I/O.
+ * exactly one msgpack array (nested at most MSG_MAX_DEPTH deep), is an error
+ * (the caller closes the connection); an unknown type, and unknown keys inside
+ * the hello map, are accepted so the protocol can grow without a version bump.
+ * Decoded strings are truncated to their field on a UTF-8 character boundary,
+ * and control bytes in them become '?', so they are safe to log. Pure: no I/O.
  */
 #ifndef LMSYNC_PROTO_MSG_H
 #define LMSYNC_PROTO_MSG_H
@@ -28,21 +30,22 @@
 #define MSG_CODE_MAX	     32
 #define MSG_TEXT_MAX	     256
 #define MSG_TYPE_MAX	     32
+#define MSG_MAX_DEPTH	     32 /* nesting of arrays and maps a decoder accepts */
 
 enum msg_type { MSG_HELLO, MSG_PING, MSG_PONG, MSG_ERROR, MSG_UNKNOWN };
 
 struct msg_hello {
-	uint8_t site[32];		  /* the sender's site id (Ed25519 public key) */
+	uint8_t site[32];		 /* the sender's site id (Ed25519 public key) */
 	char software[MSG_SOFTWARE_MAX]; /* "lmsync 0.1.0"; truncated on decode */
-	uint32_t protocol;		  /* MSG_PROTOCOL_VERSION of the sender */
-	uint32_t schema;		  /* the sender's store schema version */
+	uint32_t protocol;		 /* MSG_PROTOCOL_VERSION of the sender */
+	uint32_t schema;		 /* the sender's store schema version */
 };
 
 /* Error codes a site sends before it closes the connection. */
-#define MSG_ERROR_PROTOCOL     "protocol"	/* protocol version not spoken here */
+#define MSG_ERROR_PROTOCOL     "protocol"     /* protocol version not spoken here */
 #define MSG_ERROR_UNKNOWN_SITE "unknown-site" /* your key is not a configured peer */
-#define MSG_ERROR_BAD_MESSAGE  "bad-message"	/* you sent something malformed */
-#define MSG_ERROR_WRONG_SITE   "wrong-site"	/* hello names another site than the key */
+#define MSG_ERROR_BAD_MESSAGE  "bad-message"  /* you sent something malformed */
+#define MSG_ERROR_WRONG_SITE   "wrong-site"   /* hello names another site than the key */
 
 struct msg_error {
 	char code[MSG_CODE_MAX]; /* truncated on decode */
@@ -60,7 +63,8 @@ struct msg {
 };
 
 /* Encoders write one message into buf (cap bytes) and set *len. They fail
- * only when cap is too small. */
+ * only when cap is too small, saying how much is needed; then *len and the
+ * bytes past cap are untouched. */
 int msg_encode_hello(const struct msg_hello *hello, uint8_t *buf, size_t cap, size_t *len,
 		     lm_err *err);
 int msg_encode_ping(uint64_t nonce, uint8_t *buf, size_t cap, size_t *len, lm_err *err);
@@ -69,7 +73,8 @@ int msg_encode_error(const char *code, const char *text, uint8_t *buf, size_t ca
 		     lm_err *err);
 
 /* Decode buf, which must hold exactly one msgpack array (no trailing bytes).
- * Strings are copied into out; out does not point into buf. */
+ * Strings are copied into out; out does not point into buf. On failure the
+ * union is cleared and type/type_name are kept if the type was read. */
 int msg_decode(const uint8_t *buf, size_t len, struct msg *out, lm_err *err);
 
 /* "hello", "ping", ...; "unknown" for MSG_UNKNOWN. */

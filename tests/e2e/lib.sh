@@ -42,12 +42,44 @@ lm() {
 	"$LMSYNC" -d "$dir" "$@"
 }
 
-# new_site NAME KIND PORT: init a site under the test's directory; prints DIR.
+# free_port: a TCP port on 127.0.0.1 that nothing listens on right now.
+free_port() {
+	/usr/bin/python3 -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])'
+}
+
+# new_site NAME KIND: init a site under the test's directory on a free port
+# (written to DIR/port). Prints DIR.
 new_site() {
-	local dir="$T/$1"
-	"$LMSYNC" -d "$dir" init --name "$1" --kind "$2" --listen "127.0.0.1:$3" >/dev/null ||
+	local dir="$T/$1" port
+	port=$(free_port)
+	"$LMSYNC" -d "$dir" init --name "$1" --kind "$2" --listen "127.0.0.1:$port" >/dev/null ||
 		fail "init $1"
+	echo "$port" >"$dir/port"
 	echo "$dir"
+}
+
+# set_network DIR KEY VALUE: set a [network] key in DIR/lmsync.conf.
+set_network() {
+	sed -i "/^\[network\]/a $2 = $3" "$1/lmsync.conf"
+}
+
+# connect_sites A B: make A and B peers of each other.
+connect_sites() {
+	lm "$1" peer add "$(lm "$2" id)" --addr "127.0.0.1:$(cat "$2/port")" --name "$(basename "$2")" >/dev/null ||
+		fail "peer add $2 to $1"
+	lm "$2" peer add "$(lm "$1" id)" --addr "127.0.0.1:$(cat "$1/port")" --name "$(basename "$1")" >/dev/null ||
+		fail "peer add $1 to $2"
+}
+
+# wait_for SECONDS CMD...: retry CMD every 0.1 s until it succeeds.
+wait_for() {
+	local limit=$1 i
+	shift
+	for i in $(seq 1 $((limit * 10))); do
+		"$@" >/dev/null 2>&1 && return 0
+		sleep 0.1
+	done
+	return 1
 }
 
 # start_daemon DIR: start lmsyncd in the background, logging to DIR/daemon.log,

@@ -5,14 +5,14 @@
 
 test_init_creates_private_files() {
 	local dir
-	dir=$(new_site "Trondheim kommune" kommune 17411)
+	dir=$(new_site "Trondheim kommune" kommune)
 	[ "$(file_mode "$dir")" = 700 ] || fail "site dir mode $(file_mode "$dir")"
 	[ "$(file_mode "$dir/site.key")" = 600 ] || fail "key mode $(file_mode "$dir/site.key")"
 	[ -f "$dir/lmsync.conf" ] || fail "no lmsync.conf"
 	[ -f "$dir/store.db" ] || fail "no store.db"
 	contains "$(cat "$dir/lmsync.conf")" "name = \"Trondheim kommune\""
 	contains "$(cat "$dir/lmsync.conf")" "kind = kommune"
-	contains "$(cat "$dir/lmsync.conf")" "listen = 127.0.0.1:17411"
+	contains "$(cat "$dir/lmsync.conf")" "listen = 127.0.0.1:$(cat "$dir/port")"
 	[ "$(sqlite3 "$dir/store.db" 'PRAGMA journal_mode')" = wal ] || fail "store not in WAL mode"
 	[ "$(sqlite3 "$dir/store.db" 'PRAGMA user_version')" -ge 1 ] || fail "no schema version"
 }
@@ -29,7 +29,7 @@ test_init_prints_the_site_id() {
 
 test_second_init_refuses_and_changes_nothing() {
 	local dir before
-	dir=$(new_site A kommune 17411)
+	dir=$(new_site A kommune)
 	before=$(cd "$dir" && sha256sum site.key lmsync.conf store.db)
 	expect_rc 1 lm "$dir" init --name B --kind hub
 	contains "$OUT" "already holds a site"
@@ -57,7 +57,7 @@ test_every_kind_is_accepted() {
 
 test_broken_config_names_file_and_line() {
 	local dir rc
-	dir=$(new_site A kommune 17411)
+	dir=$(new_site A kommune)
 	sed -i 's/^listen = .*/listen = 127.0.0.1/' "$dir/lmsync.conf"
 	line=$(grep -n '^listen' "$dir/lmsync.conf" | cut -d: -f1)
 	"$LMSYNCD" -d "$dir" 2>"$T/err"
@@ -66,7 +66,7 @@ test_broken_config_names_file_and_line() {
 	contains "$(cat "$T/err")" "$dir/lmsync.conf:$line:"
 	contains "$(cat "$T/err")" "not HOST:PORT"
 	echo "colour = blue" >>"$dir/lmsync.conf"
-	sed -i 's/^listen = .*/listen = 127.0.0.1:17411/' "$dir/lmsync.conf"
+	sed -i "s/^listen = .*/listen = 127.0.0.1:$(cat "$dir/port")/" "$dir/lmsync.conf"
 	line=$(wc -l <"$dir/lmsync.conf")
 	"$LMSYNCD" -d "$dir" 2>"$T/err" && fail "lmsyncd accepted an unknown key"
 	contains "$(cat "$T/err")" "lmsync.conf:$line: unknown key 'colour' in section [daemon]"
@@ -74,7 +74,7 @@ test_broken_config_names_file_and_line() {
 
 test_readable_key_is_refused() {
 	local dir mode
-	dir=$(new_site A kommune 17411)
+	dir=$(new_site A kommune)
 	for mode in 644 640 604 660; do
 		chmod "$mode" "$dir/site.key"
 		"$LMSYNCD" -d "$dir" 2>"$T/err" && fail "lmsyncd started with key mode $mode"
@@ -89,7 +89,7 @@ test_readable_key_is_refused() {
 
 test_status_without_daemon() {
 	local dir json
-	dir=$(new_site "Klæbu kommune" kommune 17411)
+	dir=$(new_site "Klæbu kommune" kommune)
 	expect_rc 3 lm "$dir" status
 	contains "$OUT" "Klæbu kommune (kommune)"
 	contains "$OUT" "not running"
@@ -108,12 +108,12 @@ PY
 
 test_status_with_daemon() {
 	local dir
-	dir=$(new_site A helseforetak 17411)
+	dir=$(new_site A helseforetak)
 	start_daemon "$dir"
 	[ "$(file_mode "$dir/control.sock")" = 600 ] || fail "control socket mode"
 	expect_rc 0 lm "$dir" status
 	contains "$OUT" "running: pid $DAEMON_PID"
-	contains "$OUT" "listen 127.0.0.1:17411"
+	contains "$OUT" "listen 127.0.0.1:$(cat "$dir/port")"
 	expect_rc 0 lm "$dir" status --json
 	python3 -c 'import json,sys; d=json.loads(sys.argv[1])["daemon"]; assert d["running"] and d["pid"] == int(sys.argv[2]) and d["uptime_ms"] >= 0' \
 		"$OUT" "$DAEMON_PID" || fail "status --json: $OUT"
@@ -124,7 +124,7 @@ test_status_with_daemon() {
 
 test_signals_stop_cleanly() {
 	local dir sig
-	dir=$(new_site A kommune 17411)
+	dir=$(new_site A kommune)
 	for sig in TERM INT; do
 		start_daemon "$dir"
 		kill -"$sig" "$DAEMON_PID"
@@ -137,7 +137,7 @@ test_signals_stop_cleanly() {
 
 test_one_daemon_per_site() {
 	local dir
-	dir=$(new_site A kommune 17411)
+	dir=$(new_site A kommune)
 	start_daemon "$dir"
 	"$LMSYNCD" -d "$dir" 2>"$T/err" && fail "a second lmsyncd started on the same site"
 	contains "$(cat "$T/err")" "another lmsyncd (pid $DAEMON_PID) already holds"
@@ -147,7 +147,7 @@ test_one_daemon_per_site() {
 
 test_restart_after_kill_9() {
 	local dir
-	dir=$(new_site A kommune 17411)
+	dir=$(new_site A kommune)
 	start_daemon "$dir"
 	kill -KILL "$DAEMON_PID"
 	wait "$DAEMON_PID" 2>/dev/null
@@ -160,8 +160,8 @@ test_restart_after_kill_9() {
 
 test_store_of_another_site_is_refused() {
 	local a b
-	a=$(new_site A kommune 17411)
-	b=$(new_site B kommune 17412)
+	a=$(new_site A kommune)
+	b=$(new_site B kommune)
 	cp "$b/site.key" "$a/site.key"
 	"$LMSYNCD" -d "$a" 2>"$T/err" && fail "lmsyncd started with a foreign key"
 	contains "$(cat "$T/err")" "the key or the store was replaced"
@@ -169,9 +169,9 @@ test_store_of_another_site_is_refused() {
 
 test_peer_add_list_remove() {
 	local a b c idb idc
-	a=$(new_site A kommune 17411)
-	b=$(new_site "St. Olavs hospital" helseforetak 17412)
-	c=$(new_site "Hub Midt" hub 17413)
+	a=$(new_site A kommune)
+	b=$(new_site "St. Olavs hospital" helseforetak)
+	c=$(new_site "Hub Midt" hub)
 	idb=$(lm "$b" id)
 	idc=$(lm "$c" id --hex)
 	expect_rc 0 lm "$a" peer list
@@ -202,8 +202,8 @@ assert len(hub) == 1 and hub[0]["addr"] == "[::1]:17413"
 
 test_peer_add_refuses_bad_input() {
 	local a id typo
-	a=$(new_site A kommune 17411)
-	id=$(lm "$(new_site B kommune 17412)" id)
+	a=$(new_site A kommune)
+	id=$(lm "$(new_site B kommune)" id)
 	# One character changed: the check catches it.
 	typo="${id:0:10}$([ "${id:10:1}" = 7 ] && echo 8 || echo 7)${id:11}"
 	expect_rc 1 lm "$a" peer add "$typo" --addr 127.0.0.1:1
@@ -222,8 +222,8 @@ test_peer_add_refuses_bad_input() {
 
 test_running_daemon_reloads_peers() {
 	local a id
-	a=$(new_site A kommune 17411)
-	id=$(lm "$(new_site B kommune 17412)" id)
+	a=$(new_site A kommune)
+	id=$(lm "$(new_site B kommune)" id)
 	start_daemon "$a"
 	expect_rc 0 lm "$a" peer add "$id" --addr 127.0.0.1:17412
 	contains "$OUT" "lmsyncd reloaded its peer list"

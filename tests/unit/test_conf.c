@@ -298,6 +298,86 @@ static void test_comments_blanks_quotes_defaults(void **state)
 	assert_int_equal(c.log_level, LOG_INFO);
 }
 
+static void test_duration_parse(void **state)
+{
+	static const struct {
+		const char *text;
+		int ok;
+		uint32_t ms;
+	} cases[] = {
+	    {"250ms", 1, 250}, {"10s", 1, 10000},      {"2m", 1, 120000}, {"1h", 1, 3600000},
+	    {"1ms", 1, 1},     {"0s", 0, 0},	       {"10", 0, 0},	  {"s", 0, 0},
+	    {"", 0, 0},	       {"-1s", 0, 0},	       {"1.5s", 0, 0},	  {"10 s", 0, 0},
+	    {"5d", 0, 0},      {"4294967296ms", 0, 0}, {"50000h", 0, 0},
+	};
+	size_t i;
+	uint32_t ms;
+	lm_err err;
+
+	(void)state;
+	for (i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+		ms = 7;
+		if (cases[i].ok) {
+			assert_int_equal(conf_duration_parse(cases[i].text, &ms, &err), 0);
+			assert_int_equal(ms, cases[i].ms);
+		} else {
+			assert_int_equal(conf_duration_parse(cases[i].text, &ms, &err), -1);
+			assert_int_equal(ms, 7);
+			assert_true(strstr(err.msg, "duration") != NULL ||
+				    strstr(err.msg, "unit") != NULL);
+		}
+	}
+}
+
+static void test_network_limits(void **state)
+{
+	struct fixture *f = *state;
+	struct conf c;
+	lm_err err;
+
+	write_file(f->path, "[site]\nname = A\nkind = hub\n[network]\n"
+			    "handshake_timeout = 2s\nkeepalive = 500ms\ndead_after = 3s\n"
+			    "reconnect_max = 1m\nmax_connections = 10\nmax_handshakes = 4\n");
+	assert_int_equal(conf_load(f->path, &c, &err), 0);
+	assert_int_equal(c.limits.handshake_timeout_ms, 2000);
+	assert_int_equal(c.limits.keepalive_ms, 500);
+	assert_int_equal(c.limits.dead_after_ms, 3000);
+	assert_int_equal(c.limits.reconnect_max_ms, 60000);
+	assert_int_equal(c.limits.max_connections, 10);
+	assert_int_equal(c.limits.max_handshakes, 4);
+
+	/* Defaults when absent. */
+	write_file(f->path, "[site]\nname = A\nkind = hub\n");
+	assert_int_equal(conf_load(f->path, &c, &err), 0);
+	assert_int_equal(c.limits.handshake_timeout_ms, 10000);
+	assert_int_equal(c.limits.keepalive_ms, 15000);
+	assert_int_equal(c.limits.dead_after_ms, 45000);
+
+	write_file(f->path, "[site]\nname = A\nkind = hub\n[network]\nkeepalive = 10\n");
+	assert_int_equal(conf_load(f->path, &c, &err), -1);
+	assert_non_null(strstr(err.msg, "lmsync.conf:5: "));
+	assert_non_null(strstr(err.msg, "no unit"));
+
+	write_file(f->path, "[site]\nname = A\nkind = hub\n[network]\nmax_connections = 0\n");
+	assert_int_equal(conf_load(f->path, &c, &err), -1);
+	assert_non_null(strstr(err.msg, "lmsync.conf:5: "));
+
+	write_file(f->path, "[site]\nname = A\nkind = hub\n[network]\nkeepalive = 1s\n"
+			    "keepalive = 2s\n");
+	assert_int_equal(conf_load(f->path, &c, &err), -1);
+	assert_non_null(strstr(err.msg, "lmsync.conf:6: 'keepalive' is set twice"));
+
+	/* A keepalive no shorter than dead_after would drop every quiet peer. */
+	write_file(f->path, "[site]\nname = A\nkind = hub\n[network]\nkeepalive = 5s\n"
+			    "dead_after = 5s\n");
+	assert_int_equal(conf_load(f->path, &c, &err), -1);
+	assert_non_null(strstr(err.msg, "dead_after"));
+
+	write_file(f->path, "[site]\nname = A\nkind = hub\n[daemon]\nkeepalive = 5s\n");
+	assert_int_equal(conf_load(f->path, &c, &err), -1);
+	assert_non_null(strstr(err.msg, "unknown key 'keepalive' in section [daemon]"));
+}
+
 static void test_addr_parse_table(void **state)
 {
 	static const struct {
@@ -660,6 +740,8 @@ int main(void)
 	    cmocka_unit_test_setup_teardown(test_load_errors_carry_line, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_load_missing_fields_and_file, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_comments_blanks_quotes_defaults, setup, teardown),
+	    cmocka_unit_test(test_duration_parse),
+	    cmocka_unit_test_setup_teardown(test_network_limits, setup, teardown),
 	    cmocka_unit_test(test_addr_parse_table),
 	    cmocka_unit_test(test_addr_parse_long_host),
 	    cmocka_unit_test(test_addr_format_round_trip),
