@@ -20,6 +20,100 @@ static const char *const migrations[] = {
     "  is_hub   INTEGER NOT NULL DEFAULT 0 CHECK (is_hub IN (0, 1)),\n"
     "  added_at TEXT NOT NULL DEFAULT (strftime('%Y-%m-%dT%H:%M:%SZ', 'now'))\n"
     ") WITHOUT ROWID;\n",
+
+    /* 1 -> 2: replication. See store/registry.c, seal.c, merge.c. */
+    /* Which tables replicate: key columns, scope column, write policy. */
+    "CREATE TABLE repl_table (\n"
+    "  name      TEXT PRIMARY KEY,\n"
+    "  pk_cols   TEXT NOT NULL,\n" /* comma-separated, in key order */
+    "  scope_col TEXT NOT NULL,\n"
+    "  policy    TEXT NOT NULL CHECK (policy IN ('owner', 'scope'))\n"
+    ") WITHOUT ROWID;\n"
+    /* Every replicated row ever seen: causal length (odd: exists, even:
+     * deleted) and its scope, which outlives the row for deletes. The key
+     * is json_array() of the primary key values. */
+    "CREATE TABLE repl_row (\n"
+    "  tbl   TEXT NOT NULL,\n"
+    "  pk    TEXT NOT NULL,\n"
+    "  cl    INTEGER NOT NULL,\n"
+    "  scope TEXT NOT NULL,\n"
+    "  PRIMARY KEY (tbl, pk)\n"
+    ") WITHOUT ROWID;\n"
+    /* Who wrote each column last, at which causal length and clock. */
+    "CREATE TABLE repl_clock (\n"
+    "  tbl    TEXT NOT NULL,\n"
+    "  pk     TEXT NOT NULL,\n"
+    "  col    TEXT NOT NULL,\n"
+    "  cl     INTEGER NOT NULL,\n"
+    "  hlc    INTEGER NOT NULL,\n"
+    "  origin BLOB NOT NULL,\n"
+    "  PRIMARY KEY (tbl, pk, col)\n"
+    ") WITHOUT ROWID;\n"
+    /* Local changes not yet sealed, written by the capture triggers; col
+     * NULL marks an insert or delete of the whole row. */
+    "CREATE TABLE repl_capture (\n"
+    "  id  INTEGER PRIMARY KEY,\n"
+    "  tbl TEXT NOT NULL,\n"
+    "  pk  TEXT NOT NULL,\n"
+    "  col TEXT\n"
+    ");\n"
+    /* Holds one row only inside a merge transaction: the capture triggers
+     * check it, so merged changes are not captured again. Other connections
+     * never see the row. */
+    "CREATE TABLE repl_applying (x INTEGER);\n"
+    /* The log: every accepted change set, local or remote, as signed. */
+    "CREATE TABLE changeset (\n"
+    "  origin   BLOB NOT NULL,\n"
+    "  scope    TEXT NOT NULL,\n"
+    "  seq      INTEGER NOT NULL,\n"
+    "  hlc      INTEGER NOT NULL,\n"
+    "  hash     BLOB NOT NULL,\n"
+    "  envelope BLOB NOT NULL,\n"
+    "  local_id INTEGER NOT NULL UNIQUE,\n" /* arrival order at this site */
+    "  PRIMARY KEY (origin, scope, seq)\n"
+    ") WITHOUT ROWID;\n"
+    /* Version vector: the highest contiguous seq held per (origin, scope)
+     * and the hash of that change set, the link the next one must name. */
+    "CREATE TABLE vv (\n"
+    "  origin BLOB NOT NULL,\n"
+    "  scope  TEXT NOT NULL,\n"
+    "  seq    INTEGER NOT NULL,\n"
+    "  hash   BLOB NOT NULL,\n"
+    "  PRIMARY KEY (origin, scope)\n"
+    ") WITHOUT ROWID;\n"
+    /* Values that lost a last-writer-wins comparison, for the operator. */
+    "CREATE TABLE conflict (\n"
+    "  id            INTEGER PRIMARY KEY,\n"
+    "  tbl           TEXT NOT NULL,\n"
+    "  pk            TEXT NOT NULL,\n"
+    "  col           TEXT NOT NULL,\n"
+    "  loser_value,\n"
+    "  loser_hlc     INTEGER NOT NULL,\n"
+    "  loser_origin  BLOB NOT NULL,\n"
+    "  winner_hlc    INTEGER NOT NULL,\n"
+    "  winner_origin BLOB NOT NULL,\n"
+    "  at            TEXT NOT NULL DEFAULT (strftime('%Y-%m-%dT%H:%M:%SZ', 'now'))\n"
+    ");\n"
+    /* Change sets refused for breaking a write policy: never applied. */
+    "CREATE TABLE quarantine (\n"
+    "  origin   BLOB NOT NULL,\n"
+    "  scope    TEXT NOT NULL,\n"
+    "  seq      INTEGER NOT NULL,\n"
+    "  envelope BLOB NOT NULL,\n"
+    "  reason   TEXT NOT NULL,\n"
+    "  at       TEXT NOT NULL DEFAULT (strftime('%Y-%m-%dT%H:%M:%SZ', 'now')),\n"
+    "  PRIMARY KEY (origin, scope, seq)\n"
+    ") WITHOUT ROWID;\n"
+    /* Change sets held back (dated too far ahead): retried later. */
+    "CREATE TABLE held (\n"
+    "  origin   BLOB NOT NULL,\n"
+    "  scope    TEXT NOT NULL,\n"
+    "  seq      INTEGER NOT NULL,\n"
+    "  envelope BLOB NOT NULL,\n"
+    "  reason   TEXT NOT NULL,\n"
+    "  at       TEXT NOT NULL DEFAULT (strftime('%Y-%m-%dT%H:%M:%SZ', 'now')),\n"
+    "  PRIMARY KEY (origin, scope, seq)\n"
+    ") WITHOUT ROWID;\n",
 };
 
 int schema_latest(void)

@@ -7,6 +7,7 @@
 #include <unistd.h>
 
 #include "proto/siteid.h"
+#include "store/registry.h"
 #include "store/schema.h"
 
 int store_exec(struct store *st, const char *sql, lm_err *err)
@@ -73,10 +74,13 @@ static int migrate(struct store *st, lm_err *err)
 			       "%s has schema version %d, newer than this lmsync (%d, version %s); "
 			       "upgrade lmsync before opening it",
 			       st->path, version, latest, LMSYNC_VERSION);
+	if (version == latest)
+		return 0;
 	for (; version < latest; version++)
 		if (migrate_one(st, version, err) != 0)
 			return -1;
-	return 0;
+	/* A migration may have changed replicated tables: capture them anew. */
+	return registry_reinstall_all(st, err);
 }
 
 /* WAL lets the CLI read while the daemon writes; synchronous=FULL makes a

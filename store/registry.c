@@ -1,0 +1,341 @@
+/* SPDX-License-Identifier: MIT */
+/* The table registry and the capture triggers; see registry.h. */
+#include "store/registry.h"
+
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+/* Trigger SQL for a table with many columns runs to a few kilobytes. */
+#define SQL_MAX 32768
+
+struct sqlbuf {
+	char s[SQL_MAX];
+	size_t len;
+	int overflow;
+};
+
+static void sql_add(struct sqlbuf *b, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+
+static void sql_add(struct sqlbuf *b, const char *fmt, ...)
+{
+	va_list ap;
+	int n;
+
+	if (b->overflow)
+		return;
+	va_start(ap, fmt);
+	n = vsnprintf(b->s + b->len, sizeof(b->s) - b->len, fmt, ap);
+	va_end(ap);
+	if (n < 0 || (size_t)n >= sizeof(b->s) - b->len)
+		b->overflow = 1;
+	else
+		b->len += (size_t)n;
+}
+
+const char *repl_policy_name(enum repl_policy policy)
+{
+	return policy == POLICY_OWNER ? "owner" : "scope";
+}
+
+int repl_policy_parse(const char *s, enum repl_policy *policy, lm_err *err)
+{
+	if (strcmp(s, "owner") == 0)
+		*policy = POLICY_OWNER;
+	else if (strcmp(s, "scope") == 0)
+		*policy = POLICY_SCOPE;
+	else
+		return lm_errf(err, "unknown write policy '%s'; use owner or scope", s);
+	return 0;
+}
+
+static int name_ok(const char *s)
+{
+	size_t n = strspn(s, "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789_");
+
+	return n > 0 && n < 64 && s[n] == '\0';
+}
+
+static int find_col(const struct repl_table *t, const char *name)
+{
+	int i;
+
+	for (i = 0; i < t->ncols; i++)
+		if (strcmp(t->cols[i], name) == 0)
+			return i;
+	return -1;
+}
+
+/* Put the key columns first, in key order, then the others as declared. */
+static int order_columns(struct repl_table *t, const char *pk_cols, char (*all)[64], int nall,
+			 lm_err *err)
+{
+	char list[1024], *tok, *save = NULL;
+	int i;
+
+	snprintf(list, sizeof(list), "%s", pk_cols);
+	t->ncols = 0;
+	for (tok = strtok_r(list, ",", &save); tok; tok = strtok_r(NULL, ",", &save)) {
+		for (i = 0; i < nall && strcmp(all[i], tok) != 0; i++)
+			;
+		if (i == nall)
+			return lm_errf(err, "%s has no column '%s' for the key", t->name, tok);
+		snprintf(t->cols[t->ncols++], 64, "%s", tok);
+	}
+	t->npk = t->ncols;
+	if (t->npk == 0 || t->npk > 8)
+		return lm_errf(err, "%s: a key has 1 to 8 columns", t->name);
+	for (i = 0; i < nall; i++)
+		if (find_col(t, all[i]) < 0)
+			snprintf(t->cols[t->ncols++], 64, "%s", all[i]);
+	return 0;
+}
+
+/* Read the table's columns and check they suit replication. */
+static int describe(struct store *st, struct repl_table *t, const char *pk_cols,
+		    const char *scope_col, lm_err *err)
+{
+	char all[REGISTRY_MAX_COLS][64], sql[160];
+	sqlite3_stmt *stmt;
+	int nall = 0, rc = 0;
+
+	snprintf(sql, sizeof(sql),
+		 "SELECT name, \"notnull\", dflt_value, pk FROM pragma_table_info('%s')", t->name);
+	if (sqlite3_prepare_v2(st->db, sql, -1, &stmt, NULL) != SQLITE_OK)
+		return lm_errf(err, "%s: %s", st->path, sqlite3_errmsg(st->db));
+	while (rc == 0 && sqlite3_step(stmt) == SQLITE_ROW) {
+		const char *name = (const char *)sqlite3_column_text(stmt, 0);
+		int notnull = sqlite3_column_int(stmt, 1),
+		    has_default = sqlite3_column_type(stmt, 2) != SQLITE_NULL;
+		int in_pk = sqlite3_column_int(stmt, 3) > 0;
+
+		if (nall == REGISTRY_MAX_COLS)
+			rc =
+			    lm_errf(err, "%s has more than %d columns", t->name, REGISTRY_MAX_COLS);
+		else if (!name_ok(name))
+			rc = lm_errf(err, "%s: column name '%s' must be letters, digits and _",
+				     t->name, name);
+		else if (notnull && !has_default && !in_pk)
+			rc = lm_errf(
+			    err,
+			    "%s.%s is NOT NULL without a default; a replicated column needs "
+			    "one, since a merge may create a row from a partial update",
+			    t->name, name);
+		else
+			snprintf(all[nall++], 64, "%s", name);
+	}
+	sqlite3_finalize(stmt);
+	if (rc != 0)
+		return -1;
+	if (nall == 0)
+		return lm_errf(err, "no table '%s' in %s", t->name, st->path);
+	if (order_columns(t, pk_cols, all, nall, err) != 0)
+		return -1;
+	t->scope_col = find_col(t, scope_col);
+	if (t->scope_col < 0)
+		return lm_errf(err, "%s has no scope column '%s'", t->name, scope_col);
+	if (t->scope_col < t->npk)
+		return lm_errf(err, "%s: the scope column cannot be part of the key", t->name);
+	return 0;
+}
+
+/* json_array(P.a, P.b) for the key columns, with P NEW or OLD. */
+static void sql_key(struct sqlbuf *b, const struct repl_table *t, const char *p)
+{
+	int i;
+
+	sql_add(b, "json_array(");
+	for (i = 0; i < t->npk; i++)
+		sql_add(b, "%s%s.\"%s\"", i ? ", " : "", p, t->cols[i]);
+	sql_add(b, ")");
+}
+
+/* Owner tables: only the owning site writes a row, here as everywhere. */
+static void sql_owner_guard(struct sqlbuf *b, const struct repl_table *t, const char *p)
+{
+	if (t->policy != POLICY_OWNER)
+		return;
+	sql_add(b,
+		"SELECT RAISE(ABORT, 'lmsync: this row belongs to another site; only its owner "
+		"can change it') WHERE %s.\"%s\" IS NOT (SELECT value FROM meta WHERE key = "
+		"'site_id');\n",
+		p, t->cols[0]);
+}
+
+static void sql_insert_trigger(struct sqlbuf *b, const struct repl_table *t)
+{
+	sql_add(b,
+		"CREATE TRIGGER \"lm_%s_ins\" AFTER INSERT ON \"%s\" "
+		"WHEN NOT EXISTS (SELECT 1 FROM repl_applying) BEGIN\n",
+		t->name, t->name);
+	sql_owner_guard(b, t, "NEW");
+	sql_add(b, "INSERT INTO repl_capture(tbl, pk, col) VALUES ('%s', ", t->name);
+	sql_key(b, t, "NEW");
+	sql_add(b, ", NULL);\nINSERT INTO repl_row(tbl, pk, cl, scope) VALUES ('%s', ", t->name);
+	sql_key(b, t, "NEW");
+	/* A key seen before was deleted (even cl): this insert re-creates it. */
+	sql_add(b,
+		", 1, NEW.\"%s\") ON CONFLICT (tbl, pk) DO UPDATE SET cl = cl + 1, "
+		"scope = excluded.scope WHERE cl %% 2 = 0;\nEND;\n",
+		t->cols[t->scope_col]);
+}
+
+static void sql_update_trigger(struct sqlbuf *b, const struct repl_table *t)
+{
+	int i;
+
+	sql_add(b,
+		"CREATE TRIGGER \"lm_%s_upd\" AFTER UPDATE ON \"%s\" "
+		"WHEN NOT EXISTS (SELECT 1 FROM repl_applying) BEGIN\n",
+		t->name, t->name);
+	sql_add(b, "SELECT RAISE(ABORT, 'lmsync: the key and the scope of a replicated row "
+		   "cannot change; delete it and insert a new one') WHERE ");
+	for (i = 0; i < t->npk; i++)
+		sql_add(b, "NEW.\"%s\" IS NOT OLD.\"%s\" OR ", t->cols[i], t->cols[i]);
+	sql_add(b, "NEW.\"%s\" IS NOT OLD.\"%s\";\n", t->cols[t->scope_col], t->cols[t->scope_col]);
+	sql_owner_guard(b, t, "OLD");
+	for (i = t->npk; i < t->ncols; i++) {
+		if (i == t->scope_col)
+			continue;
+		sql_add(b, "INSERT INTO repl_capture(tbl, pk, col) SELECT '%s', ", t->name);
+		sql_key(b, t, "NEW");
+		sql_add(b, ", '%s' WHERE NEW.\"%s\" IS NOT OLD.\"%s\";\n", t->cols[i], t->cols[i],
+			t->cols[i]);
+	}
+	sql_add(b, "END;\n");
+}
+
+static void sql_delete_trigger(struct sqlbuf *b, const struct repl_table *t)
+{
+	sql_add(b,
+		"CREATE TRIGGER \"lm_%s_del\" AFTER DELETE ON \"%s\" "
+		"WHEN NOT EXISTS (SELECT 1 FROM repl_applying) BEGIN\n",
+		t->name, t->name);
+	sql_owner_guard(b, t, "OLD");
+	sql_add(b, "INSERT INTO repl_capture(tbl, pk, col) VALUES ('%s', ", t->name);
+	sql_key(b, t, "OLD");
+	sql_add(b, ", NULL);\nUPDATE repl_row SET cl = cl + 1 WHERE tbl = '%s' AND pk = ", t->name);
+	sql_key(b, t, "OLD");
+	sql_add(b, " AND cl %% 2 = 1;\nEND;\n");
+}
+
+static int install_triggers(struct store *st, const struct repl_table *t, lm_err *err)
+{
+	struct sqlbuf *b = calloc(1, sizeof(*b));
+	int rc;
+
+	if (b == NULL)
+		return lm_errf(err, "out of memory");
+	sql_add(b,
+		"DROP TRIGGER IF EXISTS \"lm_%s_ins\";\nDROP TRIGGER IF EXISTS \"lm_%s_upd\";\n"
+		"DROP TRIGGER IF EXISTS \"lm_%s_del\";\n",
+		t->name, t->name, t->name);
+	sql_insert_trigger(b, t);
+	sql_update_trigger(b, t);
+	sql_delete_trigger(b, t);
+	rc = b->overflow ? lm_errf(err, "%s: trigger SQL too long", t->name)
+			 : store_exec(st, b->s, err);
+	free(b);
+	return rc;
+}
+
+static int record(struct store *st, const struct repl_table *t, lm_err *err)
+{
+	char pk[1024] = "";
+	sqlite3_stmt *stmt;
+	size_t n = 0;
+	int i, rc;
+
+	for (i = 0; i < t->npk; i++)
+		n += (size_t)snprintf(pk + n, sizeof(pk) - n, "%s%s", i ? "," : "", t->cols[i]);
+	if (sqlite3_prepare_v2(
+		st->db,
+		"INSERT INTO repl_table(name, pk_cols, scope_col, policy) VALUES "
+		"(?, ?, ?, ?) ON CONFLICT (name) DO UPDATE SET pk_cols = excluded.pk_cols, "
+		"scope_col = excluded.scope_col, policy = excluded.policy",
+		-1, &stmt, NULL) != SQLITE_OK)
+		return lm_errf(err, "%s: %s", st->path, sqlite3_errmsg(st->db));
+	sqlite3_bind_text(stmt, 1, t->name, -1, SQLITE_STATIC);
+	sqlite3_bind_text(stmt, 2, pk, -1, SQLITE_STATIC);
+	sqlite3_bind_text(stmt, 3, t->cols[t->scope_col], -1, SQLITE_STATIC);
+	sqlite3_bind_text(stmt, 4, repl_policy_name(t->policy), -1, SQLITE_STATIC);
+	rc = sqlite3_step(stmt);
+	sqlite3_finalize(stmt);
+	if (rc != SQLITE_DONE)
+		return lm_errf(err, "%s: registering %s: %s", st->path, t->name,
+			       sqlite3_errmsg(st->db));
+	return 0;
+}
+
+int registry_add(struct store *st, const char *table, const char *pk_cols, const char *scope_col,
+		 enum repl_policy policy, lm_err *err)
+{
+	struct repl_table t;
+	int rc;
+
+	memset(&t, 0, sizeof(t));
+	if (!name_ok(table))
+		return lm_errf(err, "table name '%s' must be letters, digits and _", table);
+	snprintf(t.name, sizeof(t.name), "%s", table);
+	t.policy = policy;
+	if (describe(st, &t, pk_cols, scope_col, err) != 0)
+		return -1;
+	if (store_exec(st, "SAVEPOINT registry_add", err) != 0)
+		return -1;
+	rc = record(st, &t, err);
+	if (rc == 0)
+		rc = install_triggers(st, &t, err);
+	if (rc != 0) {
+		sqlite3_exec(st->db, "ROLLBACK TO registry_add; RELEASE registry_add", NULL, NULL,
+			     NULL);
+		return -1;
+	}
+	return store_exec(st, "RELEASE registry_add", err);
+}
+
+int registry_get(struct store *st, const char *table, struct repl_table *t, lm_err *err)
+{
+	char pk[1024], scope[64], policy[16];
+	sqlite3_stmt *stmt;
+	int rc;
+
+	memset(t, 0, sizeof(*t));
+	if (sqlite3_prepare_v2(st->db,
+			       "SELECT pk_cols, scope_col, policy FROM repl_table WHERE name = ?",
+			       -1, &stmt, NULL) != SQLITE_OK)
+		return lm_errf(err, "%s: %s", st->path, sqlite3_errmsg(st->db));
+	sqlite3_bind_text(stmt, 1, table, -1, SQLITE_STATIC);
+	rc = sqlite3_step(stmt);
+	if (rc == SQLITE_ROW) {
+		snprintf(pk, sizeof(pk), "%s", (const char *)sqlite3_column_text(stmt, 0));
+		snprintf(scope, sizeof(scope), "%s", (const char *)sqlite3_column_text(stmt, 1));
+		snprintf(policy, sizeof(policy), "%s", (const char *)sqlite3_column_text(stmt, 2));
+	}
+	sqlite3_finalize(stmt);
+	if (rc != SQLITE_ROW)
+		return lm_errf(err, "table '%s' is not replicated here", table);
+	snprintf(t->name, sizeof(t->name), "%s", table);
+	if (repl_policy_parse(policy, &t->policy, err) != 0)
+		return -1;
+	return describe(st, t, pk, scope, err);
+}
+
+int registry_reinstall_all(struct store *st, lm_err *err)
+{
+	sqlite3_stmt *stmt;
+	char names[64][64];
+	int n = 0, i, rc;
+	struct repl_table t;
+
+	if (sqlite3_prepare_v2(st->db, "SELECT name FROM repl_table ORDER BY name", -1, &stmt,
+			       NULL) != SQLITE_OK)
+		return lm_errf(err, "%s: %s", st->path, sqlite3_errmsg(st->db));
+	while (n < 64 && (rc = sqlite3_step(stmt)) == SQLITE_ROW)
+		snprintf(names[n++], 64, "%s", (const char *)sqlite3_column_text(stmt, 0));
+	sqlite3_finalize(stmt);
+	for (i = 0; i < n; i++)
+		if (registry_get(st, names[i], &t, err) != 0 || install_triggers(st, &t, err) != 0)
+			return -1;
+	return 0;
+}
