@@ -45,7 +45,7 @@ check-asan: deps $(BUILD_ASAN)/CMakeCache.txt
 # the input in $(BUILD_FUZZ)/fuzz_<target>-crash-*. `make fuzz FUZZ_SECONDS=10`.
 BUILD_FUZZ   ?= build-fuzz
 FUZZ_SECONDS ?= 60
-FUZZ_TARGETS ?= frame handshake message
+FUZZ_TARGETS ?= frame handshake message changeset
 
 fuzz: deps
 	@CC=clang cmake -S . -B $(BUILD_FUZZ) -DCMAKE_BUILD_TYPE=Debug -DLMSYNC_FUZZ=ON \

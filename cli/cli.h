@@ -27,7 +27,8 @@ struct cli_command {
 	int (*run)(struct cli *cli, int argc, char **argv);
 };
 
-extern const struct cli_command cmd_init, cmd_id, cmd_peer, cmd_status;
+extern const struct cli_command cmd_init, cmd_id, cmd_peer, cmd_status, cmd_changes, cmd_conflicts,
+    cmd_quarantine;
 
 struct json;
 struct peer;

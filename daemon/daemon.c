@@ -15,6 +15,7 @@
 #include "daemon/lock.h"
 #include "daemon/log.h"
 #include "proto/siteid.h"
+#include "store/seal.h"
 
 static void on_signal(uv_signal_t *h, int signum)
 {
@@ -60,6 +61,29 @@ int daemon_reload_peers(struct daemon *d, lm_err *err)
 
 #define TICK_MS 250
 
+/* Local writes, by lmsync or any other SQLite client, leave captures behind;
+ * sealing turns them into signed change sets in the log. */
+static void seal_local_changes(struct daemon *d)
+{
+	struct seal_key key = {d->key.public_key, d->key.secret_key};
+	struct timespec ts;
+	lm_err err;
+	int pending, count;
+
+	pending = seal_has_pending(&d->store, &err);
+	if (pending < 0)
+		log_error("store", "cannot look for local changes error=\"%s\"", err.msg);
+	if (pending <= 0)
+		return;
+	clock_gettime(CLOCK_REALTIME, &ts);
+	if (seal_pending(&d->store, &key,
+			 (uint64_t)ts.tv_sec * 1000 + (uint64_t)ts.tv_nsec / 1000000, &count,
+			 &err) != 0)
+		log_error("store", "sealing local changes failed error=\"%s\"", err.msg);
+	else
+		log_info("store", "sealed local changes changesets=%d", count);
+}
+
 static void on_tick(uv_timer_t *t)
 {
 	struct daemon *d = t->data;
@@ -70,6 +94,7 @@ static void on_tick(uv_timer_t *t)
 	for (s = d->sessions; s; s = s->next)
 		session_tick(s, now);
 	link_tick_all(d, now);
+	seal_local_changes(d);
 }
 
 static void on_peer_connection(uv_stream_t *server, int status)

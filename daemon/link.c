@@ -186,13 +186,15 @@ void link_on_closed(struct link *l, struct session *s, const char *reason, int f
 	uint64_t now = uv_now(&l->d->loop);
 	int mine = l->session == s || l->dialing == s;
 
-	snprintf(l->last_error, sizeof(l->last_error), "%s", reason);
 	if (l->dialing == s)
 		l->dialing = NULL;
 	if (l->session == s) {
 		l->session = NULL;
 		l->connected_at = 0;
 	}
+	/* A spare connection closed beside a ready one is no error of the link. */
+	if (l->session == NULL)
+		snprintf(l->last_error, sizeof(l->last_error), "%s", reason);
 	if (!mine || l->removed)
 		return;
 	if (failure)

@@ -110,7 +110,10 @@ static int describe(struct store *st, struct repl_table *t, const char *pk_cols,
 		    has_default = sqlite3_column_type(stmt, 2) != SQLITE_NULL;
 		int in_pk = sqlite3_column_int(stmt, 3) > 0;
 
-		if (nall == REGISTRY_MAX_COLS)
+		if (in_pk && !notnull)
+			rc = lm_errf(err, "%s.%s is a key column and must be NOT NULL", t->name,
+				     name);
+		else if (nall == REGISTRY_MAX_COLS)
 			rc =
 			    lm_errf(err, "%s has more than %d columns", t->name, REGISTRY_MAX_COLS);
 		else if (!name_ok(name))

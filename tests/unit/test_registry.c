@@ -155,9 +155,14 @@ static void test_refusals(void **state)
 	struct store *st = &f->st;
 	lm_err err;
 
-	exec_ok(st, "CREATE TABLE strict_t (id TEXT PRIMARY KEY, scope TEXT, must TEXT NOT NULL)");
+	exec_ok(st, "CREATE TABLE strict_t (id TEXT NOT NULL PRIMARY KEY, scope TEXT, "
+		    "must TEXT NOT NULL)");
 	assert_int_equal(registry_add(st, "strict_t", "id", "scope", POLICY_SCOPE, &err), -1);
 	assert_non_null(strstr(err.msg, "strict_t.must is NOT NULL without a default"));
+	/* A NULL in a key could never be sealed: keys must be NOT NULL. */
+	exec_ok(st, "CREATE TABLE loose_t (id TEXT PRIMARY KEY, scope TEXT)");
+	assert_int_equal(registry_add(st, "loose_t", "id", "scope", POLICY_SCOPE, &err), -1);
+	assert_non_null(strstr(err.msg, "loose_t.id is a key column and must be NOT NULL"));
 	assert_int_equal(registry_add(st, "nope", "id", "scope", POLICY_SCOPE, &err), -1);
 	assert_non_null(strstr(err.msg, "no table 'nope'"));
 	assert_int_equal(registry_add(st, "course", "owner,missing", "scope", POLICY_OWNER, &err),

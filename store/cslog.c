@@ -1,0 +1,252 @@
+/* SPDX-License-Identifier: MIT */
+/* The change set log and version vectors; see cslog.h. */
+#include "store/cslog.h"
+
+#include <sodium.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+static int prepare(struct store *st, const char *sql, sqlite3_stmt **stmt, lm_err *err)
+{
+	if (sqlite3_prepare_v2(st->db, sql, -1, stmt, NULL) != SQLITE_OK)
+		return lm_errf(err, "%s: %s", st->path, sqlite3_errmsg(st->db));
+	return 0;
+}
+
+int cslog_head(struct store *st, const uint8_t origin[CS_KEY_LEN], const char *scope, uint64_t *seq,
+	       uint8_t hash[CS_HASH_LEN], lm_err *err)
+{
+	sqlite3_stmt *stmt;
+	int rc;
+
+	*seq = 0;
+	memset(hash, 0, CS_HASH_LEN);
+	if (prepare(st, "SELECT seq, hash FROM vv WHERE origin = ? AND scope = ?", &stmt, err) != 0)
+		return -1;
+	sqlite3_bind_blob(stmt, 1, origin, CS_KEY_LEN, SQLITE_STATIC);
+	sqlite3_bind_text(stmt, 2, scope, -1, SQLITE_STATIC);
+	rc = sqlite3_step(stmt);
+	if (rc == SQLITE_ROW && sqlite3_column_bytes(stmt, 1) == CS_HASH_LEN) {
+		*seq = (uint64_t)sqlite3_column_int64(stmt, 0);
+		memcpy(hash, sqlite3_column_blob(stmt, 1), CS_HASH_LEN);
+	}
+	sqlite3_finalize(stmt);
+	if (rc != SQLITE_ROW && rc != SQLITE_DONE)
+		return lm_errf(err, "%s: reading the version vector: %s", st->path,
+			       sqlite3_errmsg(st->db));
+	return 0;
+}
+
+int cslog_append(struct store *st, const struct cs_header *h, const uint8_t hash[CS_HASH_LEN],
+		 const uint8_t *envelope, size_t len, lm_err *err)
+{
+	uint8_t head_hash[CS_HASH_LEN];
+	uint64_t head;
+	sqlite3_stmt *stmt;
+	int rc;
+
+	/* The invariant every append keeps: no gap, and the chain links up. */
+	if (cslog_head(st, h->origin, h->scope, &head, head_hash, err) != 0)
+		return -1;
+	if (h->seq != head + 1 || sodium_memcmp(h->prev, head_hash, CS_HASH_LEN) != 0)
+		return lm_errf(err,
+			       "change set %llu of scope %s does not follow the log (which holds "
+			       "up to %llu)",
+			       (unsigned long long)h->seq, h->scope, (unsigned long long)head);
+	if (prepare(st,
+		    "INSERT INTO changeset(origin, scope, seq, hlc, hash, envelope, local_id) "
+		    "VALUES (?1, ?2, ?3, ?4, ?5, ?6, "
+		    "(SELECT coalesce(max(local_id), 0) + 1 FROM changeset))",
+		    &stmt, err) != 0)
+		return -1;
+	sqlite3_bind_blob(stmt, 1, h->origin, CS_KEY_LEN, SQLITE_STATIC);
+	sqlite3_bind_text(stmt, 2, h->scope, -1, SQLITE_STATIC);
+	sqlite3_bind_int64(stmt, 3, (sqlite3_int64)h->seq);
+	sqlite3_bind_int64(stmt, 4, (sqlite3_int64)h->hlc);
+	sqlite3_bind_blob(stmt, 5, hash, CS_HASH_LEN, SQLITE_STATIC);
+	sqlite3_bind_blob(stmt, 6, envelope, (int)len, SQLITE_STATIC);
+	rc = sqlite3_step(stmt);
+	sqlite3_finalize(stmt);
+	if (rc != SQLITE_DONE)
+		return lm_errf(err, "%s: appending to the log: %s", st->path,
+			       sqlite3_errmsg(st->db));
+	if (prepare(st,
+		    "INSERT INTO vv(origin, scope, seq, hash) VALUES (?1, ?2, ?3, ?4) "
+		    "ON CONFLICT (origin, scope) DO UPDATE SET seq = excluded.seq, "
+		    "hash = excluded.hash",
+		    &stmt, err) != 0)
+		return -1;
+	sqlite3_bind_blob(stmt, 1, h->origin, CS_KEY_LEN, SQLITE_STATIC);
+	sqlite3_bind_text(stmt, 2, h->scope, -1, SQLITE_STATIC);
+	sqlite3_bind_int64(stmt, 3, (sqlite3_int64)h->seq);
+	sqlite3_bind_blob(stmt, 4, hash, CS_HASH_LEN, SQLITE_STATIC);
+	rc = sqlite3_step(stmt);
+	sqlite3_finalize(stmt);
+	if (rc != SQLITE_DONE)
+		return lm_errf(err, "%s: advancing the version vector: %s", st->path,
+			       sqlite3_errmsg(st->db));
+	return 0;
+}
+
+int cslog_hash_at(struct store *st, const uint8_t origin[CS_KEY_LEN], const char *scope,
+		  uint64_t seq, uint8_t hash[CS_HASH_LEN], lm_err *err)
+{
+	sqlite3_stmt *stmt;
+	int rc, found = 0;
+
+	if (prepare(st, "SELECT hash FROM changeset WHERE origin = ? AND scope = ? AND seq = ?",
+		    &stmt, err) != 0)
+		return -1;
+	sqlite3_bind_blob(stmt, 1, origin, CS_KEY_LEN, SQLITE_STATIC);
+	sqlite3_bind_text(stmt, 2, scope, -1, SQLITE_STATIC);
+	sqlite3_bind_int64(stmt, 3, (sqlite3_int64)seq);
+	rc = sqlite3_step(stmt);
+	if (rc == SQLITE_ROW && sqlite3_column_bytes(stmt, 0) == CS_HASH_LEN) {
+		memcpy(hash, sqlite3_column_blob(stmt, 0), CS_HASH_LEN);
+		found = 1;
+	}
+	sqlite3_finalize(stmt);
+	if (rc != SQLITE_ROW && rc != SQLITE_DONE)
+		return lm_errf(err, "%s: reading the log: %s", st->path, sqlite3_errmsg(st->db));
+	return found;
+}
+
+static int read_vv_row(sqlite3_stmt *stmt, struct vv_entry *e)
+{
+	const unsigned char *scope = sqlite3_column_text(stmt, 1);
+
+	if (sqlite3_column_bytes(stmt, 0) != CS_KEY_LEN ||
+	    sqlite3_column_bytes(stmt, 3) != CS_HASH_LEN || scope == NULL)
+		return -1;
+	memcpy(e->origin, sqlite3_column_blob(stmt, 0), CS_KEY_LEN);
+	snprintf(e->scope, sizeof(e->scope), "%s", (const char *)scope);
+	e->seq = (uint64_t)sqlite3_column_int64(stmt, 2);
+	memcpy(e->hash, sqlite3_column_blob(stmt, 3), CS_HASH_LEN);
+	return 0;
+}
+
+int cslog_vv(struct store *st, struct vv_entry **vv, size_t *n, lm_err *err)
+{
+	struct vv_entry *arr = NULL, *grown;
+	size_t cap = 0, count = 0;
+	sqlite3_stmt *stmt;
+	int rc;
+
+	*vv = NULL;
+	*n = 0;
+	if (prepare(st, "SELECT origin, scope, seq, hash FROM vv ORDER BY scope, origin", &stmt,
+		    err) != 0)
+		return -1;
+	while ((rc = sqlite3_step(stmt)) == SQLITE_ROW) {
+		if (count == cap) {
+			cap = cap ? 2 * cap : 16;
+			grown = realloc(arr, cap * sizeof(*arr));
+			if (grown == NULL) {
+				rc = SQLITE_NOMEM;
+				break;
+			}
+			arr = grown;
+		}
+		if (read_vv_row(stmt, &arr[count]) == 0)
+			count++;
+	}
+	sqlite3_finalize(stmt);
+	if (rc != SQLITE_DONE) {
+		free(arr);
+		return lm_errf(err, "%s: reading the version vector: %s", st->path,
+			       rc == SQLITE_NOMEM ? "out of memory" : sqlite3_errmsg(st->db));
+	}
+	*vv = arr;
+	*n = count;
+	return 0;
+}
+
+static uint64_t their_seq(const struct cslog_missing *it, const struct vv_entry *e)
+{
+	size_t i;
+
+	for (i = 0; i < it->ntheirs; i++)
+		if (memcmp(it->theirs[i].origin, e->origin, CS_KEY_LEN) == 0 &&
+		    strcmp(it->theirs[i].scope, e->scope) == 0)
+			return it->theirs[i].seq;
+	return 0;
+}
+
+static int in_scopes(const struct cslog_missing *it, const char *scope)
+{
+	size_t i;
+
+	if (it->scopes == NULL)
+		return 1;
+	for (i = 0; i < it->nscopes; i++)
+		if (strcmp(it->scopes[i], scope) == 0)
+			return 1;
+	return 0;
+}
+
+int cslog_missing_begin(struct cslog_missing *it, struct store *st, const struct vv_entry *theirs,
+			size_t ntheirs, const char *const *scopes, size_t nscopes, lm_err *err)
+{
+	memset(it, 0, sizeof(*it));
+	it->st = st;
+	it->theirs = theirs;
+	it->ntheirs = ntheirs;
+	it->scopes = scopes;
+	it->nscopes = nscopes;
+	return cslog_vv(st, &it->mine, &it->nmine, err);
+}
+
+/* Open the statement for the next (origin, scope) the other side lacks. */
+static int open_next(struct cslog_missing *it, lm_err *err)
+{
+	while (it->at < it->nmine) {
+		const struct vv_entry *e = &it->mine[it->at++];
+		uint64_t from = their_seq(it, e);
+
+		if (!in_scopes(it, e->scope) || from >= e->seq)
+			continue;
+		if (prepare(it->st,
+			    "SELECT envelope FROM changeset WHERE origin = ? AND scope = ? AND "
+			    "seq > ? ORDER BY seq",
+			    &it->stmt, err) != 0)
+			return -1;
+		sqlite3_bind_blob(it->stmt, 1, e->origin, CS_KEY_LEN, SQLITE_TRANSIENT);
+		sqlite3_bind_text(it->stmt, 2, e->scope, -1, SQLITE_TRANSIENT);
+		sqlite3_bind_int64(it->stmt, 3, (sqlite3_int64)from);
+		return 1;
+	}
+	return 0;
+}
+
+int cslog_missing_next(struct cslog_missing *it, const uint8_t **envelope, size_t *len, lm_err *err)
+{
+	for (;;) {
+		int rc;
+
+		if (it->stmt == NULL) {
+			rc = open_next(it, err);
+			if (rc <= 0)
+				return rc;
+		}
+		rc = sqlite3_step(it->stmt);
+		if (rc == SQLITE_ROW) {
+			*envelope = sqlite3_column_blob(it->stmt, 0);
+			*len = (size_t)sqlite3_column_bytes(it->stmt, 0);
+			return 1;
+		}
+		sqlite3_finalize(it->stmt);
+		it->stmt = NULL;
+		if (rc != SQLITE_DONE)
+			return lm_errf(err, "%s: reading the log: %s", it->st->path,
+				       sqlite3_errmsg(it->st->db));
+	}
+}
+
+void cslog_missing_end(struct cslog_missing *it)
+{
+	if (it->stmt)
+		sqlite3_finalize(it->stmt);
+	free(it->mine);
+	memset(it, 0, sizeof(*it));
+}

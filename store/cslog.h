@@ -1,0 +1,71 @@
+/* SPDX-License-Identifier: MIT */
+/* The change set log and the version vector.
+ *
+ * Invariants:
+ *  - The log holds, per (origin, scope), the change sets 1..n with no gap:
+ *    a change set is appended only when its seq is the next one and its
+ *    prev is the hash of the one before (vv.hash). vv(origin, scope) is n
+ *    and the hash of change set n.
+ *  - Envelopes are stored exactly as signed, so anything read back can be
+ *    forwarded and verified by others.
+ *  - Callers hold a transaction around an append and the changes it brings.
+ */
+#ifndef LMSYNC_STORE_CSLOG_H
+#define LMSYNC_STORE_CSLOG_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "proto/changeset.h"
+#include "store/store.h"
+
+struct vv_entry {
+	uint8_t origin[CS_KEY_LEN];
+	char scope[CS_SCOPE_MAX + 1];
+	uint64_t seq;
+	uint8_t hash[CS_HASH_LEN];
+};
+
+/* The head of (origin, scope): seq 0 and zero hash when nothing is held. */
+int cslog_head(struct store *st, const uint8_t origin[CS_KEY_LEN], const char *scope, uint64_t *seq,
+	       uint8_t hash[CS_HASH_LEN], lm_err *err);
+
+/* Append the next change set of its (origin, scope) and advance the vector. */
+int cslog_append(struct store *st, const struct cs_header *h, const uint8_t hash[CS_HASH_LEN],
+		 const uint8_t *envelope, size_t len, lm_err *err);
+
+/* The stored hash of (origin, scope, seq); returns 1 when held, 0 when not. */
+int cslog_hash_at(struct store *st, const uint8_t origin[CS_KEY_LEN], const char *scope,
+		  uint64_t seq, uint8_t hash[CS_HASH_LEN], lm_err *err);
+
+/* The whole version vector, in (scope, origin) order; the caller frees it. */
+int cslog_vv(struct store *st, struct vv_entry **vv, size_t *n, lm_err *err);
+
+/* Stream the change sets a holder of `theirs` lacks, in scopes `scopes`
+ * (NULL: every scope), in order per (origin, scope), one at a time:
+ *
+ *   struct cslog_missing it;
+ *   cslog_missing_begin(&it, st, theirs, n, scopes, nscopes);
+ *   while ((rc = cslog_missing_next(&it, &env, &len, &err)) == 1) { ... }
+ *   cslog_missing_end(&it);
+ *
+ * env stays valid until the next call. Memory use does not grow with the
+ * log: one statement is open at a time. */
+struct cslog_missing {
+	struct store *st;
+	const struct vv_entry *theirs;
+	size_t ntheirs;
+	const char *const *scopes;
+	size_t nscopes;
+	struct vv_entry *mine; /* our vector, walked entry by entry */
+	size_t nmine, at;
+	sqlite3_stmt *stmt; /* the change sets of mine[at - 1] */
+};
+
+int cslog_missing_begin(struct cslog_missing *it, struct store *st, const struct vv_entry *theirs,
+			size_t ntheirs, const char *const *scopes, size_t nscopes, lm_err *err);
+int cslog_missing_next(struct cslog_missing *it, const uint8_t **envelope, size_t *len,
+		       lm_err *err);
+void cslog_missing_end(struct cslog_missing *it);
+
+#endif

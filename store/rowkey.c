@@ -1,0 +1,282 @@
+/* SPDX-License-Identifier: MIT */
+/* Row keys and shared SQL helpers; see rowkey.h. */
+#include "store/rowkey.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+static int prepare(struct store *st, const char *sql, sqlite3_stmt **stmt, lm_err *err)
+{
+	if (sqlite3_prepare_v2(st->db, sql, -1, stmt, NULL) != SQLITE_OK)
+		return lm_errf(err, "%s: %s", st->path, sqlite3_errmsg(st->db));
+	return 0;
+}
+
+void cs_value_bind(sqlite3_stmt *stmt, int index, const struct cs_value *v)
+{
+	switch (v->type) {
+	case CS_INT:
+		sqlite3_bind_int64(stmt, index, v->i);
+		break;
+	case CS_REAL:
+		sqlite3_bind_double(stmt, index, v->r);
+		break;
+	case CS_TEXT:
+		sqlite3_bind_text(stmt, index, (const char *)v->p, (int)v->len, SQLITE_STATIC);
+		break;
+	case CS_BLOB:
+		sqlite3_bind_blob(stmt, index, v->p, (int)v->len, SQLITE_STATIC);
+		break;
+	default:
+		sqlite3_bind_null(stmt, index);
+	}
+}
+
+void rowkey_bind(sqlite3_stmt *stmt, int first, const struct rowkey *k)
+{
+	size_t i;
+
+	for (i = 0; i < k->n; i++)
+		cs_value_bind(stmt, first + (int)i, &k->values[i]);
+}
+
+static void value_from_sqlite(sqlite3_value *sv, struct cs_value *v)
+{
+	memset(v, 0, sizeof(*v));
+	switch (sqlite3_value_type(sv)) {
+	case SQLITE_INTEGER:
+		v->type = CS_INT;
+		v->i = sqlite3_value_int64(sv);
+		break;
+	case SQLITE_FLOAT:
+		v->type = CS_REAL;
+		v->r = sqlite3_value_double(sv);
+		break;
+	case SQLITE_TEXT:
+		v->type = CS_TEXT;
+		v->p = sqlite3_value_text(sv);
+		v->len = (size_t)sqlite3_value_bytes(sv);
+		break;
+	case SQLITE_BLOB:
+		v->type = CS_BLOB;
+		v->p = sqlite3_value_blob(sv);
+		v->len = (size_t)sqlite3_value_bytes(sv);
+		break;
+	default:
+		v->type = CS_NIL;
+	}
+}
+
+void rowkey_column_value(sqlite3_stmt *stmt, int i, struct cs_value *v)
+{
+	value_from_sqlite(sqlite3_column_value(stmt, i), v);
+}
+
+int rowkey_from_json(struct store *st, struct rowkey *k, const char *table, const char *json,
+		     lm_err *err)
+{
+	sqlite3_stmt *stmt;
+	int rc;
+
+	memset(k, 0, sizeof(*k));
+	snprintf(k->table, sizeof(k->table), "%s", table);
+	k->json = strdup(json);
+	if (k->json == NULL)
+		return lm_errf(err, "out of memory");
+	if (prepare(st, "SELECT value FROM json_each(?) ORDER BY key", &stmt, err) != 0)
+		return -1;
+	sqlite3_bind_text(stmt, 1, json, -1, SQLITE_STATIC);
+	while ((rc = sqlite3_step(stmt)) == SQLITE_ROW && k->n < ROWKEY_MAX) {
+		k->owned[k->n] = sqlite3_value_dup(sqlite3_column_value(stmt, 0));
+		if (k->owned[k->n] == NULL)
+			break;
+		value_from_sqlite(k->owned[k->n], &k->values[k->n]);
+		k->n++;
+	}
+	sqlite3_finalize(stmt);
+	if (rc != SQLITE_DONE) {
+		rowkey_free(k);
+		return lm_errf(err, "%s: bad row key %s", st->path, json);
+	}
+	return 0;
+}
+
+int rowkey_from_values(struct store *st, struct rowkey *k, const char *table, size_t table_len,
+		       const struct cs_value *pk, size_t n, lm_err *err)
+{
+	static const char *const sql[ROWKEY_MAX + 1] = {
+	    NULL,
+	    "SELECT json_array(?1)",
+	    "SELECT json_array(?1, ?2)",
+	    "SELECT json_array(?1, ?2, ?3)",
+	    "SELECT json_array(?1, ?2, ?3, ?4)",
+	    "SELECT json_array(?1, ?2, ?3, ?4, ?5)",
+	    "SELECT json_array(?1, ?2, ?3, ?4, ?5, ?6)",
+	    "SELECT json_array(?1, ?2, ?3, ?4, ?5, ?6, ?7)",
+	    "SELECT json_array(?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)",
+	};
+	sqlite3_stmt *stmt;
+	int rc;
+
+	memset(k, 0, sizeof(*k));
+	if (n == 0 || n > ROWKEY_MAX || table_len >= sizeof(k->table))
+		return lm_errf(err, "a row key has 1 to %d values", ROWKEY_MAX);
+	memcpy(k->table, table, table_len);
+	memcpy(k->values, pk, n * sizeof(*pk));
+	k->n = n;
+	if (prepare(st, sql[n], &stmt, err) != 0)
+		return -1;
+	rowkey_bind(stmt, 1, k);
+	rc = sqlite3_step(stmt);
+	if (rc == SQLITE_ROW)
+		k->json = strdup((const char *)sqlite3_column_text(stmt, 0));
+	sqlite3_finalize(stmt);
+	if (k->json == NULL)
+		return lm_errf(err, "%s: cannot form a row key: %s", st->path,
+			       sqlite3_errmsg(st->db));
+	return 0;
+}
+
+void rowkey_free(struct rowkey *k)
+{
+	size_t i;
+
+	for (i = 0; i < ROWKEY_MAX; i++)
+		sqlite3_value_free(k->owned[i]);
+	free(k->json);
+	memset(k, 0, sizeof(*k));
+}
+
+int rowkey_captured(struct store *st, const struct rowkey *k, const char *col)
+{
+	sqlite3_stmt *stmt;
+	int found;
+
+	if (sqlite3_prepare_v2(st->db,
+			       "SELECT 1 FROM repl_capture WHERE tbl = ? AND pk = ? AND col = ?",
+			       -1, &stmt, NULL) != SQLITE_OK)
+		return 0;
+	sqlite3_bind_text(stmt, 1, k->table, -1, SQLITE_STATIC);
+	sqlite3_bind_text(stmt, 2, k->json, -1, SQLITE_STATIC);
+	sqlite3_bind_text(stmt, 3, col, -1, SQLITE_STATIC);
+	found = sqlite3_step(stmt) == SQLITE_ROW;
+	sqlite3_finalize(stmt);
+	return found;
+}
+
+int rowkey_select(struct store *st, const struct repl_table *t, const struct rowkey *k,
+		  const int *ship, sqlite3_stmt **stmt, lm_err *err)
+{
+	char sql[8192];
+	size_t n = 0;
+	int i, any = 0;
+
+	n += (size_t)snprintf(sql + n, sizeof(sql) - n, "SELECT ");
+	for (i = 0; i < t->ncols; i++) {
+		if (!ship[i])
+			continue;
+		n += (size_t)snprintf(sql + n, sizeof(sql) - n, "%s\"%s\"", any ? ", " : "",
+				      t->cols[i]);
+		any = 1;
+	}
+	if (!any)
+		n += (size_t)snprintf(sql + n, sizeof(sql) - n, "1");
+	n += (size_t)snprintf(sql + n, sizeof(sql) - n, " FROM \"%s\" WHERE ", t->name);
+	for (i = 0; i < t->npk && n < sizeof(sql); i++)
+		n += (size_t)snprintf(sql + n, sizeof(sql) - n, "%s\"%s\" = ?%d", i ? " AND " : "",
+				      t->cols[i], i + 1);
+	if (n >= sizeof(sql))
+		return lm_errf(err, "%s: query too long", t->name);
+	if (prepare(st, sql, stmt, err) != 0)
+		return -1;
+	rowkey_bind(*stmt, 1, k);
+	return 0;
+}
+
+int rowkey_set_clock(struct store *st, const struct rowkey *k, const char *col, uint64_t cl,
+		     uint64_t hlc, const uint8_t origin[CS_KEY_LEN], lm_err *err)
+{
+	sqlite3_stmt *stmt;
+	int rc;
+
+	if (prepare(st,
+		    "INSERT OR REPLACE INTO repl_clock(tbl, pk, col, cl, hlc, origin) "
+		    "VALUES (?, ?, ?, ?, ?, ?)",
+		    &stmt, err) != 0)
+		return -1;
+	sqlite3_bind_text(stmt, 1, k->table, -1, SQLITE_STATIC);
+	sqlite3_bind_text(stmt, 2, k->json, -1, SQLITE_STATIC);
+	sqlite3_bind_text(stmt, 3, col, -1, SQLITE_TRANSIENT);
+	sqlite3_bind_int64(stmt, 4, (sqlite3_int64)cl);
+	sqlite3_bind_int64(stmt, 5, (sqlite3_int64)hlc);
+	sqlite3_bind_blob(stmt, 6, origin, CS_KEY_LEN, SQLITE_STATIC);
+	rc = sqlite3_step(stmt);
+	sqlite3_finalize(stmt);
+	if (rc != SQLITE_DONE)
+		return lm_errf(err, "%s: recording a column clock: %s", st->path,
+			       sqlite3_errmsg(st->db));
+	return 0;
+}
+
+int rowkey_get_clock(struct store *st, const struct rowkey *k, const char *col, uint64_t *cl,
+		     uint64_t *hlc, uint8_t origin[CS_KEY_LEN], lm_err *err)
+{
+	sqlite3_stmt *stmt;
+	int rc, found = 0;
+
+	if (prepare(st,
+		    "SELECT cl, hlc, origin FROM repl_clock WHERE tbl = ? AND pk = ? AND col = ?",
+		    &stmt, err) != 0)
+		return -1;
+	sqlite3_bind_text(stmt, 1, k->table, -1, SQLITE_STATIC);
+	sqlite3_bind_text(stmt, 2, k->json, -1, SQLITE_STATIC);
+	sqlite3_bind_text(stmt, 3, col, -1, SQLITE_TRANSIENT);
+	rc = sqlite3_step(stmt);
+	if (rc == SQLITE_ROW && sqlite3_column_bytes(stmt, 2) == CS_KEY_LEN) {
+		*cl = (uint64_t)sqlite3_column_int64(stmt, 0);
+		*hlc = (uint64_t)sqlite3_column_int64(stmt, 1);
+		memcpy(origin, sqlite3_column_blob(stmt, 2), CS_KEY_LEN);
+		found = 1;
+	}
+	sqlite3_finalize(stmt);
+	if (rc != SQLITE_ROW && rc != SQLITE_DONE)
+		return lm_errf(err, "%s: reading a column clock: %s", st->path,
+			       sqlite3_errmsg(st->db));
+	return found;
+}
+
+const struct repl_table *table_cache_get(struct table_cache *c, struct store *st, const char *table,
+					 lm_err *err)
+{
+	struct repl_table *t;
+	int i;
+
+	for (i = 0; i < c->n; i++)
+		if (strcmp(c->t[i]->name, table) == 0)
+			return c->t[i];
+	if (c->n == (int)(sizeof(c->t) / sizeof(c->t[0]))) {
+		lm_errf(err, "more than %d replicated tables", c->n);
+		return NULL;
+	}
+	t = malloc(sizeof(*t));
+	if (t == NULL) {
+		lm_errf(err, "out of memory");
+		return NULL;
+	}
+	if (registry_get(st, table, t, err) != 0) {
+		free(t);
+		return NULL;
+	}
+	c->t[c->n++] = t;
+	return t;
+}
+
+void table_cache_free(struct table_cache *c)
+{
+	int i;
+
+	for (i = 0; i < c->n; i++)
+		free(c->t[i]);
+	c->n = 0;
+}

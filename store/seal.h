@@ -1,0 +1,36 @@
+/* SPDX-License-Identifier: MIT */
+/* Sealing: pending local captures become signed change sets in the log.
+ *
+ * One transaction takes every capture, groups them by scope, and writes per
+ * scope one change set (more when the rows exceed CS_MAX_ENVELOPE), numbered
+ * after the scope's last one, dated by the site's clock, chained by hash,
+ * signed; it records the column clocks and empties repl_capture. A crash
+ * leaves either all of it or none.
+ *
+ * Rows carry the changed columns as they are when sealed: an insert every
+ * non-key column but the scope (the change set names it), an update the
+ * columns it changed, a delete none. Several local transactions sealed
+ * together make one change set, which applies atomically everywhere.
+ */
+#ifndef LMSYNC_STORE_SEAL_H
+#define LMSYNC_STORE_SEAL_H
+
+#include <stdint.h>
+
+#include "store/store.h"
+
+/* The signing identity: Ed25519 public key and libsodium secret key. */
+struct seal_key {
+	const uint8_t *public_key; /* 32 bytes */
+	const uint8_t *secret_key; /* 64 bytes */
+};
+
+/* 1 when captures wait to be sealed, 0 when not, -1 on error. Cheap. */
+int seal_has_pending(struct store *st, lm_err *err);
+
+/* Seal everything pending; *count receives the number of change sets made.
+ * now_ms is the wall clock (the caller passes it so tests can steer time). */
+int seal_pending(struct store *st, const struct seal_key *key, uint64_t now_ms, int *count,
+		 lm_err *err);
+
+#endif
