@@ -658,7 +658,7 @@ static int skim(const uint8_t *p, size_t len, size_t max_depth, const char *what
 static int unpack_exact(const uint8_t *p, size_t len, size_t max_depth, const char *what,
 			msgpack_unpacked *u, lm_err *err)
 {
-	size_t end, off = 0;
+	size_t end = 0, off = 0;
 
 	if (skim(p, len, max_depth, what, &end, err) < 0)
 		return -1;
@@ -923,7 +923,7 @@ static int decode_scope(const msgpack_object *o, struct cs_header *h, lm_err *er
 static int decode_header(const msgpack_object *o, struct cs_header *h, lm_err *err)
 {
 	const msgpack_object *f;
-	uint64_t format;
+	uint64_t format = 0;
 	char what[48];
 
 	if (o->type != MSGPACK_OBJECT_ARRAY || o->via.array.size != BODY_ITEMS)

@@ -419,7 +419,7 @@ static int decode_array(const msgpack_object *root, struct msg *out, lm_err *err
 int msg_decode(const uint8_t *buf, size_t len, struct msg *out, lm_err *err)
 {
 	msgpack_unpacked result;
-	size_t end, off = 0;
+	size_t end = 0, off = 0;
 	int rc;
 
 	memset(out, 0, sizeof(*out));

@@ -479,7 +479,7 @@ static int merge_one(struct merging *m, size_t i, const uint8_t *env, size_t len
 {
 	struct changeset *cs = &m->cs[i];
 	uint8_t head_hash[CS_HASH_LEN];
-	char why[256];
+	char why[LM_ERR_MAX];
 	size_t r;
 	lm_err skew;
 	int rc;

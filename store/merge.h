@@ -42,7 +42,7 @@ struct merge_outcome {
 	uint8_t origin[CS_KEY_LEN];
 	char scope[CS_SCOPE_MAX + 1];
 	uint64_t seq;
-	char reason[256]; /* why, for every result but APPLIED and DUPLICATE */
+	char reason[LM_ERR_MAX]; /* why, for every result but APPLIED and DUPLICATE */
 };
 
 struct merge_options {

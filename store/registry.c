@@ -81,14 +81,14 @@ static int order_columns(struct repl_table *t, const char *pk_cols, char (*all)[
 			;
 		if (i == nall)
 			return lm_errf(err, "%s has no column '%s' for the key", t->name, tok);
-		snprintf(t->cols[t->ncols++], 64, "%s", tok);
+		snprintf(t->cols[t->ncols++], 64, "%.63s", tok);
 	}
 	t->npk = t->ncols;
 	if (t->npk == 0 || t->npk > 8)
 		return lm_errf(err, "%s: a key has 1 to 8 columns", t->name);
 	for (i = 0; i < nall; i++)
 		if (find_col(t, all[i]) < 0)
-			snprintf(t->cols[t->ncols++], 64, "%s", all[i]);
+			snprintf(t->cols[t->ncols++], 64, "%.63s", all[i]);
 	return 0;
 }
 
@@ -126,7 +126,7 @@ static int describe(struct store *st, struct repl_table *t, const char *pk_cols,
 			    "one, since a merge may create a row from a partial update",
 			    t->name, name);
 		else
-			snprintf(all[nall++], 64, "%s", name);
+			snprintf(all[nall++], 64, "%.63s", name);
 	}
 	sqlite3_finalize(stmt);
 	if (rc != 0)
@@ -335,7 +335,7 @@ int registry_reinstall_all(struct store *st, lm_err *err)
 			       NULL) != SQLITE_OK)
 		return lm_errf(err, "%s: %s", st->path, sqlite3_errmsg(st->db));
 	while (n < 64 && (rc = sqlite3_step(stmt)) == SQLITE_ROW)
-		snprintf(names[n++], 64, "%s", (const char *)sqlite3_column_text(stmt, 0));
+		snprintf(names[n++], 64, "%.63s", (const char *)sqlite3_column_text(stmt, 0));
 	sqlite3_finalize(stmt);
 	for (i = 0; i < n; i++)
 		if (registry_get(st, names[i], &t, err) != 0 || install_triggers(st, &t, err) != 0)
