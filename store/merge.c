@@ -124,10 +124,22 @@ static int column_set(struct store *st, const struct repl_table *t, const struct
 	return exec_bound(st, sql, k, 2, v, err);
 }
 
-/* Keep a losing value: loser_value is bound from the statement slot 4. */
+static int scope_set(struct store *st, const struct repl_table *t, const struct rowkey *k,
+		     const char *scope, lm_err *err)
+{
+	struct cs_value sv = {CS_TEXT, 0, 0, (const uint8_t *)scope, strlen(scope)};
+
+	return column_set(st, t, k, t->cols[t->scope_col], &sv, err);
+}
+
+/* Keep a value that lost on arrival. Only those count: a value overwritten
+ * here by a newer write may simply have been edited after it was seen, and
+ * sequential edits are no conflict. Each losing value is thus recorded at
+ * every site that held the winner before it arrived (the winner's origin
+ * among them). */
 static int conflict_record(struct store *st, const struct rowkey *k, const char *col,
-			   sqlite3_value *loser, const struct cs_value *loser_cs,
-			   uint64_t loser_hlc, const uint8_t *loser_origin, uint64_t winner_hlc,
+			   const struct cs_value *loser, uint64_t loser_hlc,
+			   const uint8_t *loser_origin, uint64_t winner_hlc,
 			   const uint8_t *winner_origin, lm_err *err)
 {
 	sqlite3_stmt *stmt;
@@ -141,10 +153,7 @@ static int conflict_record(struct store *st, const struct rowkey *k, const char 
 	sqlite3_bind_text(stmt, 1, k->table, -1, SQLITE_STATIC);
 	sqlite3_bind_text(stmt, 2, k->json, -1, SQLITE_STATIC);
 	sqlite3_bind_text(stmt, 3, col, -1, SQLITE_TRANSIENT);
-	if (loser)
-		sqlite3_bind_value(stmt, 4, loser);
-	else
-		cs_value_bind(stmt, 4, loser_cs);
+	cs_value_bind(stmt, 4, loser);
 	sqlite3_bind_int64(stmt, 5, (sqlite3_int64)loser_hlc);
 	sqlite3_bind_blob(stmt, 6, loser_origin, CS_KEY_LEN, SQLITE_STATIC);
 	sqlite3_bind_int64(stmt, 7, (sqlite3_int64)winner_hlc);
@@ -155,24 +164,6 @@ static int conflict_record(struct store *st, const struct rowkey *k, const char 
 		return lm_errf(err, "%s: recording a conflict: %s", st->path,
 			       sqlite3_errmsg(st->db));
 	return 0;
-}
-
-/* The current value of a column, for the conflict table (caller frees). */
-static sqlite3_value *column_get(struct store *st, const struct repl_table *t,
-				 const struct rowkey *k, int col_index)
-{
-	int ship[REGISTRY_MAX_COLS] = {0};
-	sqlite3_stmt *stmt;
-	sqlite3_value *v = NULL;
-	lm_err err;
-
-	ship[col_index] = 1;
-	if (rowkey_select(st, t, k, ship, &stmt, &err) != 0)
-		return NULL;
-	if (sqlite3_step(stmt) == SQLITE_ROW)
-		v = sqlite3_value_dup(sqlite3_column_value(stmt, 0));
-	sqlite3_finalize(stmt);
-	return v;
 }
 
 static int col_index(const struct repl_table *t, const struct cs_col *c)
@@ -194,7 +185,6 @@ static int merge_column(struct merging *m, const struct repl_table *t, const str
 	uint8_t origin[CS_KEY_LEN];
 	uint64_t cl = 0, hlc = 0;
 	int i = col_index(t, c), found, wins;
-	sqlite3_value *old;
 
 	found = rowkey_get_clock(m->st, k, t->cols[i], &cl, &hlc, origin, err);
 	if (found < 0)
@@ -208,17 +198,8 @@ static int merge_column(struct merging *m, const struct repl_table *t, const str
 		wins = cs->h.hlc > hlc ||
 		       (cs->h.hlc == hlc && memcmp(cs->h.origin, origin, CS_KEY_LEN) > 0);
 	if (!wins)
-		return conflict_record(m->st, k, t->cols[i], NULL, &c->value, cs->h.hlc,
-				       cs->h.origin, hlc, origin, err);
-	if (found && cl == row->cl && memcmp(origin, cs->h.origin, CS_KEY_LEN) != 0) {
-		old = column_get(m->st, t, k, i);
-		if (conflict_record(m->st, k, t->cols[i], old, NULL, hlc, origin, cs->h.hlc,
-				    cs->h.origin, err) != 0) {
-			sqlite3_value_free(old);
-			return -1;
-		}
-		sqlite3_value_free(old);
-	}
+		return conflict_record(m->st, k, t->cols[i], &c->value, cs->h.hlc, cs->h.origin,
+				       hlc, origin, err);
 	if (column_set(m->st, t, k, t->cols[i], &c->value, err) != 0)
 		return -1;
 	return rowkey_set_clock(m->st, k, t->cols[i], row->cl, cs->h.hlc, cs->h.origin, err);
@@ -251,7 +232,8 @@ static int set_causal_length(struct store *st, const struct rowkey *k, uint64_t 
 
 	if (sqlite3_prepare_v2(st->db,
 			       "INSERT INTO repl_row(tbl, pk, cl, scope) VALUES (?, ?, ?, ?) "
-			       "ON CONFLICT (tbl, pk) DO UPDATE SET cl = excluded.cl",
+			       "ON CONFLICT (tbl, pk) DO UPDATE SET cl = excluded.cl, "
+			       "scope = excluded.scope",
 			       -1, &stmt, NULL) != SQLITE_OK)
 		return lm_errf(err, "%s: %s", st->path, sqlite3_errmsg(st->db));
 	sqlite3_bind_text(stmt, 1, k->table, -1, SQLITE_STATIC);
@@ -273,11 +255,40 @@ static int record_stale(struct merging *m, const struct repl_table *t, const str
 	for (i = 0; i < row->ncols; i++) {
 		int c = col_index(t, &row->cols[i]);
 
-		if (conflict_record(m->st, k, t->cols[c], NULL, &row->cols[i].value, cs->h.hlc,
+		if (conflict_record(m->st, k, t->cols[c], &row->cols[i].value, cs->h.hlc,
 				    cs->h.origin, 0, nobody, err) != 0)
 			return -1;
 	}
 	return 0;
+}
+
+/* The row's scope at its causal length is a last-writer-wins register:
+ * the write with the highest (hlc, origin) sets it, in any arrival order.
+ * A new incarnation (fresh) takes the change set's scope outright. */
+static int merge_scope(struct merging *m, const struct repl_table *t, const struct rowkey *k,
+		       const struct cs_row *row, const struct changeset *cs, int fresh, lm_err *err)
+{
+	char scope[CS_SCOPE_MAX + 1];
+	uint8_t origin[CS_KEY_LEN];
+	uint64_t hlc = 0;
+	int found, rc;
+
+	found = rowkey_get_scope(m->st, k, scope, sizeof(scope), &hlc, origin, err);
+	if (found < 0)
+		return -1;
+	if (!fresh && found &&
+	    (hlc > cs->h.hlc ||
+	     (hlc == cs->h.hlc && memcmp(origin, cs->h.origin, CS_KEY_LEN) >= 0)))
+		return 0;
+	rc = rowkey_set_scope_clock(m->st, k, cs->h.hlc, cs->h.origin, err);
+	if (rc == 0 && strcmp(scope, cs->h.scope) != 0)
+		rc = set_causal_length(m->st, k, row->cl, cs->h.scope, err);
+	if (rc == 0 && row->cl % 2 == 1 && (fresh || strcmp(scope, cs->h.scope) != 0)) {
+		rc = row_ensure(m->st, t, k, cs->h.scope, err);
+		if (rc == 0)
+			rc = scope_set(m->st, t, k, cs->h.scope, err);
+	}
+	return rc;
 }
 
 static int merge_row(struct merging *m, const struct changeset *cs, const struct cs_row *row,
@@ -300,10 +311,11 @@ static int merge_row(struct merging *m, const struct changeset *cs, const struct
 		rc = record_stale(m, t, &k, row, cs, err);
 	else if (rc == 0 && row->cl > local)
 		rc = set_causal_length(m->st, &k, row->cl, cs->h.scope, err);
+	if (rc == 0 && row->cl >= local)
+		rc = merge_scope(m, t, &k, row, cs, row->cl > local, err);
 	if (rc == 0 && row->cl >= local && row->cl % 2 == 0 && row->cl > local)
 		rc = row_delete(m->st, t, &k, err);
 	if (rc == 0 && row->cl >= local && row->cl % 2 == 1) {
-		rc = row_ensure(m->st, t, &k, cs->h.scope, err);
 		for (i = 0; rc == 0 && i < row->ncols; i++)
 			rc = merge_column(m, t, &k, row, &row->cols[i], cs, err);
 	}
@@ -543,6 +555,17 @@ static int merge_all(struct merging *m, const uint8_t *const *envelopes, const s
 	return 0;
 }
 
+static int seal_first(struct store *st, const struct merge_options *opt, lm_err *err)
+{
+	int pending = seal_has_pending(st, err), count;
+
+	if (pending <= 0)
+		return pending;
+	if (opt->seal == NULL)
+		return lm_errf(err, "local changes wait to be sealed; seal them before merging");
+	return seal_pending_locked(st, opt->seal, opt->now_ms, &count, err);
+}
+
 int merge_batch(struct store *st, const uint8_t *const *envelopes, const size_t *lens, size_t n,
 		const struct merge_options *opt, struct merge_outcome *out, lm_err *err)
 {
@@ -559,7 +582,11 @@ int merge_batch(struct store *st, const uint8_t *const *envelopes, const size_t 
 		release(&m);
 		return lm_errf(err, "out of memory merging %zu change sets", n);
 	}
-	rc = store_exec(st, "BEGIN IMMEDIATE; INSERT INTO repl_applying VALUES (1)", err);
+	rc = store_exec(st, "BEGIN IMMEDIATE", err);
+	if (rc == 0)
+		rc = seal_first(st, opt, err);
+	if (rc == 0)
+		rc = store_exec(st, "INSERT INTO repl_applying VALUES (1)", err);
 	if (rc == 0)
 		rc = clock_load(st, &m.clock, err);
 	if (rc == 0)

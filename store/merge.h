@@ -18,6 +18,9 @@
  *    origin id); causal length decides deletes and re-creations; a value
  *    that loses against another site's write is kept in the conflict table.
  *    Merged changes are not captured again.
+ *  - Local changes not yet sealed are sealed first, in the same transaction,
+ *    so a local write is weighed as a write and never overwritten unseen.
+ *    Without opt->seal a batch is refused while local changes are pending.
  */
 #ifndef LMSYNC_STORE_MERGE_H
 #define LMSYNC_STORE_MERGE_H
@@ -26,6 +29,7 @@
 #include <stdint.h>
 
 #include "proto/changeset.h"
+#include "store/seal.h"
 #include "store/store.h"
 
 enum merge_result {
@@ -46,8 +50,9 @@ struct merge_outcome {
 };
 
 struct merge_options {
-	uint64_t now_ms;      /* the wall clock */
-	uint64_t max_skew_ms; /* hold back change sets dated further ahead */
+	uint64_t now_ms;	     /* the wall clock */
+	uint64_t max_skew_ms;	     /* hold back change sets dated further ahead */
+	const struct seal_key *seal; /* this site's key: local changes are sealed first */
 };
 
 /* Merge envelopes[0..n-1] (in the given order) in one transaction. out[i]

@@ -166,6 +166,21 @@ static void sql_owner_guard(struct sqlbuf *b, const struct repl_table *t, const 
 		p, t->cols[0]);
 }
 
+/* A row must fit one change set with room to spare; refuse it at write
+ * time, where the writer can still do something about it. */
+static void sql_size_guard(struct sqlbuf *b, const struct repl_table *t)
+{
+	int i;
+
+	sql_add(b,
+		"SELECT RAISE(ABORT, 'lmsync: a replicated row may hold at most %d bytes') "
+		"WHERE 0",
+		REGISTRY_ROW_MAX);
+	for (i = 0; i < t->ncols; i++)
+		sql_add(b, " + coalesce(length(CAST(NEW.\"%s\" AS BLOB)), 0)", t->cols[i]);
+	sql_add(b, " > %d;\n", REGISTRY_ROW_MAX);
+}
+
 static void sql_insert_trigger(struct sqlbuf *b, const struct repl_table *t)
 {
 	sql_add(b,
@@ -173,14 +188,26 @@ static void sql_insert_trigger(struct sqlbuf *b, const struct repl_table *t)
 		"WHEN NOT EXISTS (SELECT 1 FROM repl_applying) BEGIN\n",
 		t->name, t->name);
 	sql_owner_guard(b, t, "NEW");
-	sql_add(b, "INSERT INTO repl_capture(tbl, pk, col) VALUES ('%s', ", t->name);
-	sql_key(b, t, "NEW");
-	sql_add(b, ", NULL);\nINSERT INTO repl_row(tbl, pk, cl, scope) VALUES ('%s', ", t->name);
-	sql_key(b, t, "NEW");
-	/* A key seen before was deleted (even cl): this insert re-creates it. */
+	sql_size_guard(b, t);
+	/* INSERT OR REPLACE into another scope replaces without firing the delete
+	 * trigger: record the old scope's loss first, as a delete would. */
 	sql_add(b,
-		", 1, NEW.\"%s\") ON CONFLICT (tbl, pk) DO UPDATE SET cl = cl + 1, "
-		"scope = excluded.scope WHERE cl %% 2 = 0;\nEND;\n",
+		"INSERT INTO repl_capture(tbl, pk, col, scope) SELECT '%s', pk, NULL, scope FROM "
+		"repl_row WHERE tbl = '%s' AND pk = ",
+		t->name, t->name);
+	sql_key(b, t, "NEW");
+	sql_add(b, " AND cl %% 2 = 1 AND scope IS NOT NEW.\"%s\";\n", t->cols[t->scope_col]);
+	sql_add(b, "INSERT INTO repl_capture(tbl, pk, col, scope) VALUES ('%s', ", t->name);
+	sql_key(b, t, "NEW");
+	sql_add(b, ", NULL, NEW.\"%s\");\nINSERT INTO repl_row(tbl, pk, cl, scope) VALUES ('%s', ",
+		t->cols[t->scope_col], t->name);
+	sql_key(b, t, "NEW");
+	/* A key seen before was deleted (even cl): this insert re-creates it. A
+	 * live row replaced into another scope is a delete and a re-creation. */
+	sql_add(b,
+		", 1, NEW.\"%s\") ON CONFLICT (tbl, pk) DO UPDATE SET cl = cl + CASE WHEN cl %% 2 "
+		"= 0 THEN 1 ELSE 2 END, scope = excluded.scope WHERE cl %% 2 = 0 OR scope IS NOT "
+		"excluded.scope;\nEND;\n",
 		t->cols[t->scope_col]);
 }
 
@@ -198,13 +225,14 @@ static void sql_update_trigger(struct sqlbuf *b, const struct repl_table *t)
 		sql_add(b, "NEW.\"%s\" IS NOT OLD.\"%s\" OR ", t->cols[i], t->cols[i]);
 	sql_add(b, "NEW.\"%s\" IS NOT OLD.\"%s\";\n", t->cols[t->scope_col], t->cols[t->scope_col]);
 	sql_owner_guard(b, t, "OLD");
+	sql_size_guard(b, t);
 	for (i = t->npk; i < t->ncols; i++) {
 		if (i == t->scope_col)
 			continue;
-		sql_add(b, "INSERT INTO repl_capture(tbl, pk, col) SELECT '%s', ", t->name);
+		sql_add(b, "INSERT INTO repl_capture(tbl, pk, col, scope) SELECT '%s', ", t->name);
 		sql_key(b, t, "NEW");
-		sql_add(b, ", '%s' WHERE NEW.\"%s\" IS NOT OLD.\"%s\";\n", t->cols[i], t->cols[i],
-			t->cols[i]);
+		sql_add(b, ", '%s', NEW.\"%s\" WHERE NEW.\"%s\" IS NOT OLD.\"%s\";\n", t->cols[i],
+			t->cols[t->scope_col], t->cols[i], t->cols[i]);
 	}
 	sql_add(b, "END;\n");
 }
@@ -216,9 +244,11 @@ static void sql_delete_trigger(struct sqlbuf *b, const struct repl_table *t)
 		"WHEN NOT EXISTS (SELECT 1 FROM repl_applying) BEGIN\n",
 		t->name, t->name);
 	sql_owner_guard(b, t, "OLD");
-	sql_add(b, "INSERT INTO repl_capture(tbl, pk, col) VALUES ('%s', ", t->name);
+	sql_add(b, "INSERT INTO repl_capture(tbl, pk, col, scope) VALUES ('%s', ", t->name);
 	sql_key(b, t, "OLD");
-	sql_add(b, ", NULL);\nUPDATE repl_row SET cl = cl + 1 WHERE tbl = '%s' AND pk = ", t->name);
+	sql_add(b,
+		", NULL, OLD.\"%s\");\nUPDATE repl_row SET cl = cl + 1 WHERE tbl = '%s' AND pk = ",
+		t->cols[t->scope_col], t->name);
 	sql_key(b, t, "OLD");
 	sql_add(b, " AND cl %% 2 = 1;\nEND;\n");
 }
@@ -239,6 +269,35 @@ static int install_triggers(struct store *st, const struct repl_table *t, lm_err
 	sql_delete_trigger(b, t);
 	rc = b->overflow ? lm_errf(err, "%s: trigger SQL too long", t->name)
 			 : store_exec(st, b->s, err);
+	free(b);
+	return rc;
+}
+
+/* Rows already in the table when it is registered replicate like new ones
+ * (for owner tables, those this site owns). */
+static int capture_existing(struct store *st, const struct repl_table *t, lm_err *err)
+{
+	struct sqlbuf *b = calloc(1, sizeof(*b));
+	char mine[160] = "1";
+	int rc;
+
+	if (b == NULL)
+		return lm_errf(err, "out of memory");
+	if (t->policy == POLICY_OWNER)
+		snprintf(mine, sizeof(mine),
+			 "\"%s\" IS (SELECT value FROM meta WHERE key = 'site_id')", t->cols[0]);
+	sql_add(b, "INSERT INTO repl_capture(tbl, pk, col, scope) SELECT '%s', ", t->name);
+	sql_key(b, t, "T");
+	sql_add(b,
+		", NULL, T.\"%s\" FROM \"%s\" AS T WHERE %s AND NOT EXISTS (SELECT 1 FROM "
+		"repl_row r WHERE r.tbl = '%s' AND r.pk = ",
+		t->cols[t->scope_col], t->name, mine, t->name);
+	sql_key(b, t, "T");
+	sql_add(b, ");\nINSERT INTO repl_row(tbl, pk, cl, scope) SELECT '%s', ", t->name);
+	sql_key(b, t, "T");
+	sql_add(b, ", 1, T.\"%s\" FROM \"%s\" AS T WHERE %s ON CONFLICT DO NOTHING;\n",
+		t->cols[t->scope_col], t->name, mine);
+	rc = b->overflow ? lm_errf(err, "%s: SQL too long", t->name) : store_exec(st, b->s, err);
 	free(b);
 	return rc;
 }
@@ -289,6 +348,8 @@ int registry_add(struct store *st, const char *table, const char *pk_cols, const
 	rc = record(st, &t, err);
 	if (rc == 0)
 		rc = install_triggers(st, &t, err);
+	if (rc == 0)
+		rc = capture_existing(st, &t, err);
 	if (rc != 0) {
 		sqlite3_exec(st->db, "ROLLBACK TO registry_add; RELEASE registry_add", NULL, NULL,
 			     NULL);

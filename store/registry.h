@@ -26,6 +26,7 @@
 enum repl_policy { POLICY_OWNER, POLICY_SCOPE };
 
 #define REGISTRY_MAX_COLS 64
+#define REGISTRY_ROW_MAX  50000 /* bytes of values in one row, so it fits a change set */
 
 /* A replicated table as the merge needs it. */
 struct repl_table {

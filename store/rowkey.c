@@ -246,6 +246,52 @@ int rowkey_get_clock(struct store *st, const struct rowkey *k, const char *col, 
 	return found;
 }
 
+int rowkey_set_scope_clock(struct store *st, const struct rowkey *k, uint64_t hlc,
+			   const uint8_t origin[CS_KEY_LEN], lm_err *err)
+{
+	sqlite3_stmt *stmt;
+	int rc;
+
+	if (prepare(st,
+		    "UPDATE repl_row SET scope_hlc = ?, scope_origin = ? WHERE tbl = ? AND pk = ?",
+		    &stmt, err) != 0)
+		return -1;
+	sqlite3_bind_int64(stmt, 1, (sqlite3_int64)hlc);
+	sqlite3_bind_blob(stmt, 2, origin, CS_KEY_LEN, SQLITE_STATIC);
+	sqlite3_bind_text(stmt, 3, k->table, -1, SQLITE_STATIC);
+	sqlite3_bind_text(stmt, 4, k->json, -1, SQLITE_STATIC);
+	rc = sqlite3_step(stmt);
+	sqlite3_finalize(stmt);
+	return rc == SQLITE_DONE ? 0 : lm_errf(err, "%s: %s", st->path, sqlite3_errmsg(st->db));
+}
+
+int rowkey_get_scope(struct store *st, const struct rowkey *k, char *scope, size_t cap,
+		     uint64_t *hlc, uint8_t origin[CS_KEY_LEN], lm_err *err)
+{
+	sqlite3_stmt *stmt;
+	int rc, found = 0;
+
+	if (prepare(st,
+		    "SELECT scope, scope_hlc, scope_origin FROM repl_row WHERE tbl = ? AND pk = ?",
+		    &stmt, err) != 0)
+		return -1;
+	sqlite3_bind_text(stmt, 1, k->table, -1, SQLITE_STATIC);
+	sqlite3_bind_text(stmt, 2, k->json, -1, SQLITE_STATIC);
+	rc = sqlite3_step(stmt);
+	if (rc == SQLITE_ROW) {
+		snprintf(scope, cap, "%s", (const char *)sqlite3_column_text(stmt, 0));
+		*hlc = (uint64_t)sqlite3_column_int64(stmt, 1);
+		memset(origin, 0, CS_KEY_LEN);
+		if (sqlite3_column_bytes(stmt, 2) == CS_KEY_LEN)
+			memcpy(origin, sqlite3_column_blob(stmt, 2), CS_KEY_LEN);
+		found = 1;
+	}
+	sqlite3_finalize(stmt);
+	if (rc != SQLITE_ROW && rc != SQLITE_DONE)
+		return lm_errf(err, "%s: %s", st->path, sqlite3_errmsg(st->db));
+	return found;
+}
+
 const struct repl_table *table_cache_get(struct table_cache *c, struct store *st, const char *table,
 					 lm_err *err)
 {

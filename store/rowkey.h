@@ -52,6 +52,13 @@ int rowkey_set_clock(struct store *st, const struct rowkey *k, const char *col, 
 int rowkey_get_clock(struct store *st, const struct rowkey *k, const char *col, uint64_t *cl,
 		     uint64_t *hlc, uint8_t origin[CS_KEY_LEN], lm_err *err);
 
+/* The clock of the write that set the row's scope (repl_row). */
+int rowkey_set_scope_clock(struct store *st, const struct rowkey *k, uint64_t hlc,
+			   const uint8_t origin[CS_KEY_LEN], lm_err *err);
+/* Returns 1 and fills scope (cap bytes) and the clock when the row is known. */
+int rowkey_get_scope(struct store *st, const struct rowkey *k, char *scope, size_t cap,
+		     uint64_t *hlc, uint8_t origin[CS_KEY_LEN], lm_err *err);
+
 /* Registered table descriptions, loaded once per seal or merge. */
 struct table_cache {
 	struct repl_table *t[32];

@@ -114,6 +114,16 @@ static const char *const migrations[] = {
     "  at       TEXT NOT NULL DEFAULT (strftime('%Y-%m-%dT%H:%M:%SZ', 'now')),\n"
     "  PRIMARY KEY (origin, scope, seq)\n"
     ") WITHOUT ROWID;\n",
+
+    /* 2 -> 3: a capture remembers the scope it was made in, so a row that
+     * moves (deleted, re-created in another scope) also leaves its old
+     * scope with a delete there. The triggers are re-installed. */
+    "ALTER TABLE repl_capture ADD COLUMN scope TEXT;\n"
+    /* The scope of a row is a last-writer-wins register like a column: the
+     * write with the highest (hlc, origin) at the row's causal length sets
+     * it, whatever order writes arrive in. */
+    "ALTER TABLE repl_row ADD COLUMN scope_hlc INTEGER NOT NULL DEFAULT 0;\n"
+    "ALTER TABLE repl_row ADD COLUMN scope_origin BLOB NOT NULL DEFAULT x'';\n",
 };
 
 int schema_latest(void)

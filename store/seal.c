@@ -138,6 +138,8 @@ static int seal_row(struct sealing *s, const char *table, const char *key, int w
 		rc = add_row(s, &row, err);
 		if (rc == 0)
 			rc = record_clocks(s, &k, cl, cols, ncols, err);
+		if (rc == 0 && cl % 2 == 1)
+			rc = rowkey_set_scope_clock(s->st, &k, s->h.hlc, s->h.origin, err);
 	}
 	if (stmt)
 		sqlite3_finalize(stmt);
@@ -152,17 +154,23 @@ static int seal_scope(struct sealing *s, const char *scope, lm_err *err)
 
 	snprintf(s->h.scope, sizeof(s->h.scope), "%s", scope);
 	if (sqlite3_prepare_v2(s->st->db,
-			       "SELECT c.tbl, c.pk, max(c.col IS NULL), r.cl FROM repl_capture c "
-			       "JOIN repl_row r ON r.tbl = c.tbl AND r.pk = c.pk WHERE r.scope = ? "
-			       "GROUP BY c.tbl, c.pk ORDER BY min(c.id)",
+			       "SELECT c.tbl, c.pk, max(c.col IS NULL), r.cl, r.scope = ?1 "
+			       "FROM repl_capture c JOIN repl_row r ON r.tbl = c.tbl AND r.pk = "
+			       "c.pk WHERE coalesce(c.scope, r.scope) = ?1 GROUP BY c.tbl, c.pk "
+			       "ORDER BY min(c.id)",
 			       -1, &stmt, NULL) != SQLITE_OK)
 		return lm_errf(err, "%s: %s", s->st->path, sqlite3_errmsg(s->st->db));
 	sqlite3_bind_text(stmt, 1, scope, -1, SQLITE_TRANSIENT);
-	while (rc == 0 && (step = sqlite3_step(stmt)) == SQLITE_ROW)
+	while (rc == 0 && (step = sqlite3_step(stmt)) == SQLITE_ROW) {
+		uint64_t cl = (uint64_t)sqlite3_column_int64(stmt, 3);
+
+		/* The row has moved to another scope since: here it is deleted. */
+		if (!sqlite3_column_int(stmt, 4) && cl % 2 == 1)
+			cl--;
 		rc = seal_row(s, (const char *)sqlite3_column_text(stmt, 0),
 			      (const char *)sqlite3_column_text(stmt, 1),
-			      sqlite3_column_int(stmt, 2), (uint64_t)sqlite3_column_int64(stmt, 3),
-			      err);
+			      sqlite3_column_int(stmt, 2), cl, err);
+	}
 	sqlite3_finalize(stmt);
 	if (rc == 0)
 		rc = finish_changeset(s, err);
@@ -181,8 +189,8 @@ static int pending_scopes(struct store *st, char ***scopes, int *n, lm_err *err)
 	int count = 0;
 
 	if (sqlite3_prepare_v2(st->db,
-			       "SELECT DISTINCT r.scope FROM repl_capture c JOIN repl_row r "
-			       "ON r.tbl = c.tbl AND r.pk = c.pk ORDER BY r.scope",
+			       "SELECT DISTINCT coalesce(c.scope, r.scope) FROM repl_capture c "
+			       "JOIN repl_row r ON r.tbl = c.tbl AND r.pk = c.pk ORDER BY 1",
 			       -1, &stmt, NULL) != SQLITE_OK)
 		return lm_errf(err, "%s: %s", st->path, sqlite3_errmsg(st->db));
 	while (sqlite3_step(stmt) == SQLITE_ROW) {
@@ -236,8 +244,8 @@ int seal_has_pending(struct store *st, lm_err *err)
 	return pending;
 }
 
-int seal_pending(struct store *st, const struct seal_key *key, uint64_t now_ms, int *count,
-		 lm_err *err)
+int seal_pending_locked(struct store *st, const struct seal_key *key, uint64_t now_ms, int *count,
+			lm_err *err)
 {
 	struct sealing s;
 	struct hlc clock;
@@ -250,17 +258,26 @@ int seal_pending(struct store *st, const struct seal_key *key, uint64_t now_ms, 
 	s.clock = &clock;
 	s.now_ms = now_ms;
 	s.count = count;
-	if (store_exec(st, "BEGIN IMMEDIATE", err) != 0)
-		return -1;
 	rc = clock_load(st, &clock, err);
 	if (rc == 0)
 		rc = seal_all(&s, err);
+	table_cache_free(&s.tables);
+	return rc;
+}
+
+int seal_pending(struct store *st, const struct seal_key *key, uint64_t now_ms, int *count,
+		 lm_err *err)
+{
+	int rc;
+
+	if (store_exec(st, "BEGIN IMMEDIATE", err) != 0)
+		return -1;
+	rc = seal_pending_locked(st, key, now_ms, count, err);
 	if (rc == 0)
 		rc = store_exec(st, "COMMIT", err);
 	if (rc != 0) {
 		sqlite3_exec(st->db, "ROLLBACK", NULL, NULL, NULL);
 		*count = 0;
 	}
-	table_cache_free(&s.tables);
 	return rc;
 }

@@ -25,6 +25,12 @@ struct seal_key {
 	const uint8_t *secret_key; /* 64 bytes */
 };
 
+/* The same inside a transaction the caller holds (merge seals first, so
+ * an unsealed local write is compared as a write, never overwritten as if
+ * it were old). */
+int seal_pending_locked(struct store *st, const struct seal_key *key, uint64_t now_ms, int *count,
+			lm_err *err);
+
 /* 1 when captures wait to be sealed, 0 when not, -1 on error. Cheap. */
 int seal_has_pending(struct store *st, lm_err *err);
 

@@ -52,9 +52,19 @@ static int migrate_one(struct store *st, int from, lm_err *err)
 {
 	char bump[64];
 
+	int now = 0;
+
 	snprintf(bump, sizeof(bump), "PRAGMA user_version = %d", from + 1);
 	if (store_exec(st, "BEGIN IMMEDIATE", err) != 0)
 		return -1;
+	/* Another process (lmsync beside lmsyncd) may have migrated meanwhile:
+	 * look again now that we hold the write lock. */
+	if (store_schema_version(st, &now, err) != 0) {
+		sqlite3_exec(st->db, "ROLLBACK", NULL, NULL, NULL);
+		return -1;
+	}
+	if (now > from)
+		return store_exec(st, "ROLLBACK", err);
 	if (store_exec(st, schema_migration(from), err) != 0 || store_exec(st, bump, err) != 0) {
 		lm_err_wrap(err, "migrating the store from schema %d to %d", from, from + 1);
 		sqlite3_exec(st->db, "ROLLBACK", NULL, NULL, NULL);
