@@ -27,6 +27,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "proto/mp.h"
 #include "proto/siteid.h"
 
 _Static_assert(CS_HASH_LEN == crypto_generichash_blake2b_BYTES, "hash length");
@@ -549,110 +550,6 @@ void cs_writer_free(struct cs_writer *w)
 	memset(w, 0, sizeof(*w));
 }
 
-/* ---- Skimming: one bounded msgpack value, checked without allocating ---- */
-
-enum kind { SCALAR, BODY, ITEMS, PAIRS };
-
-/* An item's header bytes, payload bytes after them, and contained items. */
-struct shape {
-	size_t head, body, items;
-	int container; /* an array or a map, even an empty one */
-};
-
-/* Markers 0xc4 to 0xdf: bytes of the length field, fixed bytes after it,
- * and what the length counts. */
-static const struct {
-	uint8_t len_bytes, fixed, kind;
-} wide[] = {
-    {1, 0, BODY},    {2, 0, BODY},   {4, 0, BODY},		     /* bin 8, 16, 32 */
-    {1, 1, BODY},    {2, 1, BODY},   {4, 1, BODY},		     /* ext 8, 16, 32 */
-    {0, 4, SCALAR},  {0, 8, SCALAR},				     /* float 32, 64 */
-    {0, 1, SCALAR},  {0, 2, SCALAR}, {0, 4, SCALAR}, {0, 8, SCALAR}, /* uint 8 to 64 */
-    {0, 1, SCALAR},  {0, 2, SCALAR}, {0, 4, SCALAR}, {0, 8, SCALAR}, /* int 8 to 64 */
-    {0, 2, SCALAR},  {0, 3, SCALAR}, {0, 5, SCALAR}, {0, 9, SCALAR}, /* fixext 1 to 8 */
-    {0, 17, SCALAR},						     /* fixext 16 */
-    {1, 0, BODY},    {2, 0, BODY},   {4, 0, BODY},		     /* str 8, 16, 32 */
-    {2, 0, ITEMS},   {4, 0, ITEMS},				     /* array 16, 32 */
-    {2, 0, PAIRS},   {4, 0, PAIRS},				     /* map 16, 32 */
-};
-
-/* The shape of the item at p (avail >= 1, p[0] != 0xc1); -1 when its length
- * field is cut off. */
-static int item_shape(const uint8_t *p, size_t avail, struct shape *s)
-{
-	uint8_t b = p[0];
-	size_t n = 0, i, k;
-
-	memset(s, 0, sizeof(*s));
-	s->head = 1;
-	s->container = (b >= 0x80 && b <= 0x9f) || b == 0xdc || b == 0xdd || b == 0xde || b == 0xdf;
-	if (b >= 0x80 && b <= 0x8f)
-		s->items = 2 * (size_t)(b & 0x0f);
-	else if (b >= 0x90 && b <= 0x9f)
-		s->items = b & 0x0f;
-	else if (b >= 0xa0 && b <= 0xbf)
-		s->body = b & 0x1f;
-	if (b < 0xc4 || b >= 0xe0)
-		return 0;
-	i = (size_t)(b - 0xc4);
-	if (avail < 1 + (size_t)wide[i].len_bytes)
-		return -1;
-	s->head = 1 + (size_t)wide[i].len_bytes + wide[i].fixed;
-	for (k = 0; k < wide[i].len_bytes; k++)
-		n = n << 8 | p[1 + k];
-	if (wide[i].kind == BODY)
-		s->body = n;
-	else if (wide[i].kind == ITEMS)
-		s->items = n;
-	else if (wide[i].kind == PAIRS)
-		s->items = 2 * n;
-	return 0;
-}
-
-/* Check that p holds one complete msgpack value nested at most max_depth
- * deep (<= BODY_DEPTH) and set *end past it. */
-static int skim(const uint8_t *p, size_t len, size_t max_depth, const char *what, size_t *end,
-		lm_err *err)
-{
-	size_t left[BODY_DEPTH], depth = 0, pending = 1, pos = 0, start, room;
-	struct shape s;
-
-	while (pending > 0) {
-		if (pos >= len)
-			return lm_errf(err, "%s is cut short after %zu bytes", what, len);
-		start = pos;
-		if (p[pos] == 0xc1)
-			return lm_errf(err, "%s is not msgpack: byte %zu is 0xc1", what, pos);
-		if (item_shape(p + pos, len - pos, &s) < 0 || s.head > len - pos ||
-		    s.body > len - pos - s.head)
-			return lm_errf(err,
-				       "%s is cut short: the value at byte %zu runs past its end",
-				       what, start);
-		pos += s.head + s.body;
-		pending--;
-		if (depth > 0)
-			left[depth - 1]--;
-		if (s.container && depth == max_depth)
-			return lm_errf(err,
-				       "%s nests arrays and maps more than %zu deep (at byte %zu)",
-				       what, max_depth, start);
-		if (s.items > 0) {
-			room = len - pos;
-			if (pending > room || s.items > room - pending)
-				return lm_errf(err,
-					       "%s announces %zu elements at byte %zu but has only "
-					       "%zu bytes left",
-					       what, s.items, start, room);
-			left[depth++] = s.items;
-			pending += s.items;
-		}
-		while (depth > 0 && left[depth - 1] == 0)
-			depth--;
-	}
-	*end = pos;
-	return 0;
-}
-
 /* Skim, then unpack p, which must hold exactly one value. On success the
  * caller destroys u. */
 static int unpack_exact(const uint8_t *p, size_t len, size_t max_depth, const char *what,
@@ -660,7 +557,7 @@ static int unpack_exact(const uint8_t *p, size_t len, size_t max_depth, const ch
 {
 	size_t end = 0, off = 0;
 
-	if (skim(p, len, max_depth, what, &end, err) < 0)
+	if (mp_skim(p, len, max_depth, what, &end, err) < 0)
 		return -1;
 	if (end < len)
 		return lm_errf(err, "%zu trailing byte%s after %s", len - end,

@@ -9,6 +9,8 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "proto/err.h"
+
 /* Pack a NUL-terminated string (NULL packs nil). */
 void mp_pack_cstr(msgpack_packer *pk, const char *s);
 /* Pack "key" then a value; for building maps. */
@@ -27,5 +29,14 @@ int mp_map_str(const msgpack_object *map, const char *key, char *out, size_t cap
 /* Read an integer or boolean value; 1 when found, else 0. */
 int mp_map_int(const msgpack_object *map, const char *key, int64_t *out);
 int mp_map_bool(const msgpack_object *map, const char *key, int *out);
+
+/* The deepest nesting mp_skim checks (msgpack-c's own stack limit). */
+#define MP_SKIM_DEPTH_MAX 32
+
+/* Check, without allocating, that p holds one complete msgpack value nested
+ * at most max_depth deep whose announced sizes fit in len, and set *end past
+ * it. `what` names the input in messages ("the message", "the body"). */
+int mp_skim(const uint8_t *p, size_t len, size_t max_depth, const char *what, size_t *end,
+	    lm_err *err);
 
 #endif

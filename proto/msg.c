@@ -126,121 +126,6 @@ int msg_encode_error(const char *code, const char *text, uint8_t *buf, size_t ca
 	return out_finish(&o, "an error", len, err);
 }
 
-/* ---- Skimming: one bounded msgpack value, checked without allocating ---- */
-
-enum kind { SCALAR, BODY, ITEMS, PAIRS };
-
-/* The first bytes of a msgpack item, as the skim needs them: header bytes,
- * payload bytes after the header, and the items it contains. */
-struct shape {
-	size_t head;
-	size_t body;
-	size_t items;
-	int container; /* an array or a map, even an empty one */
-};
-
-/* Markers 0xc4 to 0xdf: bytes of the length field, further fixed bytes after
- * it (an extension's type, a number's value), and what the length counts. */
-static const struct {
-	uint8_t len_bytes, fixed, kind;
-} wide[] = {
-    {1, 0, BODY},    {2, 0, BODY},   {4, 0, BODY},		     /* bin 8, 16, 32 */
-    {1, 1, BODY},    {2, 1, BODY},   {4, 1, BODY},		     /* ext 8, 16, 32 */
-    {0, 4, SCALAR},  {0, 8, SCALAR},				     /* float 32, 64 */
-    {0, 1, SCALAR},  {0, 2, SCALAR}, {0, 4, SCALAR}, {0, 8, SCALAR}, /* uint 8 to 64 */
-    {0, 1, SCALAR},  {0, 2, SCALAR}, {0, 4, SCALAR}, {0, 8, SCALAR}, /* int 8 to 64 */
-    {0, 2, SCALAR},  {0, 3, SCALAR}, {0, 5, SCALAR}, {0, 9, SCALAR}, /* fixext 1 to 8 */
-    {0, 17, SCALAR},						     /* fixext 16 */
-    {1, 0, BODY},    {2, 0, BODY},   {4, 0, BODY},		     /* str 8, 16, 32 */
-    {2, 0, ITEMS},   {4, 0, ITEMS},				     /* array 16, 32 */
-    {2, 0, PAIRS},   {4, 0, PAIRS},				     /* map 16, 32 */
-};
-
-/* The shape of the item at p (avail >= 1 bytes, first byte not 0xc1); -1
- * when its length field is cut off. */
-static int item_shape(const uint8_t *p, size_t avail, struct shape *s)
-{
-	uint8_t b = p[0];
-	size_t n = 0, i, k;
-
-	s->head = 1;
-	s->body = 0;
-	s->items = 0;
-	s->container = (b >= 0x80 && b <= 0x9f) || b >= 0xdc;
-	if (b <= 0x7f || b >= 0xe0 || b == 0xc0 || b == 0xc2 || b == 0xc3)
-		return 0;
-	if (b <= 0x8f)
-		s->items = 2 * (size_t)(b & 0x0f);
-	else if (b <= 0x9f)
-		s->items = b & 0x0f;
-	else if (b <= 0xbf)
-		s->body = b & 0x1f;
-	if (b <= 0xc1)
-		return 0;
-	i = (size_t)(b - 0xc4);
-	s->head = 1 + (size_t)wide[i].len_bytes + wide[i].fixed;
-	if (avail < 1 + (size_t)wide[i].len_bytes)
-		return -1;
-	for (k = 0; k < wide[i].len_bytes; k++)
-		n = n << 8 | p[1 + k];
-	if (wide[i].kind == BODY)
-		s->body = n;
-	else if (wide[i].kind == ITEMS)
-		s->items = n;
-	else if (wide[i].kind == PAIRS)
-		s->items = 2 * n;
-	return 0;
-}
-
-/* Check that p holds one complete msgpack value and set *end past it. */
-static int skim(const uint8_t *p, size_t len, size_t *end, lm_err *err)
-{
-	size_t left[MSG_MAX_DEPTH]; /* items still to come in each open container */
-	size_t depth = 0, pending = 1, pos = 0, start, room;
-	struct shape s;
-
-	while (pending > 0) {
-		if (pos >= len)
-			return lm_errf(err,
-				       "the message is cut short: it ends after %zu bytes "
-				       "with msgpack values still to come",
-				       len);
-		start = pos;
-		if (p[pos] == 0xc1)
-			return lm_errf(err,
-				       "the message is not msgpack: byte %zu is 0xc1, which "
-				       "msgpack never uses",
-				       pos);
-		if (item_shape(p + pos, len - pos, &s) < 0 || s.head > len - pos ||
-		    s.body > len - pos - s.head)
-			return lm_errf(err,
-				       "the message is cut short: the msgpack value at byte "
-				       "%zu needs more bytes than the message has",
-				       start);
-		pos += s.head + s.body;
-		pending--;
-		if (depth > 0)
-			left[depth - 1]--;
-		if (s.container && depth == MSG_MAX_DEPTH)
-			return lm_errf(err, "the message nests arrays and maps more than %d deep",
-				       MSG_MAX_DEPTH);
-		if (s.items > 0) {
-			room = len - pos;
-			if (pending > room || s.items > room - pending)
-				return lm_errf(err,
-					       "the message announces %zu elements at byte %zu "
-					       "but has only %zu bytes left",
-					       s.items, start, room);
-			left[depth++] = s.items;
-			pending += s.items;
-		}
-		while (depth > 0 && left[depth - 1] == 0)
-			depth--;
-	}
-	*end = pos;
-	return 0;
-}
-
 /* ---- Decoding ---- */
 
 /* What a value is, for error messages: "str of 7", "-1", "nil". */
@@ -429,7 +314,7 @@ int msg_decode(const uint8_t *buf, size_t len, struct msg *out, lm_err *err)
 	if (len > MSG_MAX_LEN)
 		return lm_errf(err, "the message has %zu bytes, over the maximum of %d", len,
 			       MSG_MAX_LEN);
-	if (skim(buf, len, &end, err) < 0)
+	if (mp_skim(buf, len, MSG_MAX_DEPTH, "the message", &end, err) < 0)
 		return -1;
 	if (end < len)
 		return lm_errf(err, "%zu trailing byte%s after the message", len - end,

@@ -1217,7 +1217,7 @@ static void test_decode_envelope_errors(void **state)
 	buf[0] = 0x93;
 	expect_decode_error(buf, env.size + 1, "the envelope must be an array of 2");
 	buf[0] = 0x82; /* a map of 2: key, value, key, then nothing */
-	expect_decode_error(buf, env.size, "the envelope is cut short after");
+	expect_decode_error(buf, env.size, "the envelope is cut short: it ends after");
 	buf[0] = 0xc1;
 	expect_decode_error(buf, env.size, "the envelope is not msgpack: byte 0 is 0xc1");
 	msgpack_sbuffer_destroy(&env);
