@@ -617,6 +617,7 @@ int session_accept(struct daemon *d, uv_stream_t *server)
 		return -1;
 	}
 	describe_peer_addr(s);
+	s->state = SESSION_HANDSHAKE; /* inbound: the handshake starts at once */
 	if (busy) {
 		session_close(s,
 			      "too many connections; raise max_connections or "
