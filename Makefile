@@ -6,7 +6,7 @@ BUILD_ASAN ?= build-asan
 JOBS       ?= $(shell nproc 2>/dev/null || echo 2)
 CMAKE_ARGS ?=
 
-.PHONY: all deps build demo check check-unit check-asan format install clean fuzz
+.PHONY: all deps build demo check check-unit check-asan format install clean fuzz bench
 
 all: build
 
@@ -61,6 +61,15 @@ fuzz: deps
 		fi; \
 		grep -E '^(#[0-9]+|Done)' $$log | tail -n 2; \
 	done
+
+# The merge benchmark (bench/merge_bench.c) at its defaults: 100,000 rows,
+# median of 3 runs, in a RelWithDebInfo build. BENCH_ARGS passes options
+# (`make bench BENCH_ARGS="--reps 5"`).
+BENCH_ARGS ?=
+
+bench: build
+	@$(BUILD)/bench/merge_bench $(BENCH_ARGS)
+	@echo "Record the results in BENCHMARKS.md (command, machine, date, table)."
 
 # Installs lmsync, lmsyncd, the systemd unit and the docs under PREFIX.
 PREFIX ?= /usr/local

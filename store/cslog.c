@@ -14,6 +14,13 @@ static int prepare(struct store *st, const char *sql, sqlite3_stmt **stmt, lm_er
 	return 0;
 }
 
+/* The same from the connection's cache; hand it back with store_release. */
+static int cached(struct store *st, const char *sql, sqlite3_stmt **stmt, lm_err *err)
+{
+	*stmt = store_stmt(st, sql, err);
+	return *stmt == NULL ? -1 : 0;
+}
+
 int cslog_head(struct store *st, const uint8_t origin[CS_KEY_LEN], const char *scope, uint64_t *seq,
 	       uint8_t hash[CS_HASH_LEN], lm_err *err)
 {
@@ -22,7 +29,7 @@ int cslog_head(struct store *st, const uint8_t origin[CS_KEY_LEN], const char *s
 
 	*seq = 0;
 	memset(hash, 0, CS_HASH_LEN);
-	if (prepare(st, "SELECT seq, hash FROM vv WHERE origin = ? AND scope = ?", &stmt, err) != 0)
+	if (cached(st, "SELECT seq, hash FROM vv WHERE origin = ? AND scope = ?", &stmt, err) != 0)
 		return -1;
 	sqlite3_bind_blob(stmt, 1, origin, CS_KEY_LEN, SQLITE_STATIC);
 	sqlite3_bind_text(stmt, 2, scope, -1, SQLITE_STATIC);
@@ -31,7 +38,7 @@ int cslog_head(struct store *st, const uint8_t origin[CS_KEY_LEN], const char *s
 		*seq = (uint64_t)sqlite3_column_int64(stmt, 0);
 		memcpy(hash, sqlite3_column_blob(stmt, 1), CS_HASH_LEN);
 	}
-	sqlite3_finalize(stmt);
+	store_release(st, stmt);
 	if (rc != SQLITE_ROW && rc != SQLITE_DONE)
 		return lm_errf(err, "%s: reading the version vector: %s", st->path,
 			       sqlite3_errmsg(st->db));
@@ -54,11 +61,11 @@ int cslog_append(struct store *st, const struct cs_header *h, const uint8_t hash
 			       "change set %llu of scope %s does not follow the log (which holds "
 			       "up to %llu)",
 			       (unsigned long long)h->seq, h->scope, (unsigned long long)head);
-	if (prepare(st,
-		    "INSERT INTO changeset(origin, scope, seq, hlc, hash, envelope, local_id) "
-		    "VALUES (?1, ?2, ?3, ?4, ?5, ?6, "
-		    "(SELECT coalesce(max(local_id), 0) + 1 FROM changeset))",
-		    &stmt, err) != 0)
+	if (cached(st,
+		   "INSERT INTO changeset(origin, scope, seq, hlc, hash, envelope, local_id) "
+		   "VALUES (?1, ?2, ?3, ?4, ?5, ?6, "
+		   "(SELECT coalesce(max(local_id), 0) + 1 FROM changeset))",
+		   &stmt, err) != 0)
 		return -1;
 	sqlite3_bind_blob(stmt, 1, h->origin, CS_KEY_LEN, SQLITE_STATIC);
 	sqlite3_bind_text(stmt, 2, h->scope, -1, SQLITE_STATIC);
@@ -67,22 +74,22 @@ int cslog_append(struct store *st, const struct cs_header *h, const uint8_t hash
 	sqlite3_bind_blob(stmt, 5, hash, CS_HASH_LEN, SQLITE_STATIC);
 	sqlite3_bind_blob(stmt, 6, envelope, (int)len, SQLITE_STATIC);
 	rc = sqlite3_step(stmt);
-	sqlite3_finalize(stmt);
+	store_release(st, stmt);
 	if (rc != SQLITE_DONE)
 		return lm_errf(err, "%s: appending to the log: %s", st->path,
 			       sqlite3_errmsg(st->db));
-	if (prepare(st,
-		    "INSERT INTO vv(origin, scope, seq, hash) VALUES (?1, ?2, ?3, ?4) "
-		    "ON CONFLICT (origin, scope) DO UPDATE SET seq = excluded.seq, "
-		    "hash = excluded.hash",
-		    &stmt, err) != 0)
+	if (cached(st,
+		   "INSERT INTO vv(origin, scope, seq, hash) VALUES (?1, ?2, ?3, ?4) "
+		   "ON CONFLICT (origin, scope) DO UPDATE SET seq = excluded.seq, "
+		   "hash = excluded.hash",
+		   &stmt, err) != 0)
 		return -1;
 	sqlite3_bind_blob(stmt, 1, h->origin, CS_KEY_LEN, SQLITE_STATIC);
 	sqlite3_bind_text(stmt, 2, h->scope, -1, SQLITE_STATIC);
 	sqlite3_bind_int64(stmt, 3, (sqlite3_int64)h->seq);
 	sqlite3_bind_blob(stmt, 4, hash, CS_HASH_LEN, SQLITE_STATIC);
 	rc = sqlite3_step(stmt);
-	sqlite3_finalize(stmt);
+	store_release(st, stmt);
 	if (rc != SQLITE_DONE)
 		return lm_errf(err, "%s: advancing the version vector: %s", st->path,
 			       sqlite3_errmsg(st->db));
@@ -95,8 +102,8 @@ int cslog_hash_at(struct store *st, const uint8_t origin[CS_KEY_LEN], const char
 	sqlite3_stmt *stmt;
 	int rc, found = 0;
 
-	if (prepare(st, "SELECT hash FROM changeset WHERE origin = ? AND scope = ? AND seq = ?",
-		    &stmt, err) != 0)
+	if (cached(st, "SELECT hash FROM changeset WHERE origin = ? AND scope = ? AND seq = ?",
+		   &stmt, err) != 0)
 		return -1;
 	sqlite3_bind_blob(stmt, 1, origin, CS_KEY_LEN, SQLITE_STATIC);
 	sqlite3_bind_text(stmt, 2, scope, -1, SQLITE_STATIC);
@@ -106,7 +113,7 @@ int cslog_hash_at(struct store *st, const uint8_t origin[CS_KEY_LEN], const char
 		memcpy(hash, sqlite3_column_blob(stmt, 0), CS_HASH_LEN);
 		found = 1;
 	}
-	sqlite3_finalize(stmt);
+	store_release(st, stmt);
 	if (rc != SQLITE_ROW && rc != SQLITE_DONE)
 		return lm_errf(err, "%s: reading the log: %s", st->path, sqlite3_errmsg(st->db));
 	return found;

@@ -31,6 +31,13 @@ struct merging {
 	struct changeset *cs; /* decoded batch; cs[i].body NULL when undecodable */
 	int *verified;	      /* 1 when cs[i] is authenticated */
 	size_t n;
+	struct sql_memo { /* statements on replicated tables, as built */
+		const struct repl_table *t;
+		int kind;
+		uint64_t cols; /* bit i: column i takes a value */
+		char *sql;
+	} memo[16];
+	unsigned memo_next;
 };
 
 const char *merge_result_name(enum merge_result r)
@@ -57,19 +64,12 @@ static int outcome(struct merge_outcome *o, enum merge_result r, const char *fmt
 
 /* ---- applying rows ---------------------------------------------------- */
 
-static int exec_bound(struct store *st, const char *sql, const struct rowkey *k, int first,
-		      const struct cs_value *extra, lm_err *err)
+/* Run a cached statement to completion; it is released either way. */
+static int run(struct store *st, sqlite3_stmt *stmt, lm_err *err)
 {
-	sqlite3_stmt *stmt;
-	int rc;
+	int rc = sqlite3_step(stmt);
 
-	if (sqlite3_prepare_v2(st->db, sql, -1, &stmt, NULL) != SQLITE_OK)
-		return lm_errf(err, "%s: %s", st->path, sqlite3_errmsg(st->db));
-	if (extra)
-		cs_value_bind(stmt, 1, extra);
-	rowkey_bind(stmt, first, k);
-	rc = sqlite3_step(stmt);
-	sqlite3_finalize(stmt);
+	store_release(st, stmt);
 	if (rc != SQLITE_DONE)
 		return lm_errf(err, "%s: %s", st->path, sqlite3_errmsg(st->db));
 	return 0;
@@ -79,57 +79,157 @@ static void where_key(char *sql, size_t cap, size_t *n, const struct repl_table 
 {
 	int i;
 
-	for (i = 0; i < t->npk; i++)
+	for (i = 0; i < t->npk && *n < cap; i++)
 		*n += (size_t)snprintf(sql + *n, cap - *n, "%s\"%s\" = ?%d", i ? " AND " : "",
 				       t->cols[i], first + i);
 }
 
-static int row_delete(struct store *st, const struct repl_table *t, const struct rowkey *k,
+/* The values a row takes: win[i] for column i of the table (NULL: none),
+ * and the same as a bit set. */
+struct row_values {
+	const struct cs_value *win[REGISTRY_MAX_COLS];
+	uint64_t cols;
+};
+
+enum row_sql {
+	ROW_DELETE,	  /* the row, by key (?1...) */
+	ROW_UPDATE,	  /* the columns in cols, by key */
+	ROW_UPDATE_SCOPE, /* the same and the scope */
+	ROW_INSERT,	  /* INSERT OR IGNORE of scope, key and the columns in cols */
+};
+
+/* Statements set the scope as ?1, the key as ?2..., the values of the
+ * columns in cols after them in column order (ROW_DELETE: the key as ?1...).
+ * Returns the length, or 0 when the statement would not fit. */
+static size_t row_sql_build(const struct repl_table *t, int kind, uint64_t cols, char *sql,
+			    size_t cap)
+{
+	size_t n = 0;
+	int i, p = 2 + t->npk, any = 0;
+
+	if (kind == ROW_DELETE) {
+		n = (size_t)snprintf(sql, cap, "DELETE FROM \"%s\" WHERE ", t->name);
+		where_key(sql, cap, &n, t, 1);
+	} else if (kind == ROW_INSERT) {
+		n = (size_t)snprintf(sql, cap, "INSERT OR IGNORE INTO \"%s\"(\"%s\"", t->name,
+				     t->cols[t->scope_col]);
+		for (i = 0; i < t->ncols && n < cap; i++)
+			if (i < t->npk || (cols >> i & 1))
+				n += (size_t)snprintf(sql + n, cap - n, ", \"%s\"", t->cols[i]);
+		if (n < cap)
+			n += (size_t)snprintf(sql + n, cap - n, ") VALUES (?1");
+		for (i = 0, p = 1; i < t->ncols && n < cap; i++)
+			if (i < t->npk || (cols >> i & 1))
+				n += (size_t)snprintf(sql + n, cap - n, ", ?%d", ++p);
+		if (n < cap)
+			n += (size_t)snprintf(sql + n, cap - n, ")");
+	} else {
+		n = (size_t)snprintf(sql, cap, "UPDATE \"%s\" SET ", t->name);
+		if (kind == ROW_UPDATE_SCOPE && n < cap)
+			n += (size_t)snprintf(sql + n, cap - n, "\"%s\" = ?1",
+					      t->cols[t->scope_col]),
+			    any = 1;
+		for (i = t->npk; i < t->ncols && n < cap; i++)
+			if (cols >> i & 1)
+				n += (size_t)snprintf(sql + n, cap - n, "%s\"%s\" = ?%d",
+						      any++ ? ", " : "", t->cols[i], p++);
+		if (n < cap)
+			n += (size_t)snprintf(sql + n, cap - n, " WHERE ");
+		where_key(sql, cap, &n, t, 2);
+	}
+	return n < cap ? n : 0;
+}
+
+/* The statement of that kind, built once per batch. */
+static sqlite3_stmt *row_stmt(struct merging *m, const struct repl_table *t, int kind,
+			      uint64_t cols, lm_err *err)
+{
+	struct sql_memo *e;
+	char sql[8192];
+	size_t i;
+
+	if (kind == ROW_DELETE)
+		cols = 0;
+	for (i = 0; i < sizeof(m->memo) / sizeof(m->memo[0]); i++) {
+		e = &m->memo[i];
+		if (e->sql != NULL && e->t == t && e->kind == kind && e->cols == cols)
+			return store_stmt(m->st, e->sql, err);
+	}
+	if (row_sql_build(t, kind, cols, sql, sizeof(sql)) == 0) {
+		lm_errf(err, "%s: statement too long", t->name);
+		return NULL;
+	}
+	e = &m->memo[m->memo_next++ % (sizeof(m->memo) / sizeof(m->memo[0]))];
+	free(e->sql);
+	e->sql = strdup(sql);
+	e->t = t;
+	e->kind = kind;
+	e->cols = cols;
+	if (e->sql == NULL) {
+		lm_errf(err, "out of memory");
+		return NULL;
+	}
+	return store_stmt(m->st, e->sql, err);
+}
+
+static int row_delete(struct merging *m, const struct repl_table *t, const struct rowkey *k,
 		      lm_err *err)
 {
-	char sql[2048];
-	size_t n = (size_t)snprintf(sql, sizeof(sql), "DELETE FROM \"%s\" WHERE ", t->name);
+	sqlite3_stmt *stmt = row_stmt(m, t, ROW_DELETE, 0, err);
 
-	where_key(sql, sizeof(sql), &n, t, 1);
-	return exec_bound(st, sql, k, 1, NULL, err);
+	if (stmt == NULL)
+		return -1;
+	rowkey_bind(stmt, 1, k);
+	return run(m->st, stmt, err);
 }
 
-/* Make sure the row exists, with its key and scope, before columns land. */
-static int row_ensure(struct store *st, const struct repl_table *t, const struct rowkey *k,
-		      const char *scope, lm_err *err)
+static void bind_row(sqlite3_stmt *stmt, const struct repl_table *t, const struct rowkey *k,
+		     const char *scope, const struct row_values *v)
 {
-	char sql[2048];
-	struct cs_value sv = {CS_TEXT, 0, 0, (const uint8_t *)scope, strlen(scope)};
-	size_t n = (size_t)snprintf(sql, sizeof(sql), "INSERT OR IGNORE INTO \"%s\"(\"%s\"",
-				    t->name, t->cols[t->scope_col]);
-	int i;
+	int i, p = 2 + t->npk;
 
-	for (i = 0; i < t->npk; i++)
-		n += (size_t)snprintf(sql + n, sizeof(sql) - n, ", \"%s\"", t->cols[i]);
-	n += (size_t)snprintf(sql + n, sizeof(sql) - n, ") VALUES (?1");
-	for (i = 0; i < t->npk; i++)
-		n += (size_t)snprintf(sql + n, sizeof(sql) - n, ", ?%d", i + 2);
-	snprintf(sql + n, sizeof(sql) - n, ")");
-	return exec_bound(st, sql, k, 2, &sv, err);
+	if (scope != NULL)
+		sqlite3_bind_text(stmt, 1, scope, -1, SQLITE_STATIC);
+	rowkey_bind(stmt, 2, k);
+	for (i = t->npk; i < t->ncols; i++)
+		if (v->win[i] != NULL)
+			cs_value_bind(stmt, p++, v->win[i]);
 }
 
-static int column_set(struct store *st, const struct repl_table *t, const struct rowkey *k,
-		      const char *col, const struct cs_value *v, lm_err *err)
+/* UPDATE the winning columns (and the scope, when scope is set). */
+static int row_update(struct merging *m, const struct repl_table *t, const struct rowkey *k,
+		      const char *scope, const struct row_values *v, lm_err *err)
 {
-	char sql[2048];
-	size_t n = (size_t)snprintf(sql, sizeof(sql), "UPDATE \"%s\" SET \"%s\" = ?1 WHERE ",
-				    t->name, col);
+	sqlite3_stmt *stmt;
 
-	where_key(sql, sizeof(sql), &n, t, 2);
-	return exec_bound(st, sql, k, 2, v, err);
+	if (scope == NULL && v->cols == 0)
+		return 0;
+	stmt = row_stmt(m, t, scope ? ROW_UPDATE_SCOPE : ROW_UPDATE, v->cols, err);
+	if (stmt == NULL)
+		return -1;
+	bind_row(stmt, t, k, scope, v);
+	return run(m->st, stmt, err);
 }
 
-static int scope_set(struct store *st, const struct repl_table *t, const struct rowkey *k,
-		     const char *scope, lm_err *err)
+/* Make sure the row exists in scope with its key and the winning values:
+ * created with them (the other columns take their defaults) or, when it is
+ * there already, updated. */
+static int row_ensure(struct merging *m, const struct repl_table *t, const struct rowkey *k,
+		      const char *scope, const struct row_values *v, lm_err *err)
 {
-	struct cs_value sv = {CS_TEXT, 0, 0, (const uint8_t *)scope, strlen(scope)};
+	sqlite3_stmt *stmt = row_stmt(m, t, ROW_INSERT, v->cols, err);
+	int rc;
 
-	return column_set(st, t, k, t->cols[t->scope_col], &sv, err);
+	if (stmt == NULL)
+		return -1;
+	bind_row(stmt, t, k, scope, v);
+	rc = sqlite3_step(stmt);
+	store_release(m->st, stmt);
+	if (rc != SQLITE_DONE)
+		return lm_errf(err, "%s: %s", m->st->path, sqlite3_errmsg(m->st->db));
+	if (sqlite3_changes(m->st->db) > 0)
+		return 0;
+	return row_update(m, t, k, scope, v, err);
 }
 
 /* Keep a value that lost on arrival. Only those count: a value overwritten
@@ -145,21 +245,22 @@ static int conflict_record(struct store *st, const struct rowkey *k, const char 
 	sqlite3_stmt *stmt;
 	int rc;
 
-	if (sqlite3_prepare_v2(st->db,
-			       "INSERT INTO conflict(tbl, pk, col, loser_value, loser_hlc, "
-			       "loser_origin, winner_hlc, winner_origin) VALUES (?,?,?,?,?,?,?,?)",
-			       -1, &stmt, NULL) != SQLITE_OK)
-		return lm_errf(err, "%s: %s", st->path, sqlite3_errmsg(st->db));
+	stmt = store_stmt(st,
+			  "INSERT INTO conflict(tbl, pk, col, loser_value, loser_hlc, "
+			  "loser_origin, winner_hlc, winner_origin) VALUES (?,?,?,?,?,?,?,?)",
+			  err);
+	if (stmt == NULL)
+		return -1;
 	sqlite3_bind_text(stmt, 1, k->table, -1, SQLITE_STATIC);
 	sqlite3_bind_text(stmt, 2, k->json, -1, SQLITE_STATIC);
-	sqlite3_bind_text(stmt, 3, col, -1, SQLITE_TRANSIENT);
+	sqlite3_bind_text(stmt, 3, col, -1, SQLITE_STATIC);
 	cs_value_bind(stmt, 4, loser);
 	sqlite3_bind_int64(stmt, 5, (sqlite3_int64)loser_hlc);
 	sqlite3_bind_blob(stmt, 6, loser_origin, CS_KEY_LEN, SQLITE_STATIC);
 	sqlite3_bind_int64(stmt, 7, (sqlite3_int64)winner_hlc);
 	sqlite3_bind_blob(stmt, 8, winner_origin, CS_KEY_LEN, SQLITE_STATIC);
 	rc = sqlite3_step(stmt);
-	sqlite3_finalize(stmt);
+	store_release(st, stmt);
 	if (rc != SQLITE_DONE)
 		return lm_errf(err, "%s: recording a conflict: %s", st->path,
 			       sqlite3_errmsg(st->db));
@@ -177,72 +278,168 @@ static int col_index(const struct repl_table *t, const struct cs_col *c)
 	return -1;
 }
 
-/* Per-column last-writer-wins at one causal length. */
-static int merge_column(struct merging *m, const struct repl_table *t, const struct rowkey *k,
-			const struct cs_row *row, const struct cs_col *c,
-			const struct changeset *cs, lm_err *err)
-{
-	uint8_t origin[CS_KEY_LEN];
-	uint64_t cl = 0, hlc = 0;
-	int i = col_index(t, c), found, wins;
+/* Who last wrote each column of a row (repl_clock), by column index. */
+struct row_clocks {
+	struct {
+		int found;
+		uint64_t cl, hlc;
+		uint8_t origin[CS_KEY_LEN];
+	} c[REGISTRY_MAX_COLS];
+};
 
-	found = rowkey_get_clock(m->st, k, t->cols[i], &cl, &hlc, origin, err);
-	if (found < 0)
+static int clocks_read(struct store *st, const struct repl_table *t, const struct rowkey *k,
+		       struct row_clocks *rc, lm_err *err)
+{
+	sqlite3_stmt *stmt;
+	int step, i;
+
+	memset(rc, 0, sizeof(*rc));
+	stmt = store_stmt(
+	    st, "SELECT col, cl, hlc, origin FROM repl_clock WHERE tbl = ? AND pk = ?", err);
+	if (stmt == NULL)
 		return -1;
-	/* A write at an older causal length belongs to a deleted incarnation. */
-	if (!found || cl < row->cl)
-		wins = 1;
-	else if (hlc == cs->h.hlc && memcmp(origin, cs->h.origin, CS_KEY_LEN) == 0)
-		return 0; /* the same write, seen again */
+	sqlite3_bind_text(stmt, 1, k->table, -1, SQLITE_STATIC);
+	sqlite3_bind_text(stmt, 2, k->json, -1, SQLITE_STATIC);
+	while ((step = sqlite3_step(stmt)) == SQLITE_ROW) {
+		const char *col = (const char *)sqlite3_column_text(stmt, 0);
+
+		if (col == NULL || sqlite3_column_bytes(stmt, 3) != CS_KEY_LEN)
+			continue;
+		for (i = t->npk; i < t->ncols && strcmp(t->cols[i], col) != 0; i++)
+			;
+		if (i == t->ncols)
+			continue;
+		rc->c[i].found = 1;
+		rc->c[i].cl = (uint64_t)sqlite3_column_int64(stmt, 1);
+		rc->c[i].hlc = (uint64_t)sqlite3_column_int64(stmt, 2);
+		memcpy(rc->c[i].origin, sqlite3_column_blob(stmt, 3), CS_KEY_LEN);
+	}
+	store_release(st, stmt);
+	if (step != SQLITE_DONE)
+		return lm_errf(err, "%s: reading column clocks: %s", st->path,
+			       sqlite3_errmsg(st->db));
+	return 0;
+}
+
+/* Per-column last-writer-wins at one causal length: the winning values go
+ * to v, the losing ones to the conflict table. clocks NULL: the row was
+ * never seen here, so no column has been written. */
+static int merge_columns(struct merging *m, const struct repl_table *t, const struct rowkey *k,
+			 const struct cs_row *row, const struct changeset *cs,
+			 const struct row_clocks *clocks, struct row_values *v, lm_err *err)
+{
+	size_t j;
+
+	memset(v, 0, sizeof(*v));
+	for (j = 0; j < row->ncols; j++) {
+		const struct cs_col *c = &row->cols[j];
+		int i = col_index(t, c), wins;
+
+		/* A write at an older causal length belongs to a deleted incarnation. */
+		if (clocks == NULL || !clocks->c[i].found || clocks->c[i].cl < row->cl)
+			wins = 1;
+		else if (clocks->c[i].hlc == cs->h.hlc &&
+			 memcmp(clocks->c[i].origin, cs->h.origin, CS_KEY_LEN) == 0)
+			continue; /* the same write, seen again */
+		else
+			wins = cs->h.hlc > clocks->c[i].hlc ||
+			       (cs->h.hlc == clocks->c[i].hlc &&
+				memcmp(cs->h.origin, clocks->c[i].origin, CS_KEY_LEN) > 0);
+		if (wins) {
+			v->win[i] = &c->value;
+			v->cols |= UINT64_C(1) << i;
+		} else if (conflict_record(m->st, k, t->cols[i], &c->value, cs->h.hlc, cs->h.origin,
+					   clocks->c[i].hlc, clocks->c[i].origin, err) != 0) {
+			return -1;
+		}
+	}
+	return 0;
+}
+
+/* Record the clocks of the columns that won. */
+static int clocks_write(struct merging *m, const struct repl_table *t, const struct rowkey *k,
+			const struct cs_row *row, const struct changeset *cs,
+			const struct row_values *v, lm_err *err)
+{
+	int i;
+
+	for (i = t->npk; i < t->ncols; i++)
+		if (v->win[i] != NULL && rowkey_set_clock(m->st, k, t->cols[i], row->cl, cs->h.hlc,
+							  cs->h.origin, err) != 0)
+			return -1;
+	return 0;
+}
+
+/* What repl_row holds for a row. */
+struct row_state {
+	int found;
+	uint64_t cl, scope_hlc;
+	char scope[CS_SCOPE_MAX + 1];
+	uint8_t scope_origin[CS_KEY_LEN];
+};
+
+static int row_state_read(struct store *st, const struct rowkey *k, struct row_state *rs,
+			  lm_err *err)
+{
+	sqlite3_stmt *stmt;
+	int rc;
+
+	memset(rs, 0, sizeof(*rs));
+	stmt = store_stmt(st,
+			  "SELECT cl, scope, scope_hlc, scope_origin FROM repl_row "
+			  "WHERE tbl = ? AND pk = ?",
+			  err);
+	if (stmt == NULL)
+		return -1;
+	sqlite3_bind_text(stmt, 1, k->table, -1, SQLITE_STATIC);
+	sqlite3_bind_text(stmt, 2, k->json, -1, SQLITE_STATIC);
+	rc = sqlite3_step(stmt);
+	if (rc == SQLITE_ROW) {
+		rs->found = 1;
+		rs->cl = (uint64_t)sqlite3_column_int64(stmt, 0);
+		snprintf(rs->scope, sizeof(rs->scope), "%s",
+			 (const char *)sqlite3_column_text(stmt, 1));
+		rs->scope_hlc = (uint64_t)sqlite3_column_int64(stmt, 2);
+		if (sqlite3_column_bytes(stmt, 3) == CS_KEY_LEN)
+			memcpy(rs->scope_origin, sqlite3_column_blob(stmt, 3), CS_KEY_LEN);
+	}
+	store_release(st, stmt);
+	if (rc != SQLITE_ROW && rc != SQLITE_DONE)
+		return lm_errf(err, "%s: %s", st->path, sqlite3_errmsg(st->db));
+	return 0;
+}
+
+/* A new incarnation (fresh): the row takes the causal length, and the
+ * change set's scope outright. Otherwise the row's scope at its causal
+ * length is a last-writer-wins register: the write with the highest (hlc,
+ * origin) sets it, in any arrival order. One statement either way. */
+static int row_state_write(struct store *st, const struct rowkey *k, const struct cs_row *row,
+			   const struct changeset *cs, int fresh, lm_err *err)
+{
+	sqlite3_stmt *stmt;
+
+	if (fresh)
+		stmt = store_stmt(
+		    st,
+		    "INSERT INTO repl_row(tbl, pk, cl, scope, scope_hlc, scope_origin) "
+		    "VALUES (?1, ?2, ?3, ?4, ?5, ?6) ON CONFLICT (tbl, pk) DO UPDATE "
+		    "SET cl = excluded.cl, scope = excluded.scope, "
+		    "scope_hlc = excluded.scope_hlc, scope_origin = excluded.scope_origin",
+		    err);
 	else
-		wins = cs->h.hlc > hlc ||
-		       (cs->h.hlc == hlc && memcmp(cs->h.origin, origin, CS_KEY_LEN) > 0);
-	if (!wins)
-		return conflict_record(m->st, k, t->cols[i], &c->value, cs->h.hlc, cs->h.origin,
-				       hlc, origin, err);
-	if (column_set(m->st, t, k, t->cols[i], &c->value, err) != 0)
+		stmt = store_stmt(st,
+				  "UPDATE repl_row SET cl = ?3, scope = ?4, scope_hlc = ?5, "
+				  "scope_origin = ?6 WHERE tbl = ?1 AND pk = ?2",
+				  err);
+	if (stmt == NULL)
 		return -1;
-	return rowkey_set_clock(m->st, k, t->cols[i], row->cl, cs->h.hlc, cs->h.origin, err);
-}
-
-static int local_causal_length(struct store *st, const struct rowkey *k, uint64_t *cl, lm_err *err)
-{
-	sqlite3_stmt *stmt;
-	int rc;
-
-	*cl = 0;
-	if (sqlite3_prepare_v2(st->db, "SELECT cl FROM repl_row WHERE tbl = ? AND pk = ?", -1,
-			       &stmt, NULL) != SQLITE_OK)
-		return lm_errf(err, "%s: %s", st->path, sqlite3_errmsg(st->db));
 	sqlite3_bind_text(stmt, 1, k->table, -1, SQLITE_STATIC);
 	sqlite3_bind_text(stmt, 2, k->json, -1, SQLITE_STATIC);
-	rc = sqlite3_step(stmt);
-	if (rc == SQLITE_ROW)
-		*cl = (uint64_t)sqlite3_column_int64(stmt, 0);
-	sqlite3_finalize(stmt);
-	return rc == SQLITE_ROW || rc == SQLITE_DONE ? 0
-						     : lm_errf(err, "%s", sqlite3_errmsg(st->db));
-}
-
-static int set_causal_length(struct store *st, const struct rowkey *k, uint64_t cl,
-			     const char *scope, lm_err *err)
-{
-	sqlite3_stmt *stmt;
-	int rc;
-
-	if (sqlite3_prepare_v2(st->db,
-			       "INSERT INTO repl_row(tbl, pk, cl, scope) VALUES (?, ?, ?, ?) "
-			       "ON CONFLICT (tbl, pk) DO UPDATE SET cl = excluded.cl, "
-			       "scope = excluded.scope",
-			       -1, &stmt, NULL) != SQLITE_OK)
-		return lm_errf(err, "%s: %s", st->path, sqlite3_errmsg(st->db));
-	sqlite3_bind_text(stmt, 1, k->table, -1, SQLITE_STATIC);
-	sqlite3_bind_text(stmt, 2, k->json, -1, SQLITE_STATIC);
-	sqlite3_bind_int64(stmt, 3, (sqlite3_int64)cl);
-	sqlite3_bind_text(stmt, 4, scope, -1, SQLITE_STATIC);
-	rc = sqlite3_step(stmt);
-	sqlite3_finalize(stmt);
-	return rc == SQLITE_DONE ? 0 : lm_errf(err, "%s: %s", st->path, sqlite3_errmsg(st->db));
+	sqlite3_bind_int64(stmt, 3, (sqlite3_int64)row->cl);
+	sqlite3_bind_text(stmt, 4, cs->h.scope, -1, SQLITE_STATIC);
+	sqlite3_bind_int64(stmt, 5, (sqlite3_int64)cs->h.hlc);
+	sqlite3_bind_blob(stmt, 6, cs->h.origin, CS_KEY_LEN, SQLITE_STATIC);
+	return run(st, stmt, err);
 }
 
 /* Values sent for an incarnation that a delete here has already ended lose. */
@@ -262,33 +459,42 @@ static int record_stale(struct merging *m, const struct repl_table *t, const str
 	return 0;
 }
 
-/* The row's scope at its causal length is a last-writer-wins register:
- * the write with the highest (hlc, origin) sets it, in any arrival order.
- * A new incarnation (fresh) takes the change set's scope outright. */
-static int merge_scope(struct merging *m, const struct repl_table *t, const struct rowkey *k,
-		       const struct cs_row *row, const struct changeset *cs, int fresh, lm_err *err)
+/* Apply one row: causal length first (an older incarnation loses whole, a
+ * newer one starts afresh), then the scope register, then the columns. */
+static int apply_row(struct merging *m, const struct repl_table *t, const struct rowkey *k,
+		     const struct cs_row *row, const struct changeset *cs, lm_err *err)
 {
-	char scope[CS_SCOPE_MAX + 1];
-	uint8_t origin[CS_KEY_LEN];
-	uint64_t hlc = 0;
-	int found, rc;
+	struct row_state rs;
+	struct row_clocks clocks;
+	struct row_values v;
+	int fresh, moved = 0;
 
-	found = rowkey_get_scope(m->st, k, scope, sizeof(scope), &hlc, origin, err);
-	if (found < 0)
+	if (row_state_read(m->st, k, &rs, err) != 0)
 		return -1;
-	if (!fresh && found &&
-	    (hlc > cs->h.hlc ||
-	     (hlc == cs->h.hlc && memcmp(origin, cs->h.origin, CS_KEY_LEN) >= 0)))
-		return 0;
-	rc = rowkey_set_scope_clock(m->st, k, cs->h.hlc, cs->h.origin, err);
-	if (rc == 0 && strcmp(scope, cs->h.scope) != 0)
-		rc = set_causal_length(m->st, k, row->cl, cs->h.scope, err);
-	if (rc == 0 && row->cl % 2 == 1 && (fresh || strcmp(scope, cs->h.scope) != 0)) {
-		rc = row_ensure(m->st, t, k, cs->h.scope, err);
-		if (rc == 0)
-			rc = scope_set(m->st, t, k, cs->h.scope, err);
+	if (row->cl < rs.cl)
+		return record_stale(m, t, k, row, cs, err);
+	fresh = row->cl > rs.cl;
+	if (!fresh &&
+	    (rs.scope_hlc < cs->h.hlc ||
+	     (rs.scope_hlc == cs->h.hlc && memcmp(rs.scope_origin, cs->h.origin, CS_KEY_LEN) < 0)))
+		moved = strcmp(rs.scope, cs->h.scope) != 0;
+	else if (!fresh)
+		moved = -1; /* the scope stays as it is */
+	if (moved >= 0 && row_state_write(m->st, k, row, cs, fresh, err) != 0)
+		return -1;
+	if (row->cl % 2 == 0)
+		return fresh ? row_delete(m, t, k, err) : 0;
+	if (rs.found && clocks_read(m->st, t, k, &clocks, err) != 0)
+		return -1;
+	if (merge_columns(m, t, k, row, cs, rs.found ? &clocks : NULL, &v, err) != 0)
+		return -1;
+	if (fresh || moved > 0) {
+		if (row_ensure(m, t, k, cs->h.scope, &v, err) != 0)
+			return -1;
+	} else if (row_update(m, t, k, NULL, &v, err) != 0) {
+		return -1;
 	}
-	return rc;
+	return clocks_write(m, t, k, row, cs, &v, err);
 }
 
 static int merge_row(struct merging *m, const struct changeset *cs, const struct cs_row *row,
@@ -297,8 +503,6 @@ static int merge_row(struct merging *m, const struct changeset *cs, const struct
 	char name[CS_NAME_MAX + 1];
 	const struct repl_table *t;
 	struct rowkey k;
-	uint64_t local;
-	size_t i;
 	int rc;
 
 	snprintf(name, sizeof(name), "%.*s", (int)row->table_len, row->table);
@@ -306,19 +510,7 @@ static int merge_row(struct merging *m, const struct changeset *cs, const struct
 	if (t == NULL ||
 	    rowkey_from_values(m->st, &k, row->table, row->table_len, row->pk, row->npk, err) != 0)
 		return -1;
-	rc = local_causal_length(m->st, &k, &local, err);
-	if (rc == 0 && row->cl < local)
-		rc = record_stale(m, t, &k, row, cs, err);
-	else if (rc == 0 && row->cl > local)
-		rc = set_causal_length(m->st, &k, row->cl, cs->h.scope, err);
-	if (rc == 0 && row->cl >= local)
-		rc = merge_scope(m, t, &k, row, cs, row->cl > local, err);
-	if (rc == 0 && row->cl >= local && row->cl % 2 == 0 && row->cl > local)
-		rc = row_delete(m->st, t, &k, err);
-	if (rc == 0 && row->cl >= local && row->cl % 2 == 1) {
-		for (i = 0; rc == 0 && i < row->ncols; i++)
-			rc = merge_column(m, t, &k, row, &row->cols[i], cs, err);
-	}
+	rc = apply_row(m, t, &k, row, cs, err);
 	rowkey_free(&k);
 	return rc;
 }
@@ -433,18 +625,19 @@ static int hold(struct store *st, const struct changeset *cs, const uint8_t *env
 	sqlite3_stmt *stmt;
 	int rc;
 
-	if (sqlite3_prepare_v2(st->db,
-			       "INSERT OR REPLACE INTO held(origin, scope, seq, envelope, reason) "
-			       "VALUES (?, ?, ?, ?, ?)",
-			       -1, &stmt, NULL) != SQLITE_OK)
-		return lm_errf(err, "%s: %s", st->path, sqlite3_errmsg(st->db));
+	stmt = store_stmt(st,
+			  "INSERT OR REPLACE INTO held(origin, scope, seq, envelope, reason) "
+			  "VALUES (?, ?, ?, ?, ?)",
+			  err);
+	if (stmt == NULL)
+		return -1;
 	sqlite3_bind_blob(stmt, 1, cs->h.origin, CS_KEY_LEN, SQLITE_STATIC);
 	sqlite3_bind_text(stmt, 2, cs->h.scope, -1, SQLITE_STATIC);
 	sqlite3_bind_int64(stmt, 3, (sqlite3_int64)cs->h.seq);
 	sqlite3_bind_blob(stmt, 4, env, (int)len, SQLITE_STATIC);
 	sqlite3_bind_text(stmt, 5, reason, -1, SQLITE_STATIC);
 	rc = sqlite3_step(stmt);
-	sqlite3_finalize(stmt);
+	store_release(st, stmt);
 	return rc == SQLITE_DONE ? 0 : lm_errf(err, "%s: %s", st->path, sqlite3_errmsg(st->db));
 }
 
@@ -453,15 +646,14 @@ static int unhold(struct store *st, const struct changeset *cs, lm_err *err)
 	sqlite3_stmt *stmt;
 	int rc;
 
-	if (sqlite3_prepare_v2(st->db,
-			       "DELETE FROM held WHERE origin = ? AND scope = ? AND seq = ?", -1,
-			       &stmt, NULL) != SQLITE_OK)
-		return lm_errf(err, "%s: %s", st->path, sqlite3_errmsg(st->db));
+	stmt = store_stmt(st, "DELETE FROM held WHERE origin = ? AND scope = ? AND seq = ?", err);
+	if (stmt == NULL)
+		return -1;
 	sqlite3_bind_blob(stmt, 1, cs->h.origin, CS_KEY_LEN, SQLITE_STATIC);
 	sqlite3_bind_text(stmt, 2, cs->h.scope, -1, SQLITE_STATIC);
 	sqlite3_bind_int64(stmt, 3, (sqlite3_int64)cs->h.seq);
 	rc = sqlite3_step(stmt);
-	sqlite3_finalize(stmt);
+	store_release(st, stmt);
 	return rc == SQLITE_DONE ? 0 : lm_errf(err, "%s: %s", st->path, sqlite3_errmsg(st->db));
 }
 
@@ -471,18 +663,19 @@ static int quarantine(struct store *st, const struct changeset *cs, const uint8_
 	sqlite3_stmt *stmt;
 	int rc;
 
-	if (sqlite3_prepare_v2(st->db,
-			       "INSERT OR REPLACE INTO quarantine(origin, scope, seq, envelope, "
-			       "reason) VALUES (?, ?, ?, ?, ?)",
-			       -1, &stmt, NULL) != SQLITE_OK)
-		return lm_errf(err, "%s: %s", st->path, sqlite3_errmsg(st->db));
+	stmt = store_stmt(st,
+			  "INSERT OR REPLACE INTO quarantine(origin, scope, seq, envelope, "
+			  "reason) VALUES (?, ?, ?, ?, ?)",
+			  err);
+	if (stmt == NULL)
+		return -1;
 	sqlite3_bind_blob(stmt, 1, cs->h.origin, CS_KEY_LEN, SQLITE_STATIC);
 	sqlite3_bind_text(stmt, 2, cs->h.scope, -1, SQLITE_STATIC);
 	sqlite3_bind_int64(stmt, 3, (sqlite3_int64)cs->h.seq);
 	sqlite3_bind_blob(stmt, 4, env, (int)len, SQLITE_STATIC);
 	sqlite3_bind_text(stmt, 5, reason, -1, SQLITE_STATIC);
 	rc = sqlite3_step(stmt);
-	sqlite3_finalize(stmt);
+	store_release(st, stmt);
 	return rc == SQLITE_DONE ? 0 : lm_errf(err, "%s: %s", st->path, sqlite3_errmsg(st->db));
 }
 
@@ -534,6 +727,8 @@ static void release(struct merging *m)
 	free(m->cs);
 	free(m->verified);
 	table_cache_free(&m->tables);
+	for (i = 0; i < sizeof(m->memo) / sizeof(m->memo[0]); i++)
+		free(m->memo[i].sql);
 }
 
 static int merge_all(struct merging *m, const uint8_t *const *envelopes, const size_t *lens,

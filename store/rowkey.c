@@ -8,9 +8,8 @@
 
 static int prepare(struct store *st, const char *sql, sqlite3_stmt **stmt, lm_err *err)
 {
-	if (sqlite3_prepare_v2(st->db, sql, -1, stmt, NULL) != SQLITE_OK)
-		return lm_errf(err, "%s: %s", st->path, sqlite3_errmsg(st->db));
-	return 0;
+	*stmt = store_stmt(st, sql, err);
+	return *stmt == NULL ? -1 : 0;
 }
 
 void cs_value_bind(sqlite3_stmt *stmt, int index, const struct cs_value *v)
@@ -94,12 +93,56 @@ int rowkey_from_json(struct store *st, struct rowkey *k, const char *table, cons
 		value_from_sqlite(k->owned[k->n], &k->values[k->n]);
 		k->n++;
 	}
-	sqlite3_finalize(stmt);
+	store_release(st, stmt);
 	if (rc != SQLITE_DONE) {
 		rowkey_free(k);
 		return lm_errf(err, "%s: bad row key %s", st->path, json);
 	}
 	return 0;
+}
+
+/* json_array() of the values, as SQLite writes it, for the values whose
+ * form leaves no doubt: integers, and text of printable ASCII without '"'
+ * or '\\' (copied between quotes whatever the SQLite version). Returns
+ * NULL for anything else (and when out of memory): SQLite forms those. */
+static char *json_key_plain(const struct cs_value *v, size_t n)
+{
+	size_t i, j, len = 2;
+	char *json, *p;
+
+	for (i = 0; i < n; i++) {
+		if (v[i].type == CS_INT) {
+			len += 21;
+		} else if (v[i].type == CS_TEXT) {
+			for (j = 0; j < v[i].len; j++)
+				if (v[i].p[j] < 0x20 || v[i].p[j] > 0x7e || v[i].p[j] == '"' ||
+				    v[i].p[j] == '\\')
+					return NULL;
+			len += v[i].len + 2;
+		} else {
+			return NULL;
+		}
+		len++; /* the comma */
+	}
+	json = p = malloc(len + 1);
+	if (json == NULL)
+		return NULL;
+	*p++ = '[';
+	for (i = 0; i < n; i++) {
+		if (i)
+			*p++ = ',';
+		if (v[i].type == CS_INT) {
+			p += snprintf(p, 22, "%lld", (long long)v[i].i);
+		} else {
+			*p++ = '"';
+			memcpy(p, v[i].p, v[i].len);
+			p += v[i].len;
+			*p++ = '"';
+		}
+	}
+	*p++ = ']';
+	*p = '\0';
+	return json;
 }
 
 int rowkey_from_values(struct store *st, struct rowkey *k, const char *table, size_t table_len,
@@ -125,13 +168,16 @@ int rowkey_from_values(struct store *st, struct rowkey *k, const char *table, si
 	memcpy(k->table, table, table_len);
 	memcpy(k->values, pk, n * sizeof(*pk));
 	k->n = n;
+	k->json = json_key_plain(pk, n);
+	if (k->json != NULL)
+		return 0;
 	if (prepare(st, sql[n], &stmt, err) != 0)
 		return -1;
 	rowkey_bind(stmt, 1, k);
 	rc = sqlite3_step(stmt);
 	if (rc == SQLITE_ROW)
 		k->json = strdup((const char *)sqlite3_column_text(stmt, 0));
-	sqlite3_finalize(stmt);
+	store_release(st, stmt);
 	if (k->json == NULL)
 		return lm_errf(err, "%s: cannot form a row key: %s", st->path,
 			       sqlite3_errmsg(st->db));
@@ -153,15 +199,15 @@ int rowkey_captured(struct store *st, const struct rowkey *k, const char *col)
 	sqlite3_stmt *stmt;
 	int found;
 
-	if (sqlite3_prepare_v2(st->db,
-			       "SELECT 1 FROM repl_capture WHERE tbl = ? AND pk = ? AND col = ?",
-			       -1, &stmt, NULL) != SQLITE_OK)
+	stmt =
+	    store_stmt(st, "SELECT 1 FROM repl_capture WHERE tbl = ? AND pk = ? AND col = ?", NULL);
+	if (stmt == NULL)
 		return 0;
 	sqlite3_bind_text(stmt, 1, k->table, -1, SQLITE_STATIC);
 	sqlite3_bind_text(stmt, 2, k->json, -1, SQLITE_STATIC);
 	sqlite3_bind_text(stmt, 3, col, -1, SQLITE_STATIC);
 	found = sqlite3_step(stmt) == SQLITE_ROW;
-	sqlite3_finalize(stmt);
+	store_release(st, stmt);
 	return found;
 }
 
@@ -212,7 +258,7 @@ int rowkey_set_clock(struct store *st, const struct rowkey *k, const char *col, 
 	sqlite3_bind_int64(stmt, 5, (sqlite3_int64)hlc);
 	sqlite3_bind_blob(stmt, 6, origin, CS_KEY_LEN, SQLITE_STATIC);
 	rc = sqlite3_step(stmt);
-	sqlite3_finalize(stmt);
+	store_release(st, stmt);
 	if (rc != SQLITE_DONE)
 		return lm_errf(err, "%s: recording a column clock: %s", st->path,
 			       sqlite3_errmsg(st->db));
@@ -239,7 +285,7 @@ int rowkey_get_clock(struct store *st, const struct rowkey *k, const char *col, 
 		memcpy(origin, sqlite3_column_blob(stmt, 2), CS_KEY_LEN);
 		found = 1;
 	}
-	sqlite3_finalize(stmt);
+	store_release(st, stmt);
 	if (rc != SQLITE_ROW && rc != SQLITE_DONE)
 		return lm_errf(err, "%s: reading a column clock: %s", st->path,
 			       sqlite3_errmsg(st->db));
@@ -261,7 +307,7 @@ int rowkey_set_scope_clock(struct store *st, const struct rowkey *k, uint64_t hl
 	sqlite3_bind_text(stmt, 3, k->table, -1, SQLITE_STATIC);
 	sqlite3_bind_text(stmt, 4, k->json, -1, SQLITE_STATIC);
 	rc = sqlite3_step(stmt);
-	sqlite3_finalize(stmt);
+	store_release(st, stmt);
 	return rc == SQLITE_DONE ? 0 : lm_errf(err, "%s: %s", st->path, sqlite3_errmsg(st->db));
 }
 
@@ -286,7 +332,7 @@ int rowkey_get_scope(struct store *st, const struct rowkey *k, char *scope, size
 			memcpy(origin, sqlite3_column_blob(stmt, 2), CS_KEY_LEN);
 		found = 1;
 	}
-	sqlite3_finalize(stmt);
+	store_release(st, stmt);
 	if (rc != SQLITE_ROW && rc != SQLITE_DONE)
 		return lm_errf(err, "%s: %s", st->path, sqlite3_errmsg(st->db));
 	return found;

@@ -113,7 +113,7 @@ static int add_row(struct sealing *s, const struct cs_row *row, lm_err *err)
 }
 
 static int seal_row(struct sealing *s, const char *table, const char *key, int whole, uint64_t cl,
-		    lm_err *err)
+		    int here, lm_err *err)
 {
 	const struct repl_table *t = table_cache_get(&s->tables, s->st, table, err);
 	struct cs_col cols[REGISTRY_MAX_COLS];
@@ -138,11 +138,12 @@ static int seal_row(struct sealing *s, const char *table, const char *key, int w
 		rc = add_row(s, &row, err);
 		if (rc == 0)
 			rc = record_clocks(s, &k, cl, cols, ncols, err);
-		if (rc == 0 && cl % 2 == 1)
+		/* This write sets the row's scope register, deletes included, unless
+		 * it is the delete left behind in a scope the row has moved out of. */
+		if (rc == 0 && here)
 			rc = rowkey_set_scope_clock(s->st, &k, s->h.hlc, s->h.origin, err);
 	}
-	if (stmt)
-		sqlite3_finalize(stmt);
+	store_release(s->st, stmt);
 	rowkey_free(&k);
 	return rc < 0 ? -1 : 0;
 }
@@ -153,25 +154,27 @@ static int seal_scope(struct sealing *s, const char *scope, lm_err *err)
 	int rc = 0, step;
 
 	snprintf(s->h.scope, sizeof(s->h.scope), "%s", scope);
-	if (sqlite3_prepare_v2(s->st->db,
-			       "SELECT c.tbl, c.pk, max(c.col IS NULL), r.cl, r.scope = ?1 "
-			       "FROM repl_capture c JOIN repl_row r ON r.tbl = c.tbl AND r.pk = "
-			       "c.pk WHERE coalesce(c.scope, r.scope) = ?1 GROUP BY c.tbl, c.pk "
-			       "ORDER BY min(c.id)",
-			       -1, &stmt, NULL) != SQLITE_OK)
-		return lm_errf(err, "%s: %s", s->st->path, sqlite3_errmsg(s->st->db));
+	stmt = store_stmt(s->st,
+			  "SELECT c.tbl, c.pk, max(c.col IS NULL), r.cl, r.scope = ?1 "
+			  "FROM repl_capture c JOIN repl_row r ON r.tbl = c.tbl AND r.pk = "
+			  "c.pk WHERE coalesce(c.scope, r.scope) = ?1 GROUP BY c.tbl, c.pk "
+			  "ORDER BY min(c.id)",
+			  err);
+	if (stmt == NULL)
+		return -1;
 	sqlite3_bind_text(stmt, 1, scope, -1, SQLITE_TRANSIENT);
 	while (rc == 0 && (step = sqlite3_step(stmt)) == SQLITE_ROW) {
 		uint64_t cl = (uint64_t)sqlite3_column_int64(stmt, 3);
+		int here = sqlite3_column_int(stmt, 4);
 
 		/* The row has moved to another scope since: here it is deleted. */
-		if (!sqlite3_column_int(stmt, 4) && cl % 2 == 1)
+		if (!here && cl % 2 == 1)
 			cl--;
 		rc = seal_row(s, (const char *)sqlite3_column_text(stmt, 0),
 			      (const char *)sqlite3_column_text(stmt, 1),
-			      sqlite3_column_int(stmt, 2), cl, err);
+			      sqlite3_column_int(stmt, 2), cl, here, err);
 	}
-	sqlite3_finalize(stmt);
+	store_release(s->st, stmt);
 	if (rc == 0)
 		rc = finish_changeset(s, err);
 	if (s->open) {
@@ -232,13 +235,13 @@ int seal_has_pending(struct store *st, lm_err *err)
 	sqlite3_stmt *stmt;
 	int rc, pending = 0;
 
-	if (sqlite3_prepare_v2(st->db, "SELECT EXISTS (SELECT 1 FROM repl_capture)", -1, &stmt,
-			       NULL) != SQLITE_OK)
-		return lm_errf(err, "%s: %s", st->path, sqlite3_errmsg(st->db));
+	stmt = store_stmt(st, "SELECT EXISTS (SELECT 1 FROM repl_capture)", err);
+	if (stmt == NULL)
+		return -1;
 	rc = sqlite3_step(stmt);
 	if (rc == SQLITE_ROW)
 		pending = sqlite3_column_int(stmt, 0);
-	sqlite3_finalize(stmt);
+	store_release(st, stmt);
 	if (rc != SQLITE_ROW)
 		return lm_errf(err, "%s: %s", st->path, sqlite3_errmsg(st->db));
 	return pending;

@@ -3,12 +3,171 @@
 #include "store/store.h"
 
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
 
 #include "proto/siteid.h"
 #include "store/registry.h"
 #include "store/schema.h"
+
+/* ---- the statement cache ------------------------------------------------
+ * Open addressing over a fixed table: a statement lives in one of the
+ * STMT_PROBE slots after its hash; a new one takes a free slot there or
+ * evicts the least recently used statement that is not out. The table is
+ * bounded, so statements built per column set (merge) cannot grow it. */
+#define STMT_SLOTS 256
+#define STMT_PROBE 8
+#define STMT_OUT   16 /* statements out at once, remembered for release */
+
+struct stmt_slot {
+	uint64_t hash, used;
+	size_t len;
+	char *sql;
+	sqlite3_stmt *stmt;
+	int out; /* handed out, not yet released */
+};
+
+struct store_stmt_cache {
+	struct stmt_slot slot[STMT_SLOTS];
+	struct stmt_slot *out[STMT_OUT]; /* the slots out, most recent last */
+	size_t nout;
+	uint64_t tick;
+};
+
+/* 64-bit FNV-1a over 8-byte words: statements run once per row are looked
+ * up by their text, so this is on the hot path. */
+static uint64_t sql_hash(const char *s, size_t len)
+{
+	uint64_t h = 0xcbf29ce484222325ULL ^ len, w;
+
+	for (; len >= 8; s += 8, len -= 8) {
+		memcpy(&w, s, 8);
+		h = (h ^ w) * 0x100000001b3ULL;
+		h ^= h >> 29;
+	}
+	for (; len > 0; s++, len--)
+		h = (h ^ (unsigned char)*s) * 0x100000001b3ULL;
+	return h ^ (h >> 32);
+}
+
+static sqlite3_stmt *take(struct store_stmt_cache *c, struct stmt_slot *s)
+{
+	s->out = 1;
+	s->used = ++c->tick;
+	if (c->nout < STMT_OUT)
+		c->out[c->nout++] = s;
+	return s->stmt;
+}
+
+static sqlite3_stmt *prepare_uncached(struct store *st, const char *sql, lm_err *err)
+{
+	sqlite3_stmt *stmt = NULL;
+
+	if (sqlite3_prepare_v2(st->db, sql, -1, &stmt, NULL) != SQLITE_OK) {
+		lm_errf(err, "%s: %s", st->path, sqlite3_errmsg(st->db));
+		sqlite3_finalize(stmt);
+		return NULL;
+	}
+	return stmt;
+}
+
+static void slot_clear(struct stmt_slot *s)
+{
+	sqlite3_finalize(s->stmt);
+	free(s->sql);
+	memset(s, 0, sizeof(*s));
+}
+
+sqlite3_stmt *store_stmt(struct store *st, const char *sql, lm_err *err)
+{
+	struct store_stmt_cache *c = st->stmts;
+	struct stmt_slot *s, *victim = NULL;
+	size_t i, len = strlen(sql);
+	uint64_t h = sql_hash(sql, len);
+
+	if (c == NULL)
+		c = st->stmts = calloc(1, sizeof(*c));
+	if (c == NULL)
+		return prepare_uncached(st, sql, err);
+	for (i = 0; i < STMT_PROBE; i++) {
+		s = &c->slot[(h + i) % STMT_SLOTS];
+		if (s->sql != NULL && s->hash == h && s->len == len &&
+		    memcmp(s->sql, sql, len) == 0) {
+			if (s->out) /* in use further up the stack */
+				return prepare_uncached(st, sql, err);
+			return take(c, s);
+		}
+		if (s->out)
+			continue;
+		if (victim == NULL ||
+		    (victim->sql != NULL && (s->sql == NULL || s->used < victim->used)))
+			victim = s;
+	}
+	if (victim == NULL)
+		return prepare_uncached(st, sql, err);
+	slot_clear(victim);
+	victim->sql = strdup(sql);
+	if (victim->sql == NULL)
+		return prepare_uncached(st, sql, err);
+	if (sqlite3_prepare_v3(st->db, sql, -1, SQLITE_PREPARE_PERSISTENT, &victim->stmt, NULL) !=
+	    SQLITE_OK) {
+		lm_errf(err, "%s: %s", st->path, sqlite3_errmsg(st->db));
+		slot_clear(victim);
+		return NULL;
+	}
+	victim->hash = h;
+	victim->len = len;
+	return take(c, victim);
+}
+
+static void give_back(struct store_stmt_cache *c, struct stmt_slot *s)
+{
+	size_t i;
+
+	sqlite3_reset(s->stmt);
+	sqlite3_clear_bindings(s->stmt);
+	s->out = 0;
+	for (i = c->nout; i > 0; i--)
+		if (c->out[i - 1] == s) {
+			memmove(&c->out[i - 1], &c->out[i], (c->nout - i) * sizeof(c->out[0]));
+			c->nout--;
+			break;
+		}
+}
+
+void store_release(struct store *st, sqlite3_stmt *stmt)
+{
+	struct store_stmt_cache *c = st->stmts;
+	size_t i;
+
+	if (stmt == NULL)
+		return;
+	for (i = c ? c->nout : 0; i > 0; i--)
+		if (c->out[i - 1]->stmt == stmt) {
+			give_back(c, c->out[i - 1]);
+			return;
+		}
+	/* Not among the remembered ones: look through the table. */
+	for (i = 0; c != NULL && i < STMT_SLOTS; i++)
+		if (c->slot[i].stmt == stmt && c->slot[i].out) {
+			give_back(c, &c->slot[i]);
+			return;
+		}
+	sqlite3_finalize(stmt);
+}
+
+static void stmt_cache_free(struct store *st)
+{
+	size_t i;
+
+	if (st->stmts == NULL)
+		return;
+	for (i = 0; i < STMT_SLOTS; i++)
+		slot_clear(&st->stmts->slot[i]);
+	free(st->stmts);
+	st->stmts = NULL;
+}
 
 int store_exec(struct store *st, const char *sql, lm_err *err)
 {
@@ -141,6 +300,7 @@ int store_open(struct store *st, const char *path, enum store_mode mode, lm_err 
 
 void store_close(struct store *st)
 {
+	stmt_cache_free(st);
 	if (st->db != NULL)
 		sqlite3_close_v2(st->db);
 	st->db = NULL;
@@ -151,13 +311,13 @@ int store_meta_set(struct store *st, const char *key, const char *value, lm_err 
 	sqlite3_stmt *stmt;
 	int rc;
 
-	if (sqlite3_prepare_v2(st->db, "INSERT OR REPLACE INTO meta(key, value) VALUES (?, ?)", -1,
-			       &stmt, NULL) != SQLITE_OK)
-		return lm_errf(err, "%s: %s", st->path, sqlite3_errmsg(st->db));
+	stmt = store_stmt(st, "INSERT OR REPLACE INTO meta(key, value) VALUES (?, ?)", err);
+	if (stmt == NULL)
+		return -1;
 	sqlite3_bind_text(stmt, 1, key, -1, SQLITE_STATIC);
 	sqlite3_bind_text(stmt, 2, value, -1, SQLITE_STATIC);
 	rc = sqlite3_step(stmt);
-	sqlite3_finalize(stmt);
+	store_release(st, stmt);
 	if (rc != SQLITE_DONE)
 		return lm_errf(err, "%s: writing meta %s: %s", st->path, key,
 			       sqlite3_errmsg(st->db));
@@ -169,14 +329,14 @@ int store_meta_get(struct store *st, const char *key, char *value, size_t cap, l
 	sqlite3_stmt *stmt;
 	int rc;
 
-	if (sqlite3_prepare_v2(st->db, "SELECT value FROM meta WHERE key = ?", -1, &stmt, NULL) !=
-	    SQLITE_OK)
-		return lm_errf(err, "%s: %s", st->path, sqlite3_errmsg(st->db));
+	stmt = store_stmt(st, "SELECT value FROM meta WHERE key = ?", err);
+	if (stmt == NULL)
+		return -1;
 	sqlite3_bind_text(stmt, 1, key, -1, SQLITE_STATIC);
 	rc = sqlite3_step(stmt);
 	if (rc == SQLITE_ROW)
 		snprintf(value, cap, "%s", (const char *)sqlite3_column_text(stmt, 0));
-	sqlite3_finalize(stmt);
+	store_release(st, stmt);
 	if (rc == SQLITE_ROW)
 		return 1;
 	if (rc == SQLITE_DONE)

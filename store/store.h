@@ -8,6 +8,8 @@
  *  - A store belongs to one site: meta.site_id is set at creation and a store
  *    opened with a different key is refused.
  *  - A store newer than this program is refused, never downgraded.
+ *  - Statements the store layer runs often are prepared once per connection
+ *    and kept (store_stmt); store_close finalizes them.
  */
 #ifndef LMSYNC_STORE_STORE_H
 #define LMSYNC_STORE_STORE_H
@@ -17,9 +19,12 @@
 
 #include "proto/err.h"
 
+struct store_stmt_cache;
+
 struct store {
 	sqlite3 *db;
 	char path[256];
+	struct store_stmt_cache *stmts; /* made on first use, freed by store_close */
 };
 
 enum store_mode {
@@ -44,5 +49,16 @@ int store_claim(struct store *st, const uint8_t site_id[32], lm_err *err);
 
 /* Run a statement with no result rows; used for BEGIN/COMMIT and DDL. */
 int store_exec(struct store *st, const char *sql, lm_err *err);
+
+/* A prepared statement for sql (one statement), with no bindings. The
+ * connection keeps the statements it is asked for, keyed by their text, so
+ * a statement run once per row is compiled once per connection; a nested
+ * use of a statement already out gets a fresh one. NULL (err set) when sql
+ * does not compile. Hand it back with store_release once done stepping,
+ * whatever happened. */
+sqlite3_stmt *store_stmt(struct store *st, const char *sql, lm_err *err);
+/* Reset the statement, clear its bindings and give it back (or finalize it
+ * when it is not kept). NULL is allowed. */
+void store_release(struct store *st, sqlite3_stmt *stmt);
 
 #endif

@@ -1,0 +1,1285 @@
+/* SPDX-License-Identifier: MIT */
+/* Merging change sets between real store files (tests/support/replica.h):
+ *
+ *  - writes from outside lmsync (the sqlite3 shell) are captured, sealed and
+ *    reach other sites, and merged rows are not captured again;
+ *  - tampering and misbehaviour are refused with a reason and leave nothing
+ *    behind: altered body or signature, a foreign origin, a fork, a gap, a
+ *    row outside the origin's rights, a date far in the future, a signature
+ *    that only a run vouched for;
+ *  - the merge rules: concurrent updates, ties, delete against update,
+ *    re-creation, scopes of re-created rows, local writes not yet sealed;
+ *  - crash safety: a merge killed with SIGKILL leaves the store as before
+ *    or as after the whole batch, and merging again finishes the job.
+ *
+ * Each test builds its sites from fixed seeds in a fresh temporary
+ * directory, so a failure replays the same way.
+ */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <cmocka.h>
+
+#include <errno.h>
+#include <fcntl.h>
+#include <signal.h>
+#include <sodium.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/wait.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "proto/changeset.h"
+#include "store/registry.h"
+#include "tests/support/replica.h"
+#include "tests/support/tmpdir.h"
+
+#define EPOCH_MS UINT64_C(1795440000000)
+#define SKEW_MS	 UINT64_C(300000)
+#define HOUR_MS	 UINT64_C(3600000)
+
+struct fx {
+	char dir[64];
+	struct replica a, b, c;
+	struct replica d;	 /* a copy of B's file, for the crash test */
+	uint64_t now;		 /* everybody's wall clock; tests move it on */
+	struct envlist lists[8]; /* released by teardown, even after a failure */
+	int nlists;
+	void *owned[64]; /* likewise */
+	int nowned;
+};
+
+static void make_replica(struct fx *f, struct replica *r, const char *name, uint8_t seedbyte)
+{
+	uint8_t seed[32];
+	char path[160];
+	lm_err err;
+
+	memset(seed, seedbyte, sizeof(seed));
+	snprintf(path, sizeof(path), "%s/%s.db", f->dir, name);
+	if (replica_create(r, path, seed, &err) != 0)
+		fail_msg("creating %s: %s", name, err.msg);
+}
+
+static int setup(void **state)
+{
+	struct fx *f = calloc(1, sizeof(*f));
+
+	if (f == NULL || tmpdir_make("merge", f->dir, sizeof(f->dir), NULL, NULL, 0) != 0) {
+		free(f);
+		return -1;
+	}
+	make_replica(f, &f->a, "a", 'A');
+	make_replica(f, &f->b, "b", 'B');
+	make_replica(f, &f->c, "c", 'C');
+	f->now = EPOCH_MS;
+	*state = f;
+	return 0;
+}
+
+static int teardown(void **state)
+{
+	struct fx *f = *state;
+	int i;
+
+	replica_destroy(&f->a);
+	replica_destroy(&f->b);
+	replica_destroy(&f->c);
+	replica_destroy(&f->d);
+	for (i = 0; i < f->nlists; i++)
+		envlist_free(&f->lists[i]);
+	for (i = 0; i < f->nowned; i++)
+		free(f->owned[i]);
+	tmpdir_remove(f->dir);
+	free(f);
+	return 0;
+}
+
+/* ---- helpers ---- */
+
+/* An envelope list the fixture releases. */
+static struct envlist *new_list(struct fx *f)
+{
+	assert_true(f->nlists < (int)(sizeof(f->lists) / sizeof(f->lists[0])));
+	return &f->lists[f->nlists++];
+}
+
+/* Hand p (malloc'd) to the fixture to release; returns p. */
+static void *own(struct fx *f, void *p)
+{
+	assert_non_null(p);
+	assert_true(f->nowned < (int)(sizeof(f->owned) / sizeof(f->owned[0])));
+	f->owned[f->nowned++] = p;
+	return p;
+}
+
+static void sqlf(struct replica *r, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+
+static void sqlf(struct replica *r, const char *fmt, ...)
+{
+	char sql[4096];
+	va_list ap;
+	lm_err err;
+
+	va_start(ap, fmt);
+	vsnprintf(sql, sizeof(sql), fmt, ap);
+	va_end(ap);
+	if (replica_exec(r, sql, &err) != 0)
+		fail_msg("%s", err.msg);
+}
+
+static int64_t qint(struct replica *r, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+
+static int64_t qint(struct replica *r, const char *fmt, ...)
+{
+	char sql[1024];
+	va_list ap;
+
+	va_start(ap, fmt);
+	vsnprintf(sql, sizeof(sql), fmt, ap);
+	va_end(ap);
+	return replica_int(r, sql);
+}
+
+/* The text of the first column of the first row (caller frees). */
+static char *qtext(struct replica *r, const char *sql)
+{
+	char *t = replica_query_text(r, sql);
+
+	assert_non_null(t);
+	return t;
+}
+
+static int seal(struct fx *f, struct replica *r)
+{
+	int count;
+	lm_err err;
+
+	f->now += 10;
+	if (replica_seal(r, f->now, &count, &err) != 0)
+		fail_msg("seal_pending %s: %s", r->path, err.msg);
+	return count;
+}
+
+/* Everything r's log holds, in (scope, origin, seq) order. */
+static void log_of(struct replica *r, struct envlist *l)
+{
+	lm_err err;
+
+	if (replica_missing(r, NULL, 0, l, &err) != 0)
+		fail_msg("listing the log of %s: %s", r->path, err.msg);
+}
+
+/* The change set r's log gained last (sealed or merged). */
+static void newest(struct replica *r, struct envlist *l)
+{
+	sqlite3_stmt *stmt;
+
+	assert_int_equal(sqlite3_prepare_v2(r->st.db,
+					    "SELECT envelope FROM changeset ORDER BY local_id DESC "
+					    "LIMIT 1",
+					    -1, &stmt, NULL),
+			 SQLITE_OK);
+	assert_int_equal(sqlite3_step(stmt), SQLITE_ROW);
+	assert_int_equal(
+	    envlist_add(l, sqlite3_column_blob(stmt, 0), (size_t)sqlite3_column_bytes(stmt, 0)), 0);
+	sqlite3_finalize(stmt);
+}
+
+static void merge_at(struct fx *f, struct replica *r, uint8_t *const *env, const size_t *len,
+		     size_t n, uint64_t now, struct merge_outcome *out)
+{
+	lm_err err;
+
+	(void)f;
+	if (replica_merge(r, env, len, n, now, SKEW_MS, out, &err) != 0)
+		fail_msg("merge_batch at %s: %s", r->path, err.msg);
+}
+
+static void merge_one(struct fx *f, struct replica *r, const uint8_t *env, size_t len,
+		      struct merge_outcome *out)
+{
+	uint8_t *e = (uint8_t *)env;
+
+	merge_at(f, r, &e, &len, 1, f->now, out);
+}
+
+static void expect(const struct merge_outcome *o, enum merge_result want, const char *reason_has)
+{
+	if (o->result != want)
+		fail_msg("seq %llu: expected %s, got %s (%s)", (unsigned long long)o->seq,
+			 merge_result_name(want), merge_result_name(o->result), o->reason);
+	if (reason_has && strstr(o->reason, reason_has) == NULL)
+		fail_msg("seq %llu: %s, but the reason does not say '%s': %s",
+			 (unsigned long long)o->seq, merge_result_name(o->result), reason_has,
+			 o->reason);
+}
+
+/* to takes everything from `from` that it lacks; all must apply. */
+static void pull(struct fx *f, struct replica *to, struct replica *from)
+{
+	lm_err err;
+
+	if (replica_pull(to, from, f->now, SKEW_MS, NULL, &err) != 0)
+		fail_msg("%s", err.msg);
+}
+
+static void exchange(struct fx *f, struct replica *x, struct replica *y)
+{
+	pull(f, x, y);
+	pull(f, y, x);
+}
+
+static void assert_same(const char *what, struct replica *x, struct replica *y,
+			char *(*dump)(struct replica *))
+{
+	char *a = dump(x), *b = dump(y);
+
+	assert_non_null(a);
+	assert_non_null(b);
+	if (strcmp(a, b) != 0) {
+		replica_diff(what, x->path, a, y->path, b);
+		free(a);
+		free(b);
+		fail_msg("%s of %s and %s differ", what, x->path, y->path);
+	}
+	free(a);
+	free(b);
+}
+
+static void assert_consistent(struct replica *r)
+{
+	lm_err err;
+
+	if (replica_check_rows(r, &err) != 0)
+		fail_msg("%s", err.msg);
+}
+
+/* Tables, causal lengths, version vector and winners: one text to compare. */
+static char *state_of(struct replica *r)
+{
+	char *all = replica_dump_all(r);
+	char *extra = replica_query_text(
+	    r, "SELECT (SELECT count(*) FROM changeset), (SELECT count(*) FROM conflict), "
+	       "(SELECT count(*) FROM quarantine), (SELECT count(*) FROM held), "
+	       "(SELECT count(*) FROM repl_capture), (SELECT count(*) FROM repl_applying)");
+	char *s = NULL;
+
+	if (all && extra && (s = malloc(strlen(all) + strlen(extra) + 16)) != NULL)
+		sprintf(s, "%s== counts\n%s", all, extra);
+	free(all);
+	free(extra);
+	return s;
+}
+
+static void flip(uint8_t *env, size_t len, size_t at)
+{
+	assert_true(at < len);
+	env[at] ^= 0x20;
+}
+
+static size_t find(const uint8_t *env, size_t len, const void *what, size_t n)
+{
+	size_t i;
+
+	for (i = 0; i + n <= len; i++)
+		if (memcmp(env + i, what, n) == 0)
+			return i;
+	fail_msg("pattern not found in the envelope");
+	return 0;
+}
+
+/* ---- (a) writes from outside lmsync ---- */
+
+static void test_external_writer(void **state)
+{
+	struct fx *f = *state;
+	char cmd[2048];
+	int rc;
+
+	if (system("command -v sqlite3 >/dev/null 2>&1") != 0)
+		skip();
+	/* The daemon has the store open (WAL) while the shell writes. */
+	snprintf(cmd, sizeof(cmd),
+		 "sqlite3 %s \"INSERT INTO note(id, scope, body, n, x) VALUES ('shell-1', 'net', "
+		 "'fra skallet', 3, 1.5); INSERT INTO note(id, scope, body) VALUES ('shell-2', "
+		 "'net', 'slettes'); INSERT INTO course VALUES ('%s', 'kols', 'net', "
+		 "'KOLS-skole', 12);\"",
+		 f->a.path, f->a.hex);
+	rc = system(cmd);
+	assert_int_equal(rc, 0);
+	snprintf(cmd, sizeof(cmd),
+		 "sqlite3 %s \"UPDATE note SET n = 4 WHERE id = 'shell-1'; DELETE FROM note WHERE "
+		 "id = 'shell-2'; UPDATE course SET seats = 14;\"",
+		 f->a.path);
+	rc = system(cmd);
+	assert_int_equal(rc, 0);
+	assert_true(qint(&f->a, "SELECT count(*) FROM repl_capture") > 0);
+	assert_int_equal(seal(f, &f->a), 1);
+	assert_int_equal(qint(&f->a, "SELECT count(*) FROM repl_capture"), 0);
+
+	pull(f, &f->b, &f->a);
+	assert_same("tables", &f->a, &f->b, replica_dump_tables);
+	assert_same("causal lengths", &f->a, &f->b, replica_dump_rows);
+	assert_same("version vectors", &f->a, &f->b, replica_dump_vv);
+	assert_same("column winners", &f->a, &f->b, replica_dump_clocks);
+	assert_int_equal(qint(&f->b, "SELECT n FROM note WHERE id = 'shell-1'"), 4);
+	assert_int_equal(qint(&f->b, "SELECT cl FROM repl_row WHERE pk = '[\"shell-2\"]'"), 2);
+	/* Merged rows are not captured: nothing to seal, nothing echoed back. */
+	assert_int_equal(qint(&f->b, "SELECT count(*) FROM repl_capture"), 0);
+	assert_int_equal(seal(f, &f->b), 0);
+	assert_consistent(&f->a);
+	assert_consistent(&f->b);
+}
+
+/* ---- (b) tampering and misbehaviour ---- */
+
+/* A's first change set: one note row and one course row in scope 'net'. */
+static void first_changeset(struct fx *f, struct envlist *l)
+{
+	sqlf(&f->a, "INSERT INTO note(id, scope, body, n) VALUES ('k1', 'net', 'Hjerteskolen', 1)");
+	sqlf(&f->a, "INSERT INTO course VALUES ('%s', 'c1', 'net', 'Diabetesskole', 10)", f->a.hex);
+	assert_int_equal(seal(f, &f->a), 1);
+	newest(&f->a, l);
+}
+
+/* Merge a tampered envelope at B: refused for `reason`, nothing kept; the
+ * genuine one still applies afterwards. */
+static void refused_then_genuine(struct fx *f, uint8_t *bad, size_t len, const uint8_t *good,
+				 size_t good_len, const char *reason)
+{
+	struct merge_outcome o;
+	char *before = own(f, state_of(&f->b)), *after;
+
+	merge_one(f, &f->b, bad, len, &o);
+	expect(&o, MERGE_REJECTED, reason);
+	after = own(f, state_of(&f->b));
+	assert_string_equal(before, after);
+	merge_one(f, &f->b, good, good_len, &o);
+	expect(&o, MERGE_APPLIED, NULL);
+	assert_same("tables", &f->a, &f->b, replica_dump_tables);
+}
+
+static void test_tamper_body(void **state)
+{
+	struct fx *f = *state;
+	struct envlist *l = new_list(f);
+	uint8_t *bad;
+	size_t len;
+
+	first_changeset(f, l);
+	len = l->len[0];
+	bad = own(f, malloc(len));
+	memcpy(bad, l->env[0], len);
+	/* One letter of a value: still well-formed, no longer what A signed. */
+	flip(bad, len, find(bad, len, "Hjerteskolen", 12));
+	refused_then_genuine(f, bad, len, l->env[0], l->len[0], "signature");
+}
+
+static void test_tamper_signature(void **state)
+{
+	struct fx *f = *state;
+	struct envlist *l = new_list(f);
+	uint8_t *bad;
+	size_t len;
+
+	first_changeset(f, l);
+	len = l->len[0];
+	bad = own(f, malloc(len));
+	memcpy(bad, l->env[0], len);
+	flip(bad, len, len - 10); /* inside the 64 signature bytes at the end */
+	refused_then_genuine(f, bad, len, l->env[0], l->len[0], "signature");
+}
+
+static void test_foreign_origin(void **state)
+{
+	struct fx *f = *state;
+	struct envlist *l = new_list(f);
+	uint8_t *bad;
+	size_t len;
+
+	first_changeset(f, l);
+	len = l->len[0];
+	bad = own(f, malloc(len));
+	memcpy(bad, l->env[0], len);
+	/* The body names C as its origin; the signature is still A's. */
+	memcpy(bad + find(bad, len, f->a.pk, 32), f->c.pk, 32);
+	refused_then_genuine(f, bad, len, l->env[0], l->len[0], "signature");
+	assert_int_equal(qint(&f->b, "SELECT count(*) FROM vv WHERE origin = x'%s'", f->c.hex), 0);
+}
+
+static void test_fork(void **state)
+{
+	struct fx *f = *state;
+	struct envlist *mine = new_list(f), *twin = new_list(f);
+	struct replica a2;
+	struct merge_outcome o;
+	char path[160], *before, *after;
+	lm_err err;
+
+	/* A second store file holding A's key writes its own seq 1. */
+	snprintf(path, sizeof(path), "%s/a2.db", f->dir);
+	if (replica_create_with_key(&a2, path, f->a.pk, f->a.sk, &err) != 0)
+		fail_msg("%s", err.msg);
+	first_changeset(f, mine);
+	sqlf(&a2, "INSERT INTO note(id, scope, body) VALUES ('k1', 'net', 'en annen historie')");
+	assert_int_equal(seal(f, &a2), 1);
+	newest(&a2, twin);
+
+	merge_one(f, &f->b, mine->env[0], mine->len[0], &o);
+	expect(&o, MERGE_APPLIED, NULL);
+	before = own(f, state_of(&f->b));
+	merge_one(f, &f->b, twin->env[0], twin->len[0], &o);
+	expect(&o, MERGE_REJECTED, "fork");
+	assert_int_equal(o.seq, 1);
+	after = own(f, state_of(&f->b));
+	assert_string_equal(before, after);
+	/* The genuine one again is only a duplicate. */
+	merge_one(f, &f->b, mine->env[0], mine->len[0], &o);
+	expect(&o, MERGE_DUPLICATE, NULL);
+	replica_destroy(&a2);
+}
+
+static void test_gap(void **state)
+{
+	struct fx *f = *state;
+	struct envlist *l = new_list(f);
+	struct merge_outcome o[2];
+	uint8_t *e[2];
+	size_t n[2];
+	int i;
+
+	for (i = 1; i <= 3; i++) {
+		sqlf(&f->a, "INSERT INTO note(id, scope, body) VALUES ('g%d', 'net', 'nr %d')", i,
+		     i);
+		assert_int_equal(seal(f, &f->a), 1);
+	}
+	log_of(&f->a, l);
+	assert_int_equal(l->n, 3);
+	merge_one(f, &f->b, l->env[0], l->len[0], o);
+	expect(o, MERGE_APPLIED, NULL);
+	merge_one(f, &f->b, l->env[2], l->len[2], o);
+	expect(o, MERGE_GAP, NULL);
+	assert_int_equal(o->seq, 3);
+	assert_int_equal(qint(&f->b, "SELECT count(*) FROM note WHERE id = 'g3'"), 0);
+	assert_int_equal(qint(&f->b, "SELECT max(seq) FROM vv"), 1);
+	e[0] = l->env[1];
+	e[1] = l->env[2];
+	n[0] = l->len[1];
+	n[1] = l->len[2];
+	merge_at(f, &f->b, e, n, 2, f->now, o);
+	expect(&o[0], MERGE_APPLIED, NULL);
+	expect(&o[1], MERGE_APPLIED, NULL);
+	assert_same("tables", &f->a, &f->b, replica_dump_tables);
+	assert_same("version vectors", &f->a, &f->b, replica_dump_vv);
+}
+
+/* A signs a change set with a course row that names C as its owner, and
+ * logs it as its own (buggy or hostile software on A's side). */
+static void craft_foreign_course(struct fx *f, uint8_t **env, size_t *len)
+{
+	struct cs_value pk[2] = {{CS_TEXT, 0, 0, (const uint8_t *)f->c.hex, 64},
+				 {CS_TEXT, 0, 0, (const uint8_t *)"c1", 2}};
+	struct cs_col cols[1] = {{"title", 5, {CS_TEXT, 0, 0, (const uint8_t *)"kapret", 6}}};
+	struct cs_row row = {"course", 6, pk, 2, 1, cols, 1};
+	uint8_t hash[CS_HASH_LEN];
+	struct cs_header h;
+	struct cs_writer w;
+	uint64_t head;
+	lm_err err;
+
+	memset(&h, 0, sizeof(h));
+	memcpy(h.origin, f->a.pk, CS_KEY_LEN);
+	snprintf(h.scope, sizeof(h.scope), "net");
+	if (cslog_head(&f->a.st, f->a.pk, "net", &head, h.prev, &err) != 0)
+		fail_msg("%s", err.msg);
+	h.seq = head + 1;
+	h.hlc = (f->now += 10) << 16;
+	if (cs_writer_begin(&w, &h, &err) != 0 || cs_writer_add_row(&w, &row, &err) != 0 ||
+	    cs_writer_seal(&w, f->a.sk, env, len, hash, &err) != 0)
+		fail_msg("crafting: %s", err.msg);
+	cs_writer_free(&w);
+	sqlf(&f->a, "BEGIN");
+	if (cslog_append(&f->a.st, &h, hash, *env, *len, &err) != 0)
+		fail_msg("%s", err.msg);
+	sqlf(&f->a, "COMMIT");
+}
+
+static void test_owner_violation(void **state)
+{
+	struct fx *f = *state;
+	struct envlist *first = new_list(f), *next = new_list(f);
+	struct merge_outcome o;
+	uint8_t *bad;
+	size_t len;
+	char *before, *after;
+
+	first_changeset(f, first);
+	merge_one(f, &f->b, first->env[0], first->len[0], &o);
+	expect(&o, MERGE_APPLIED, NULL);
+	craft_foreign_course(f, &bad, &len);
+	own(f, bad);
+	before = own(f, replica_dump_tables(&f->b));
+
+	merge_one(f, &f->b, bad, len, &o);
+	expect(&o, MERGE_QUARANTINED, "belong");
+	assert_int_equal(o.seq, 2);
+	after = own(f, replica_dump_tables(&f->b));
+	assert_string_equal(before, after);
+	assert_int_equal(qint(&f->b, "SELECT count(*) FROM course WHERE owner = '%s'", f->c.hex),
+			 0);
+	assert_int_equal(qint(&f->b,
+			      "SELECT count(*) FROM quarantine WHERE origin = x'%s' AND seq = 2 "
+			      "AND scope = 'net' AND reason LIKE '%%belong%%'",
+			      f->a.hex),
+			 1);
+	/* Counted in the vector, so what A sends next still flows. */
+	assert_int_equal(qint(&f->b, "SELECT seq FROM vv WHERE origin = x'%s'", f->a.hex), 2);
+	merge_one(f, &f->b, bad, len, &o);
+	expect(&o, MERGE_DUPLICATE, NULL);
+
+	sqlf(&f->a, "UPDATE course SET seats = 11 WHERE id = 'c1'");
+	assert_int_equal(seal(f, &f->a), 1);
+	newest(&f->a, next);
+	merge_one(f, &f->b, next->env[0], next->len[0], &o);
+	expect(&o, MERGE_APPLIED, NULL);
+	assert_int_equal(o.seq, 3);
+	assert_int_equal(qint(&f->b, "SELECT seats FROM course WHERE id = 'c1'"), 11);
+}
+
+static void test_future(void **state)
+{
+	struct fx *f = *state;
+	struct envlist *l = new_list(f);
+	struct merge_outcome o;
+	struct merge_options opt;
+	char *before, *after;
+	int applied, count;
+	lm_err err;
+
+	sqlf(&f->a, "INSERT INTO note(id, scope, body) VALUES ('f1', 'net', 'fra framtida')");
+	if (replica_seal(&f->a, f->now + HOUR_MS, &count, &err) != 0)
+		fail_msg("%s", err.msg);
+	newest(&f->a, l);
+	before = own(f, replica_dump_tables(&f->b));
+
+	merge_one(f, &f->b, l->env[0], l->len[0], &o);
+	expect(&o, MERGE_HELD, "ahead");
+	assert_int_equal(qint(&f->b,
+			      "SELECT count(*) FROM held WHERE origin = x'%s' AND seq = 1 "
+			      "AND reason LIKE '%%ahead%%'",
+			      f->a.hex),
+			 1);
+	assert_int_equal(qint(&f->b, "SELECT count(*) FROM note"), 0);
+	assert_int_equal(qint(&f->b, "SELECT count(*) FROM vv"), 0);
+	/* Delivered again while still ahead: held once, still not applied. */
+	merge_one(f, &f->b, l->env[0], l->len[0], &o);
+	expect(&o, MERGE_HELD, NULL);
+	assert_int_equal(qint(&f->b, "SELECT count(*) FROM held"), 1);
+	/* The tables did not move. */
+	after = own(f, replica_dump_tables(&f->b));
+	assert_string_equal(before, after);
+	memset(&opt, 0, sizeof(opt)); /* no key: B has nothing to seal */
+	opt.now_ms = f->now + 1000;
+	opt.max_skew_ms = SKEW_MS;
+	if (merge_retry_held(&f->b.st, &opt, &applied, &err) != 0)
+		fail_msg("%s", err.msg);
+	assert_int_equal(applied, 0);
+	assert_true(qint(&f->b, "SELECT CAST(value AS INTEGER) >> 16 FROM meta WHERE key = "
+				"'hlc'") < (int64_t)(f->now + HOUR_MS - SKEW_MS));
+
+	opt.now_ms = f->now + HOUR_MS;
+	if (merge_retry_held(&f->b.st, &opt, &applied, &err) != 0)
+		fail_msg("%s", err.msg);
+	assert_int_equal(applied, 1);
+	assert_int_equal(qint(&f->b, "SELECT count(*) FROM held"), 0);
+	assert_same("tables", &f->a, &f->b, replica_dump_tables);
+}
+
+/* The log keeps envelopes so they can be forwarded and verified by others
+ * (cslog.h). A change set inside a run is authenticated by the run, not by
+ * its own signature: one whose signature was damaged in transit must not
+ * end up in the log, where the next site, getting it on its own, refuses
+ * it. */
+static void test_relayed_envelopes_verify_alone(void **state)
+{
+	struct fx *f = *state;
+	struct envlist *l = new_list(f), *relayed = new_list(f);
+	struct merge_outcome o[3];
+	size_t i;
+	int k;
+
+	for (k = 1; k <= 3; k++) {
+		sqlf(&f->a, "INSERT INTO note(id, scope, body) VALUES ('r%d', 'net', 'nr %d')", k,
+		     k);
+		assert_int_equal(seal(f, &f->a), 1);
+	}
+	log_of(&f->a, l);
+	assert_int_equal(l->n, 3);
+	flip(l->env[1], l->len[1], l->len[1] - 5); /* seq 2's signature */
+	merge_at(f, &f->b, l->env, l->len, 3, f->now, o);
+	/* B may take the whole run (the last signature and the links vouch for
+	 * the bodies) or refuse seq 2; either way, what it forwards must verify
+	 * one by one. */
+	log_of(&f->b, relayed);
+	for (i = 0; i < relayed->n; i++) {
+		merge_one(f, &f->c, relayed->env[i], relayed->len[i], o);
+		if (o->result != MERGE_APPLIED)
+			fail_msg("C refused change set %zu that B forwards from its log: %s: %s",
+				 i + 1, merge_result_name(o->result), o->reason);
+	}
+}
+
+/* ---- (c) the merge rules ---- */
+
+static void shared_note(struct fx *f, const char *id, const char *scope)
+{
+	sqlf(&f->a, "INSERT INTO note(id, scope, body, n, x) VALUES ('%s', '%s', 'start', 0, 0.5)",
+	     id, scope);
+	assert_int_equal(seal(f, &f->a), 1);
+	pull(f, &f->b, &f->a);
+}
+
+static void test_concurrent_update(void **state)
+{
+	struct fx *f = *state;
+	char sql[256], *winner_a, *winner_b;
+
+	shared_note(f, "k", "net");
+	sqlf(&f->a, "UPDATE note SET body = 'fra A' WHERE id = 'k'");
+	assert_int_equal(seal(f, &f->a), 1);
+	sqlf(&f->b, "UPDATE note SET body = 'fra B' WHERE id = 'k'");
+	assert_int_equal(seal(f, &f->b), 1); /* later: B's clock is ahead */
+	exchange(f, &f->a, &f->b);
+
+	assert_int_equal(qint(&f->a, "SELECT body = 'fra B' FROM note WHERE id = 'k'"), 1);
+	assert_same("tables", &f->a, &f->b, replica_dump_tables);
+	assert_same("column winners", &f->a, &f->b, replica_dump_clocks);
+	snprintf(sql, sizeof(sql),
+		 "SELECT hlc, lower(hex(origin)) FROM repl_clock WHERE pk = '[\"k\"]' AND col = "
+		 "'body'");
+	winner_a = own(f, qtext(&f->a, sql));
+	winner_b = own(f, qtext(&f->b, sql));
+	assert_string_equal(winner_a, winner_b);
+	assert_non_null(strstr(winner_a, f->b.hex));
+	/* A's value lost on arrival at B, which holds it, naming both writers.
+	 * At A it was simply overwritten by a newer write: not recorded there,
+	 * since A cannot tell that from an edit made after seeing its value. */
+	assert_int_equal(qint(&f->a, "SELECT count(*) FROM conflict WHERE loser_value = 'fra A'"),
+			 0);
+	assert_int_equal(qint(&f->b,
+			      "SELECT count(*) FROM conflict WHERE pk = '[\"k\"]' AND col = 'body' "
+			      "AND loser_value = 'fra A' AND loser_origin = x'%s' AND "
+			      "winner_origin = x'%s'",
+			      f->a.hex, f->b.hex),
+			 1);
+	assert_int_equal(qint(&f->a, "SELECT count(*) FROM conflict WHERE loser_value = 'fra B'"),
+			 0);
+}
+
+static void test_tie_by_origin(void **state)
+{
+	struct fx *f = *state;
+	struct replica *hi, *lo;
+	uint64_t t;
+	int count;
+	lm_err err;
+
+	shared_note(f, "k", "net");
+	/* Same wall clock, fresh clocks: both updates carry the same HLC. */
+	t = f->now + 1000;
+	sqlf(&f->a, "UPDATE note SET n = 1 WHERE id = 'k'");
+	sqlf(&f->b, "UPDATE note SET n = 2 WHERE id = 'k'");
+	if (replica_seal(&f->a, t, &count, &err) != 0 || replica_seal(&f->b, t, &count, &err) != 0)
+		fail_msg("%s", err.msg);
+	f->now = t;
+	assert_int_equal(
+	    qint(&f->a, "SELECT hlc FROM changeset WHERE origin = x'%s' AND seq = 2", f->a.hex),
+	    qint(&f->b, "SELECT hlc FROM changeset WHERE origin = x'%s' AND seq = 1", f->b.hex));
+	exchange(f, &f->a, &f->b);
+	hi = memcmp(f->a.pk, f->b.pk, 32) > 0 ? &f->a : &f->b;
+	lo = hi == &f->a ? &f->b : &f->a;
+	assert_int_equal(qint(&f->a, "SELECT n FROM note"), hi == &f->a ? 1 : 2);
+	assert_same("tables", &f->a, &f->b, replica_dump_tables);
+	assert_same("column winners", &f->a, &f->b, replica_dump_clocks);
+	assert_int_equal(
+	    qint(hi, "SELECT count(*) FROM conflict WHERE loser_origin = x'%s'", lo->hex), 1);
+	/* The loser is recorded where it arrived after the winner. */
+	assert_int_equal(
+	    qint(lo, "SELECT count(*) FROM conflict WHERE loser_origin = x'%s'", lo->hex), 0);
+}
+
+static void test_delete_wins_then_recreate(void **state)
+{
+	struct fx *f = *state;
+
+	shared_note(f, "k", "net");
+	sqlf(&f->a, "DELETE FROM note WHERE id = 'k'");
+	assert_int_equal(seal(f, &f->a), 1);
+	sqlf(&f->b, "UPDATE note SET body = 'oppdatert', n = 7 WHERE id = 'k'");
+	assert_int_equal(seal(f, &f->b), 1); /* dated after the delete, yet it loses */
+	exchange(f, &f->a, &f->b);
+	assert_int_equal(qint(&f->a, "SELECT count(*) FROM note"), 0);
+	assert_int_equal(qint(&f->b, "SELECT count(*) FROM note"), 0);
+	assert_int_equal(qint(&f->a, "SELECT cl FROM repl_row WHERE pk = '[\"k\"]'"), 2);
+	assert_int_equal(qint(&f->b, "SELECT cl FROM repl_row WHERE pk = '[\"k\"]'"), 2);
+	/* The update that lost is kept for the operator at A. */
+	assert_int_equal(qint(&f->a, "SELECT count(*) FROM conflict WHERE loser_value = "
+				     "'oppdatert'"),
+			 1);
+
+	sqlf(&f->b, "INSERT INTO note(id, scope, body) VALUES ('k', 'net', 'gjenoppstått')");
+	assert_int_equal(seal(f, &f->b), 1);
+	exchange(f, &f->a, &f->b);
+	assert_int_equal(qint(&f->a, "SELECT cl FROM repl_row WHERE pk = '[\"k\"]'"), 3);
+	assert_int_equal(qint(&f->b, "SELECT cl FROM repl_row WHERE pk = '[\"k\"]'"), 3);
+	assert_int_equal(qint(&f->a, "SELECT count(*) FROM note WHERE body = 'gjenoppstått' AND "
+				     "n IS NULL AND x IS NULL"),
+			 1);
+	sqlf(&f->a, "UPDATE note SET n = 3 WHERE id = 'k'");
+	assert_int_equal(seal(f, &f->a), 1);
+	exchange(f, &f->a, &f->b);
+	assert_same("tables", &f->a, &f->b, replica_dump_tables);
+	assert_same("causal lengths", &f->a, &f->b, replica_dump_rows);
+	assert_same("column winners", &f->a, &f->b, replica_dump_clocks);
+	assert_consistent(&f->a);
+	assert_consistent(&f->b);
+}
+
+/* B writes a column and, before B seals, A's concurrent write of it merges
+ * in. B's write is dated when B seals, after A's: it must win, or at the
+ * very least be kept as a conflict; it must not vanish. */
+static void test_unsealed_local_write_survives_merge(void **state)
+{
+	struct fx *f = *state;
+
+	shared_note(f, "k", "net");
+	sqlf(&f->b, "UPDATE note SET body = 'lokal' WHERE id = 'k'");
+	sqlf(&f->a, "UPDATE note SET body = 'fjern' WHERE id = 'k'");
+	assert_int_equal(seal(f, &f->a), 1);
+	pull(f, &f->b, &f->a);
+	/* The merge sealed B's pending write first, in its own transaction. */
+	assert_int_equal(seal(f, &f->b), 0);
+	assert_int_equal(
+	    qint(&f->b, "SELECT count(*) FROM changeset WHERE scope = 'net' AND "
+			"origin = (SELECT origin FROM changeset ORDER BY local_id DESC "
+			"LIMIT 1)"),
+	    qint(&f->b, "SELECT max(seq) FROM vv WHERE origin = (SELECT origin FROM "
+			"changeset ORDER BY local_id DESC LIMIT 1) AND scope = 'net'"));
+	exchange(f, &f->a, &f->b);
+	assert_same("tables", &f->a, &f->b, replica_dump_tables);
+	if (qint(&f->b, "SELECT count(*) FROM note WHERE body = 'lokal'") == 0 &&
+	    qint(&f->a, "SELECT count(*) FROM conflict WHERE loser_value = 'lokal'") == 0 &&
+	    qint(&f->b, "SELECT count(*) FROM conflict WHERE loser_value = 'lokal'") == 0)
+		fail_msg("B's unsealed write 'lokal' was overwritten by the merge of A's 'fjern' "
+			 "and is neither the winner nor kept as a conflict anywhere");
+}
+
+/* Two sites create the same key at the same time in different scopes. */
+static void test_concurrent_create_in_two_scopes(void **state)
+{
+	struct fx *f = *state;
+
+	sqlf(&f->a, "INSERT INTO note(id, scope, body) VALUES ('k', 'net', 'A sin')");
+	sqlf(&f->b, "INSERT INTO note(id, scope, body) VALUES ('k', 'avtale', 'B sin')");
+	assert_int_equal(seal(f, &f->a), 1);
+	assert_int_equal(seal(f, &f->b), 1);
+	exchange(f, &f->a, &f->b);
+	assert_same("tables", &f->a, &f->b, replica_dump_tables);
+	assert_same("causal lengths", &f->a, &f->b, replica_dump_rows);
+	assert_consistent(&f->a);
+	assert_consistent(&f->b);
+}
+
+/* Then each deletes its own: the tombstones must agree too (the scope a
+ * deleted row is remembered in). */
+static void test_concurrent_deletes_in_two_scopes(void **state)
+{
+	struct fx *f = *state;
+
+	sqlf(&f->a, "INSERT INTO note(id, scope, body) VALUES ('k', 'net', 'A sin')");
+	sqlf(&f->b, "INSERT INTO note(id, scope, body) VALUES ('k', 'avtale', 'B sin')");
+	assert_int_equal(seal(f, &f->a), 1);
+	assert_int_equal(seal(f, &f->b), 1);
+	sqlf(&f->a, "DELETE FROM note WHERE id = 'k'");
+	sqlf(&f->b, "DELETE FROM note WHERE id = 'k'");
+	assert_int_equal(seal(f, &f->a), 1);
+	assert_int_equal(seal(f, &f->b), 1);
+	exchange(f, &f->a, &f->b);
+	pull(f, &f->c, &f->b);
+	pull(f, &f->c, &f->a);
+	assert_same("tables", &f->a, &f->b, replica_dump_tables);
+	assert_same("causal lengths", &f->a, &f->b, replica_dump_rows);
+	assert_same("causal lengths", &f->a, &f->c, replica_dump_rows);
+}
+
+/* A deletes a row of scope 'net' and creates the key again in 'avtale',
+ * sealed in one go; B held the old row. */
+static void test_recreate_in_other_scope(void **state)
+{
+	struct fx *f = *state;
+
+	shared_note(f, "k", "net");
+	sqlf(&f->a, "DELETE FROM note WHERE id = 'k'");
+	sqlf(&f->a, "INSERT INTO note(id, scope, body) VALUES ('k', 'avtale', 'ny')");
+	seal(f, &f->a);
+	pull(f, &f->b, &f->a);
+	assert_int_equal(qint(&f->a, "SELECT count(*) FROM note WHERE scope = 'avtale'"), 1);
+	assert_same("tables", &f->a, &f->b, replica_dump_tables);
+	assert_same("causal lengths", &f->a, &f->b, replica_dump_rows);
+	assert_consistent(&f->b);
+}
+
+/* The same, sealed separately (a delete in 'net', an insert in 'avtale'),
+ * and delivered to B in the other order: scopes are independent streams. */
+static void test_recreate_in_other_scope_reordered(void **state)
+{
+	struct fx *f = *state;
+	struct envlist *del = new_list(f), *ins = new_list(f);
+	struct merge_outcome o;
+
+	shared_note(f, "k", "net");
+	sqlf(&f->a, "DELETE FROM note WHERE id = 'k'");
+	assert_int_equal(seal(f, &f->a), 1);
+	newest(&f->a, del);
+	sqlf(&f->a, "INSERT INTO note(id, scope, body) VALUES ('k', 'avtale', 'ny')");
+	assert_int_equal(seal(f, &f->a), 1);
+	newest(&f->a, ins);
+	merge_one(f, &f->b, ins->env[0], ins->len[0], &o);
+	expect(&o, MERGE_APPLIED, NULL);
+	merge_one(f, &f->b, del->env[0], del->len[0], &o);
+	expect(&o, MERGE_APPLIED, NULL);
+	assert_same("tables", &f->a, &f->b, replica_dump_tables);
+	assert_same("causal lengths", &f->a, &f->b, replica_dump_rows);
+	assert_consistent(&f->b);
+}
+
+/* INSERT OR REPLACE is how many clients write; with another scope it is a
+ * scope change, which lmsync must refuse or carry through, not half-do. */
+static void test_replace_into_other_scope(void **state)
+{
+	struct fx *f = *state;
+
+	shared_note(f, "k", "net");
+	if (sqlite3_exec(
+		f->a.st.db,
+		"INSERT OR REPLACE INTO note(id, scope, body) VALUES ('k', 'avtale', 'ny')", NULL,
+		NULL, NULL) != SQLITE_OK)
+		return; /* refused: fine */
+	assert_consistent(&f->a);
+	seal(f, &f->a);
+	pull(f, &f->b, &f->a);
+	assert_same("tables", &f->a, &f->b, replica_dump_tables);
+	assert_same("causal lengths", &f->a, &f->b, replica_dump_rows);
+}
+
+/* A change set of one scope may only carry rows of that scope: sites of
+ * the row's scope that are not in the other never see it. */
+static void test_row_of_another_scope(void **state)
+{
+	struct fx *f = *state;
+
+	/* OPEN (issue 5): the row's scope is a last-writer-wins register, which
+	 * converges but lets a member of one scope move a row of another. The
+	 * write rule that forbids it needs scope membership, which arrives with
+	 * sync; until then this test documents the gap instead of passing. */
+	skip();
+	struct cs_value pk[1] = {{CS_TEXT, 0, 0, (const uint8_t *)"k", 1}};
+	struct cs_col cols[1] = {{"body", 4, {CS_TEXT, 0, 0, (const uint8_t *)"utenfra", 7}}};
+	struct cs_row row = {"note", 4, pk, 1, 1, cols, 1};
+	uint8_t hash[CS_HASH_LEN], *env;
+	struct merge_outcome o;
+	struct cs_header h;
+	struct cs_writer w;
+	size_t len;
+	lm_err err;
+
+	shared_note(f, "k", "net");
+	/* C, a site of scope 'avtale' only, writes row k of scope 'net'. */
+	memset(&h, 0, sizeof(h));
+	memcpy(h.origin, f->c.pk, CS_KEY_LEN);
+	snprintf(h.scope, sizeof(h.scope), "avtale");
+	h.seq = 1;
+	h.hlc = (f->now += 10) << 16;
+	if (cs_writer_begin(&w, &h, &err) != 0 || cs_writer_add_row(&w, &row, &err) != 0 ||
+	    cs_writer_seal(&w, f->c.sk, &env, &len, hash, &err) != 0)
+		fail_msg("crafting: %s", err.msg);
+	cs_writer_free(&w);
+	own(f, env);
+	merge_one(f, &f->b, env, len, &o);
+	assert_int_equal(qint(&f->b, "SELECT count(*) FROM note WHERE body = 'start' AND scope = "
+				     "'net'"),
+			 1);
+}
+
+/* B edits a value after it has received A's: B knew A's value, so nothing
+ * was in conflict and the operator has nothing to look at. */
+static void test_sequential_edit_is_not_a_conflict(void **state)
+{
+	struct fx *f = *state;
+
+	shared_note(f, "k", "net");
+	sqlf(&f->a, "UPDATE note SET body = 'A skrev' WHERE id = 'k'");
+	seal(f, &f->a);
+	pull(f, &f->b, &f->a);
+	sqlf(&f->b, "UPDATE note SET body = 'B svarte' WHERE id = 'k'");
+	seal(f, &f->b);
+	pull(f, &f->c, &f->a);
+	exchange(f, &f->a, &f->b);
+	pull(f, &f->c, &f->b);
+	assert_same("tables", &f->a, &f->b, replica_dump_tables);
+	assert_same("tables", &f->a, &f->c, replica_dump_tables);
+	assert_int_equal(qint(&f->a, "SELECT count(*) FROM conflict"), 0);
+	assert_int_equal(qint(&f->b, "SELECT count(*) FROM conflict"), 0);
+	assert_int_equal(qint(&f->c, "SELECT count(*) FROM conflict"), 0);
+}
+
+/* The same edits, but C gets B's reply before A's value it answered (they
+ * come from different origins, so no order holds between them). A's value
+ * was seen and replaced by B: still no conflict, at C as anywhere. */
+static void test_sequential_edit_out_of_order_is_not_a_conflict(void **state)
+{
+	struct fx *f = *state;
+
+	/* OPEN: telling "overwrote a value it had seen" from "concurrent" when
+	 * deliveries arrive out of order needs causal context in change sets
+	 * (the clock each write replaced); see docs/DECISIONS.md. */
+	skip();
+	struct envlist *reply = new_list(f);
+	struct merge_outcome o;
+
+	shared_note(f, "k", "net");
+	pull(f, &f->c, &f->a);
+	sqlf(&f->a, "UPDATE note SET body = 'A skrev' WHERE id = 'k'");
+	seal(f, &f->a);
+	pull(f, &f->b, &f->a);
+	sqlf(&f->b, "UPDATE note SET body = 'B svarte' WHERE id = 'k'");
+	seal(f, &f->b);
+	newest(&f->b, reply);
+	merge_one(f, &f->c, reply->env[0], reply->len[0], &o);
+	expect(&o, MERGE_APPLIED, NULL);
+	pull(f, &f->c, &f->a);
+	assert_same("tables", &f->b, &f->c, replica_dump_tables);
+	assert_int_equal(qint(&f->c, "SELECT count(*) FROM conflict"), 0);
+}
+
+/* ---- sealing limits and registration ---- */
+
+static void test_large_seal_splits(void **state)
+{
+	struct fx *f = *state;
+	struct envlist *l = new_list(f);
+	size_t i;
+	int n;
+
+	sqlf(&f->a,
+	     "WITH RECURSIVE i(v) AS (SELECT 1 UNION ALL SELECT v + 1 FROM i WHERE v < 3000) "
+	     "INSERT INTO note(id, scope, body, n) SELECT printf('rad-%%05d', v), 'net', "
+	     "printf('%%060d', v), v FROM i");
+	n = seal(f, &f->a);
+	assert_true(n >= 3);
+	log_of(&f->a, l);
+	assert_int_equal(l->n, (size_t)n);
+	for (i = 0; i < l->n; i++)
+		assert_true(l->len[i] <= CS_MAX_ENVELOPE);
+	pull(f, &f->b, &f->a);
+	assert_int_equal(qint(&f->b, "SELECT count(*) FROM note"), 3000);
+	assert_same("tables", &f->a, &f->b, replica_dump_tables);
+	assert_same("column winners", &f->a, &f->b, replica_dump_clocks);
+}
+
+/* A row too large for any change set, written by some client, gets a clear
+ * error; it must not stop everything else the site writes from replicating. */
+static void test_oversized_row_does_not_block(void **state)
+{
+	struct fx *f = *state;
+	int count, rc;
+	lm_err err;
+
+	if (sqlite3_exec(f->a.st.db,
+			 "INSERT INTO note(id, scope, body) VALUES ('stor', 'net', "
+			 "printf('%.*c', 70000, 'x'))",
+			 NULL, NULL, NULL) == SQLITE_OK) {
+		rc = replica_seal(&f->a, f->now += 10, &count, &err);
+		if (rc != 0)
+			assert_non_null(strstr(err.msg, "too large"));
+	}
+	sqlf(&f->a, "INSERT INTO note(id, scope, body) VALUES ('liten', 'net', 'kort')");
+	if (replica_seal(&f->a, f->now += 10, &count, &err) != 0)
+		fail_msg("one oversized row blocks every later seal: %s", err.msg);
+	pull(f, &f->b, &f->a);
+	assert_int_equal(qint(&f->b, "SELECT count(*) FROM note WHERE id = 'liten'"), 1);
+}
+
+/* Rows a table already held when it was registered replicate like the
+ * rest (or registering a non-empty table is refused). */
+static void test_preexisting_rows_replicate(void **state)
+{
+	struct fx *f = *state;
+	lm_err err;
+
+	sqlf(&f->a, "CREATE TABLE tema (id TEXT NOT NULL PRIMARY KEY, scope TEXT NOT NULL "
+		    "DEFAULT '', navn TEXT)");
+	sqlf(&f->b, "CREATE TABLE tema (id TEXT NOT NULL PRIMARY KEY, scope TEXT NOT NULL "
+		    "DEFAULT '', navn TEXT)");
+	sqlf(&f->a, "INSERT INTO tema VALUES ('t1', 'net', 'fra før'), ('t2', 'net', 'også')");
+	if (registry_add(&f->a.st, "tema", "id", "scope", POLICY_SCOPE, &err) != 0)
+		return; /* refused: fine */
+	if (registry_add(&f->b.st, "tema", "id", "scope", POLICY_SCOPE, &err) != 0)
+		fail_msg("%s", err.msg);
+	sqlf(&f->a, "UPDATE tema SET navn = 'endret' WHERE id = 't1'");
+	sqlf(&f->a, "DELETE FROM tema WHERE id = 't2'");
+	seal(f, &f->a);
+	pull(f, &f->b, &f->a);
+	assert_int_equal(qint(&f->b, "SELECT count(*) FROM tema WHERE id = 't1' AND navn = "
+				     "'endret' AND scope = 'net'"),
+			 1);
+	assert_int_equal(qint(&f->a, "SELECT count(*) FROM repl_row WHERE tbl = 'tema'"), 2);
+}
+
+/* ---- (d) crash safety ---- */
+
+static void copy_file(const char *from, const char *to)
+{
+	char buf[65536];
+	ssize_t n;
+	int in = open(from, O_RDONLY), out = open(to, O_WRONLY | O_CREAT | O_TRUNC, 0600);
+
+	assert_true(in >= 0 && out >= 0);
+	while ((n = read(in, buf, sizeof(buf))) > 0)
+		assert_int_equal(write(out, buf, (size_t)n), n);
+	assert_int_equal(n, 0);
+	close(in);
+	close(out);
+}
+
+static void remove_store(const char *path)
+{
+	char p[300];
+
+	unlink(path);
+	snprintf(p, sizeof(p), "%s-wal", path);
+	unlink(p);
+	snprintf(p, sizeof(p), "%s-shm", path);
+	unlink(p);
+}
+
+static double seconds(void)
+{
+	struct timespec t;
+
+	clock_gettime(CLOCK_MONOTONIC, &t);
+	return (double)t.tv_sec + (double)t.tv_nsec / 1e9;
+}
+
+/* Open a copy of B at path, as B. */
+static void open_as(struct fx *f, struct replica *r, const char *path)
+{
+	lm_err err;
+
+	*r = f->b;
+	memset(&r->st, 0, sizeof(r->st));
+	snprintf(r->path, sizeof(r->path), "%s", path);
+	if (replica_reopen(r, &err) != 0)
+		fail_msg("%s", err.msg);
+}
+
+static void merge_all(struct fx *f, struct replica *r, const struct envlist *l)
+{
+	struct merge_outcome *o = own(f, calloc(l->n, sizeof(*o)));
+	size_t i;
+
+	merge_at(f, r, l->env, l->len, l->n, f->now, o);
+	for (i = 0; i < l->n; i++)
+		if (o[i].result != MERGE_APPLIED && o[i].result != MERGE_DUPLICATE)
+			fail_msg("change set %zu: %s: %s", i, merge_result_name(o[i].result),
+				 o[i].reason);
+}
+
+/* The child: merge l into the store at path in one batch, saying "s" on fd
+ * just before and "d" once it has committed, then wait to be killed. */
+static void crash_child(struct fx *f, const char *path, const struct envlist *l, int fd)
+{
+	struct merge_outcome *o = calloc(l->n, sizeof(*o));
+	const uint8_t **envs = calloc(l->n, sizeof(*envs));
+	struct merge_options opt = {f->now, SKEW_MS, NULL};
+	struct store st;
+	lm_err err;
+	size_t i;
+
+	if (o == NULL || envs == NULL || store_open(&st, path, STORE_OPEN, &err) != 0)
+		_exit(2);
+	for (i = 0; i < l->n; i++)
+		envs[i] = l->env[i];
+	if (write(fd, "s", 1) != 1)
+		_exit(3);
+	if (merge_batch(&st, envs, l->len, l->n, &opt, o, &err) != 0)
+		_exit(4);
+	if (write(fd, "d", 1) != 1)
+		_exit(5);
+	for (;;)
+		pause(); /* no close: killed as it stands */
+}
+
+/* Run the child on a fresh copy of pristine at trial; kill it delay_us
+ * after it starts the batch (or, with delay_us < 0, once it has
+ * committed). Returns the seconds from start to commit, or 0. */
+static double crash_trial(struct fx *f, const char *pristine, const char *trial,
+			  const struct envlist *l, long delay_us)
+{
+	double t0, took = 0;
+	int fds[2], status;
+	char c = 0;
+	pid_t pid;
+
+	remove_store(trial);
+	copy_file(pristine, trial);
+	assert_int_equal(pipe(fds), 0);
+	pid = fork();
+	assert_true(pid >= 0);
+	if (pid == 0) {
+		close(fds[0]);
+		crash_child(f, trial, l, fds[1]);
+	}
+	close(fds[1]);
+	assert_int_equal(read(fds[0], &c, 1), 1);
+	assert_int_equal(c, 's');
+	t0 = seconds();
+	if (delay_us < 0) {
+		assert_int_equal(read(fds[0], &c, 1), 1);
+		assert_int_equal(c, 'd');
+		took = seconds() - t0;
+	} else {
+		usleep((useconds_t)delay_us);
+	}
+	kill(pid, SIGKILL);
+	assert_int_equal(waitpid(pid, &status, 0), pid);
+	close(fds[0]);
+	assert_true(WIFSIGNALED(status) && WTERMSIG(status) == SIGKILL);
+	return took;
+}
+
+static void test_crash_mid_batch(void **state)
+{
+	struct fx *f = *state;
+	struct envlist *l = new_list(f), *head = new_list(f);
+	char pristine[160], ref[160], trial[160], *before, *after, *got;
+	int cs, row, k, as_before = 0, as_after = 0;
+	double took = 0;
+	long delay = -1;
+
+	/* 200 change sets of 50 rows: inserts, and updates of earlier rows. */
+	for (cs = 0; cs < 200; cs++) {
+		sqlf(&f->a, "BEGIN");
+		for (row = 0; row < 50; row++)
+			sqlf(&f->a,
+			     "INSERT INTO note(id, scope, body, n, x) VALUES ('n%03d-%02d', 'net', "
+			     "'tekst %d', %d, %d.25) ON CONFLICT (id) DO UPDATE SET n = n + 1",
+			     cs % 150, row, cs, row, cs);
+		sqlf(&f->a, "COMMIT");
+		assert_int_equal(seal(f, &f->a), 1);
+	}
+	log_of(&f->a, l);
+	assert_int_equal(l->n, 200);
+	/* B already holds the first 10 and has a write of its own. */
+	for (k = 0; k < 10; k++)
+		assert_int_equal(envlist_add(head, l->env[k], l->len[k]), 0);
+	merge_all(f, &f->b, head);
+	sqlf(&f->b, "UPDATE note SET body = 'B var her' WHERE id = 'n003-07'");
+	seal(f, &f->b);
+	before = own(f, state_of(&f->b));
+	replica_close(&f->b);
+	snprintf(pristine, sizeof(pristine), "%s/pristine.db", f->dir);
+	snprintf(ref, sizeof(ref), "%s/ref.db", f->dir);
+	snprintf(trial, sizeof(trial), "%s/trial.db", f->dir);
+	copy_file(f->b.path, pristine);
+
+	/* The uninterrupted run says what "after" is. */
+	copy_file(pristine, ref);
+	open_as(f, &f->d, ref);
+	merge_all(f, &f->d, l);
+	after = own(f, state_of(&f->d));
+	replica_close(&f->d);
+	assert_string_not_equal(before, after);
+
+	/* Trial 0 is killed once committed, and times the batch; the others at
+	 * random points inside it. */
+	for (k = 0; k < 4; k++) {
+		if (k > 0)
+			delay =
+			    (long)(took * 1e6 * (0.05 + 0.9 * randombytes_uniform(1000) / 1000.0));
+		if (k == 0)
+			took = crash_trial(f, pristine, trial, l, -1);
+		else
+			crash_trial(f, pristine, trial, l, delay);
+		open_as(f, &f->d, trial);
+		got = own(f, state_of(&f->d));
+		if (strcmp(got, before) == 0) {
+			as_before++;
+		} else if (strcmp(got, after) == 0) {
+			as_after++;
+		} else {
+			replica_diff("state after SIGKILL vs before", "got", got, "before", before);
+			replica_diff("state after SIGKILL vs after", "got", got, "after", after);
+			fail_msg("trial %d (killed %ld us into the batch): the store is neither as "
+				 "before nor as after it",
+				 k, delay);
+		}
+		if (k == 0)
+			assert_string_equal(got, after);
+		merge_all(f, &f->d, l);
+		got = own(f, state_of(&f->d));
+		if (strcmp(got, after) != 0) {
+			replica_diff("state after merging again", "got", got, "after", after);
+			fail_msg("trial %d: merging again after the crash differs from an "
+				 "uninterrupted run",
+				 k);
+		}
+		replica_close(&f->d);
+	}
+	print_message("crash: the batch takes %.2f s; %d trials as before, %d as after\n", took,
+		      as_before, as_after);
+	assert_int_equal(as_before + as_after, 4);
+}
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+	    cmocka_unit_test_setup_teardown(test_external_writer, setup, teardown),
+	    cmocka_unit_test_setup_teardown(test_tamper_body, setup, teardown),
+	    cmocka_unit_test_setup_teardown(test_tamper_signature, setup, teardown),
+	    cmocka_unit_test_setup_teardown(test_foreign_origin, setup, teardown),
+	    cmocka_unit_test_setup_teardown(test_fork, setup, teardown),
+	    cmocka_unit_test_setup_teardown(test_gap, setup, teardown),
+	    cmocka_unit_test_setup_teardown(test_owner_violation, setup, teardown),
+	    cmocka_unit_test_setup_teardown(test_future, setup, teardown),
+	    cmocka_unit_test_setup_teardown(test_relayed_envelopes_verify_alone, setup, teardown),
+	    cmocka_unit_test_setup_teardown(test_concurrent_update, setup, teardown),
+	    cmocka_unit_test_setup_teardown(test_tie_by_origin, setup, teardown),
+	    cmocka_unit_test_setup_teardown(test_delete_wins_then_recreate, setup, teardown),
+	    cmocka_unit_test_setup_teardown(test_unsealed_local_write_survives_merge, setup,
+					    teardown),
+	    cmocka_unit_test_setup_teardown(test_concurrent_create_in_two_scopes, setup, teardown),
+	    cmocka_unit_test_setup_teardown(test_concurrent_deletes_in_two_scopes, setup, teardown),
+	    cmocka_unit_test_setup_teardown(test_recreate_in_other_scope, setup, teardown),
+	    cmocka_unit_test_setup_teardown(test_recreate_in_other_scope_reordered, setup,
+					    teardown),
+	    cmocka_unit_test_setup_teardown(test_replace_into_other_scope, setup, teardown),
+	    cmocka_unit_test_setup_teardown(test_row_of_another_scope, setup, teardown),
+	    cmocka_unit_test_setup_teardown(test_sequential_edit_is_not_a_conflict, setup,
+					    teardown),
+	    cmocka_unit_test_setup_teardown(test_sequential_edit_out_of_order_is_not_a_conflict,
+					    setup, teardown),
+	    cmocka_unit_test_setup_teardown(test_large_seal_splits, setup, teardown),
+	    cmocka_unit_test_setup_teardown(test_oversized_row_does_not_block, setup, teardown),
+	    cmocka_unit_test_setup_teardown(test_preexisting_rows_replicate, setup, teardown),
+	    cmocka_unit_test_setup_teardown(test_crash_mid_batch, setup, teardown),
+	};
+
+	if (sodium_init() < 0)
+		return 1;
+	return cmocka_run_group_tests(tests, NULL, NULL);
+}
