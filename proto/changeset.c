@@ -573,41 +573,6 @@ static int unpack_exact(const uint8_t *p, size_t len, size_t max_depth, const ch
 
 /* ---- Decoding ---- */
 
-/* What a value is, for messages: "str of 7", "-1", "nil". */
-static const char *describe(const msgpack_object *o, char *buf, size_t cap)
-{
-	switch (o->type) {
-	case MSGPACK_OBJECT_NIL:
-		return "nil";
-	case MSGPACK_OBJECT_BOOLEAN:
-		return o->via.boolean ? "true" : "false";
-	case MSGPACK_OBJECT_POSITIVE_INTEGER:
-		snprintf(buf, cap, "%" PRIu64, o->via.u64);
-		return buf;
-	case MSGPACK_OBJECT_NEGATIVE_INTEGER:
-		snprintf(buf, cap, "%" PRId64, o->via.i64);
-		return buf;
-	case MSGPACK_OBJECT_FLOAT32:
-	case MSGPACK_OBJECT_FLOAT64:
-		return "a float";
-	case MSGPACK_OBJECT_STR:
-		snprintf(buf, cap, "a str of %" PRIu32 " bytes", o->via.str.size);
-		return buf;
-	case MSGPACK_OBJECT_BIN:
-		snprintf(buf, cap, "a bin of %" PRIu32 " bytes", o->via.bin.size);
-		return buf;
-	case MSGPACK_OBJECT_EXT:
-		return "an ext";
-	case MSGPACK_OBJECT_ARRAY:
-		snprintf(buf, cap, "an array of %" PRIu32, o->via.array.size);
-		return buf;
-	case MSGPACK_OBJECT_MAP:
-		snprintf(buf, cap, "a map of %" PRIu32, o->via.map.size);
-		return buf;
-	}
-	return "an unknown msgpack type";
-}
-
 /* Where decoded rows go: the arena's next free value and column. */
 struct cursor {
 	const uint8_t *base; /* the envelope; strings and blobs must lie in it */
@@ -634,7 +599,7 @@ static int get_uint(const msgpack_object *o, const char *name, uint64_t *out, lm
 
 	if (o->type != MSGPACK_OBJECT_POSITIVE_INTEGER)
 		return lm_errf(err, "%s must be an integer from 0 to 2^64 - 1, got %s", name,
-			       describe(o, what, sizeof(what)));
+			       mp_describe(o, what, sizeof(what)));
 	*out = o->via.u64;
 	return 0;
 }
@@ -645,7 +610,7 @@ static int get_bin(const msgpack_object *o, const char *name, uint8_t *out, size
 
 	if (o->type != MSGPACK_OBJECT_BIN || o->via.bin.size != n)
 		return lm_errf(err, "%s must be a bin of %zu bytes, got %s", name, n,
-			       describe(o, what, sizeof(what)));
+			       mp_describe(o, what, sizeof(what)));
 	memcpy(out, o->via.bin.ptr, n);
 	return 0;
 }
@@ -689,7 +654,7 @@ static int decode_value(const msgpack_object *o, struct cs_value *v, const struc
 		break;
 	}
 	return lm_errf(err, "a value must be nil, an integer, a float, a str or a bin, got %s",
-		       describe(o, what, sizeof(what)));
+		       mp_describe(o, what, sizeof(what)));
 }
 
 static int decode_pk(const msgpack_object *o, struct cs_row *r, struct cursor *c, lm_err *err)
@@ -699,7 +664,7 @@ static int decode_pk(const msgpack_object *o, struct cs_row *r, struct cursor *c
 
 	if (o->type != MSGPACK_OBJECT_ARRAY)
 		return lm_errf(err, "the pk must be an array, got %s",
-			       describe(o, what, sizeof(what)));
+			       mp_describe(o, what, sizeof(what)));
 	r->pk = c->values;
 	r->npk = o->via.array.size;
 	for (i = 0; i < o->via.array.size; i++)
@@ -716,7 +681,8 @@ static int decode_cols(const msgpack_object *o, struct cs_row *r, struct cursor 
 	uint32_t i;
 
 	if (o->type != MSGPACK_OBJECT_MAP)
-		return lm_errf(err, "cols must be a map, got %s", describe(o, what, sizeof(what)));
+		return lm_errf(err, "cols must be a map, got %s",
+			       mp_describe(o, what, sizeof(what)));
 	r->cols = c->cols;
 	r->ncols = o->via.map.size;
 	for (i = 0; i < o->via.map.size; i++) {
@@ -724,7 +690,7 @@ static int decode_cols(const msgpack_object *o, struct cs_row *r, struct cursor 
 		col = c->cols++;
 		if (kv->key.type != MSGPACK_OBJECT_STR)
 			return lm_errf(err, "column %" PRIu32 ": the name must be a str, got %s",
-				       i + 1, describe(&kv->key, what, sizeof(what)));
+				       i + 1, mp_describe(&kv->key, what, sizeof(what)));
 		col->name = kv->key.via.str.ptr;
 		col->name_len = kv->key.via.str.size;
 		if (inside(c, col->name, kv->key.via.str.size, err) < 0 ||
@@ -742,11 +708,11 @@ static int decode_row(const msgpack_object *o, struct cs_row *r, struct cursor *
 	memset(r, 0, sizeof(*r));
 	if (o->type != MSGPACK_OBJECT_ARRAY || o->via.array.size != ROW_ITEMS)
 		return lm_errf(err, "a row must be an array of 4 (table, pk, cl, cols), got %s",
-			       describe(o, what, sizeof(what)));
+			       mp_describe(o, what, sizeof(what)));
 	f = o->via.array.ptr;
 	if (f[0].type != MSGPACK_OBJECT_STR)
 		return lm_errf(err, "the table must be a str, got %s",
-			       describe(&f[0], what, sizeof(what)));
+			       mp_describe(&f[0], what, sizeof(what)));
 	r->table = f[0].via.str.ptr;
 	r->table_len = f[0].via.str.size;
 	if (inside(c, r->table, f[0].via.str.size, err) < 0 || decode_pk(&f[1], r, c, err) < 0 ||
@@ -793,7 +759,7 @@ static int decode_rows(const msgpack_object *o, struct changeset *cs, struct cur
 
 	if (o->type != MSGPACK_OBJECT_ARRAY)
 		return lm_errf(err, "rows must be an array, got %s",
-			       describe(o, what, sizeof(what)));
+			       mp_describe(o, what, sizeof(what)));
 	if (alloc_arena(&o->via.array, cs, c, err) < 0)
 		return -1;
 	for (i = 0; i < o->via.array.size; i++)
@@ -809,7 +775,7 @@ static int decode_scope(const msgpack_object *o, struct cs_header *h, lm_err *er
 
 	if (o->type != MSGPACK_OBJECT_STR)
 		return lm_errf(err, "the scope must be a str, got %s",
-			       describe(o, what, sizeof(what)));
+			       mp_describe(o, what, sizeof(what)));
 	if (check_scope(o->via.str.ptr, o->via.str.size, err) < 0)
 		return -1;
 	memcpy(h->scope, o->via.str.ptr, o->via.str.size);
@@ -827,7 +793,7 @@ static int decode_header(const msgpack_object *o, struct cs_header *h, lm_err *e
 		return lm_errf(err,
 			       "the body must be an array of 7 (format, origin, scope, seq, hlc, "
 			       "prev, rows), got %s",
-			       describe(o, what, sizeof(what)));
+			       mp_describe(o, what, sizeof(what)));
 	f = o->via.array.ptr;
 	if (get_uint(&f[0], "the format", &format, err) < 0)
 		return -1;
@@ -869,9 +835,10 @@ static int decode_envelope(struct changeset *cs, const struct cursor *c, lm_err 
 	f = u.data.via.array.ptr;
 	if (u.data.type != MSGPACK_OBJECT_ARRAY || u.data.via.array.size != 2)
 		lm_errf(err, "the envelope must be an array of 2 (body, signature), got %s",
-			describe(&u.data, what, sizeof(what)));
+			mp_describe(&u.data, what, sizeof(what)));
 	else if (f[0].type != MSGPACK_OBJECT_BIN || f[0].via.bin.size == 0)
-		lm_errf(err, "the body must be a bin, got %s", describe(&f[0], what, sizeof(what)));
+		lm_errf(err, "the body must be a bin, got %s",
+			mp_describe(&f[0], what, sizeof(what)));
 	else if (get_bin(&f[1], "the signature", cs->sig, CS_SIG_LEN, err) == 0 &&
 		 inside(c, f[0].via.bin.ptr, f[0].via.bin.size, err) == 0) {
 		cs->body = (const uint8_t *)f[0].via.bin.ptr;

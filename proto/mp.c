@@ -2,7 +2,9 @@
 /* msgpack map helpers; see mp.h. */
 #include "proto/mp.h"
 
+#include <inttypes.h>
 #include <stdint.h>
+#include <stdio.h>
 #include <string.h>
 
 void mp_pack_cstr(msgpack_packer *pk, const char *s)
@@ -211,4 +213,47 @@ int mp_skim(const uint8_t *p, size_t len, size_t max_depth, const char *what, si
 	}
 	*end = pos;
 	return 0;
+}
+
+static const char *plural(uint32_t n)
+{
+	return n == 1 ? "" : "s";
+}
+
+const char *mp_describe(const msgpack_object *o, char *buf, size_t cap)
+{
+	switch (o->type) {
+	case MSGPACK_OBJECT_NIL:
+		return "nil";
+	case MSGPACK_OBJECT_BOOLEAN:
+		return o->via.boolean ? "true" : "false";
+	case MSGPACK_OBJECT_POSITIVE_INTEGER:
+		snprintf(buf, cap, "%" PRIu64, o->via.u64);
+		return buf;
+	case MSGPACK_OBJECT_NEGATIVE_INTEGER:
+		snprintf(buf, cap, "%" PRId64, o->via.i64);
+		return buf;
+	case MSGPACK_OBJECT_FLOAT32:
+	case MSGPACK_OBJECT_FLOAT64:
+		return "a float";
+	case MSGPACK_OBJECT_STR:
+		snprintf(buf, cap, "a str of %" PRIu32 " byte%s", o->via.str.size,
+			 plural(o->via.str.size));
+		return buf;
+	case MSGPACK_OBJECT_BIN:
+		snprintf(buf, cap, "a bin of %" PRIu32 " byte%s", o->via.bin.size,
+			 plural(o->via.bin.size));
+		return buf;
+	case MSGPACK_OBJECT_EXT:
+		snprintf(buf, cap, "an ext of %" PRIu32 " byte%s", o->via.ext.size,
+			 plural(o->via.ext.size));
+		return buf;
+	case MSGPACK_OBJECT_ARRAY:
+		snprintf(buf, cap, "an array of %" PRIu32, o->via.array.size);
+		return buf;
+	case MSGPACK_OBJECT_MAP:
+		snprintf(buf, cap, "a map of %" PRIu32, o->via.map.size);
+		return buf;
+	}
+	return "an unknown msgpack type";
 }

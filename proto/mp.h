@@ -30,6 +30,10 @@ int mp_map_str(const msgpack_object *map, const char *key, char *out, size_t cap
 int mp_map_int(const msgpack_object *map, const char *key, int64_t *out);
 int mp_map_bool(const msgpack_object *map, const char *key, int *out);
 
+/* What a value is, for error messages: "a str of 7 bytes", "-1", "nil",
+ * "an array of 3". Returns buf or a constant. */
+const char *mp_describe(const msgpack_object *o, char *buf, size_t cap);
+
 /* The deepest nesting mp_skim checks (msgpack-c's own stack limit). */
 #define MP_SKIM_DEPTH_MAX 32
 

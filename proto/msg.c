@@ -128,42 +128,6 @@ int msg_encode_error(const char *code, const char *text, uint8_t *buf, size_t ca
 
 /* ---- Decoding ---- */
 
-/* What a value is, for error messages: "str of 7", "-1", "nil". */
-static const char *describe(const msgpack_object *o, char *buf, size_t cap)
-{
-	switch (o->type) {
-	case MSGPACK_OBJECT_NIL:
-		return "nil";
-	case MSGPACK_OBJECT_BOOLEAN:
-		return o->via.boolean ? "true" : "false";
-	case MSGPACK_OBJECT_POSITIVE_INTEGER:
-		snprintf(buf, cap, "%" PRIu64, o->via.u64);
-		return buf;
-	case MSGPACK_OBJECT_NEGATIVE_INTEGER:
-		snprintf(buf, cap, "%" PRId64, o->via.i64);
-		return buf;
-	case MSGPACK_OBJECT_FLOAT32:
-	case MSGPACK_OBJECT_FLOAT64:
-		return "a float";
-	case MSGPACK_OBJECT_STR:
-		snprintf(buf, cap, "str of %" PRIu32, o->via.str.size);
-		return buf;
-	case MSGPACK_OBJECT_BIN:
-		snprintf(buf, cap, "bin of %" PRIu32, o->via.bin.size);
-		return buf;
-	case MSGPACK_OBJECT_EXT:
-		snprintf(buf, cap, "ext of %" PRIu32, o->via.ext.size);
-		return buf;
-	case MSGPACK_OBJECT_ARRAY:
-		snprintf(buf, cap, "an array of %" PRIu32, o->via.array.size);
-		return buf;
-	case MSGPACK_OBJECT_MAP:
-		snprintf(buf, cap, "a map of %" PRIu32, o->via.map.size);
-		return buf;
-	}
-	return "an unknown msgpack type";
-}
-
 /* Copy received text for logs and display: at most cap - 1 bytes, cut
  * before a UTF-8 character that would not fit whole, control characters
  * replaced by '?'. */
@@ -190,7 +154,7 @@ static int hello_uint32(const msgpack_object *map, const char *key, uint32_t *ou
 		return lm_errf(err, "hello: the map has no '%s'", key);
 	if (v->type != MSGPACK_OBJECT_POSITIVE_INTEGER || v->via.u64 > UINT32_MAX)
 		return lm_errf(err, "hello: '%s' must be an integer from 0 to %" PRIu32 ", got %s",
-			       key, UINT32_MAX, describe(v, what, sizeof(what)));
+			       key, UINT32_MAX, mp_describe(v, what, sizeof(what)));
 	*out = (uint32_t)v->via.u64;
 	return 0;
 }
@@ -207,20 +171,20 @@ static int decode_hello(const msgpack_object_array *a, struct msg_hello *h, lm_e
 	map = &a->ptr[1];
 	if (map->type != MSGPACK_OBJECT_MAP)
 		return lm_errf(err, "hello: the second element must be a map, got %s",
-			       describe(map, what, sizeof(what)));
+			       mp_describe(map, what, sizeof(what)));
 	v = mp_map_get(map, "site");
 	if (v == NULL)
 		return lm_errf(err, "hello: the map has no 'site'");
 	if (v->type != MSGPACK_OBJECT_BIN || v->via.bin.size != sizeof(h->site))
 		return lm_errf(err, "hello: 'site' must be %zu bytes of binary, got %s",
-			       sizeof(h->site), describe(v, what, sizeof(what)));
+			       sizeof(h->site), mp_describe(v, what, sizeof(what)));
 	memcpy(h->site, v->via.bin.ptr, sizeof(h->site));
 	v = mp_map_get(map, "software");
 	if (v == NULL)
 		return lm_errf(err, "hello: the map has no 'software'");
 	if (v->type != MSGPACK_OBJECT_STR)
 		return lm_errf(err, "hello: 'software' must be a str, got %s",
-			       describe(v, what, sizeof(what)));
+			       mp_describe(v, what, sizeof(what)));
 	copy_text(h->software, sizeof(h->software), v->via.str.ptr, v->via.str.size);
 	if (hello_uint32(map, "protocol", &h->protocol, err) < 0 ||
 	    hello_uint32(map, "schema", &h->schema, err) < 0)
@@ -237,7 +201,7 @@ static int decode_nonce(const char *type, const msgpack_object_array *a, uint64_
 		return lm_errf(err, "%s: no nonce; a %s is [\"%s\", nonce]", type, type, type);
 	if (a->ptr[1].type != MSGPACK_OBJECT_POSITIVE_INTEGER)
 		return lm_errf(err, "%s: the nonce must be an integer from 0 to 2^64 - 1, got %s",
-			       type, describe(&a->ptr[1], what, sizeof(what)));
+			       type, mp_describe(&a->ptr[1], what, sizeof(what)));
 	*nonce = a->ptr[1].via.u64;
 	return 0;
 }
@@ -258,7 +222,7 @@ static int decode_error(const msgpack_object_array *a, struct msg_error *e, lm_e
 		v = &a->ptr[i + 1];
 		if (v->type != MSGPACK_OBJECT_STR)
 			return lm_errf(err, "error: the %s must be a str, got %s", names[i],
-				       describe(v, what, sizeof(what)));
+				       mp_describe(v, what, sizeof(what)));
 		copy_text(outs[i], caps[i], v->via.str.ptr, v->via.str.size);
 	}
 	return 0;
@@ -274,14 +238,14 @@ static int decode_array(const msgpack_object *root, struct msg *out, lm_err *err
 
 	if (root->type != MSGPACK_OBJECT_ARRAY)
 		return lm_errf(err, "a message must be a msgpack array, got %s",
-			       describe(root, what, sizeof(what)));
+			       mp_describe(root, what, sizeof(what)));
 	a = &root->via.array;
 	if (a->size == 0)
 		return lm_errf(err, "the message is an empty array; it must start with its type");
 	type = &a->ptr[0];
 	if (type->type != MSGPACK_OBJECT_STR)
 		return lm_errf(err, "the message type (first element) must be a str, got %s",
-			       describe(type, what, sizeof(what)));
+			       mp_describe(type, what, sizeof(what)));
 	out->type = MSG_UNKNOWN;
 	for (i = 0; i < sizeof(known) / sizeof(known[0]); i++)
 		if (mp_str_eq(type, msg_type_name(known[i])))

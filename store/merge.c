@@ -619,15 +619,19 @@ static int place(struct merging *m, const struct changeset *cs, uint8_t head_has
 	       1;
 }
 
-static int hold(struct store *st, const struct changeset *cs, const uint8_t *env, size_t len,
-		const char *reason, lm_err *err)
+/* Keep a change set aside with its reason: in `held` (dated ahead, retried
+ * later) or in `quarantine` (breaks a write rule, never applied). */
+static int set_aside(struct store *st, int quarantined, const struct changeset *cs,
+		     const uint8_t *env, size_t len, const char *reason, lm_err *err)
 {
 	sqlite3_stmt *stmt;
 	int rc;
 
 	stmt = store_stmt(st,
-			  "INSERT OR REPLACE INTO held(origin, scope, seq, envelope, reason) "
-			  "VALUES (?, ?, ?, ?, ?)",
+			  quarantined ? "INSERT OR REPLACE INTO quarantine(origin, scope, seq, "
+					"envelope, reason) VALUES (?, ?, ?, ?, ?)"
+				      : "INSERT OR REPLACE INTO held(origin, scope, seq, envelope, "
+					"reason) VALUES (?, ?, ?, ?, ?)",
 			  err);
 	if (stmt == NULL)
 		return -1;
@@ -657,28 +661,6 @@ static int unhold(struct store *st, const struct changeset *cs, lm_err *err)
 	return rc == SQLITE_DONE ? 0 : lm_errf(err, "%s: %s", st->path, sqlite3_errmsg(st->db));
 }
 
-static int quarantine(struct store *st, const struct changeset *cs, const uint8_t *env, size_t len,
-		      const char *reason, lm_err *err)
-{
-	sqlite3_stmt *stmt;
-	int rc;
-
-	stmt = store_stmt(st,
-			  "INSERT OR REPLACE INTO quarantine(origin, scope, seq, envelope, "
-			  "reason) VALUES (?, ?, ?, ?, ?)",
-			  err);
-	if (stmt == NULL)
-		return -1;
-	sqlite3_bind_blob(stmt, 1, cs->h.origin, CS_KEY_LEN, SQLITE_STATIC);
-	sqlite3_bind_text(stmt, 2, cs->h.scope, -1, SQLITE_STATIC);
-	sqlite3_bind_int64(stmt, 3, (sqlite3_int64)cs->h.seq);
-	sqlite3_bind_blob(stmt, 4, env, (int)len, SQLITE_STATIC);
-	sqlite3_bind_text(stmt, 5, reason, -1, SQLITE_STATIC);
-	rc = sqlite3_step(stmt);
-	store_release(st, stmt);
-	return rc == SQLITE_DONE ? 0 : lm_errf(err, "%s: %s", st->path, sqlite3_errmsg(st->db));
-}
-
 static int merge_one(struct merging *m, size_t i, const uint8_t *env, size_t len,
 		     struct merge_outcome *o, lm_err *err)
 {
@@ -692,7 +674,7 @@ static int merge_one(struct merging *m, size_t i, const uint8_t *env, size_t len
 	memcpy(o->origin, cs->h.origin, CS_KEY_LEN);
 	snprintf(o->scope, sizeof(o->scope), "%s", cs->h.scope);
 	o->seq = cs->h.seq;
-	/* Whatever becomes of it now, it is no longer held (hold() puts it back). */
+	/* Whatever becomes of it now, it is no longer held (set_aside puts it back). */
 	if (unhold(m->st, cs, err) != 0)
 		return -1;
 	rc = place(m, cs, head_hash, o, err);
@@ -702,11 +684,11 @@ static int merge_one(struct merging *m, size_t i, const uint8_t *env, size_t len
 		return outcome(o, MERGE_REJECTED, "%s", why);
 	if (hlc_observe(&m->clock, cs->h.hlc, m->opt->now_ms, m->opt->max_skew_ms, &skew) != 0) {
 		outcome(o, MERGE_HELD, "%s", skew.msg);
-		return hold(m->st, cs, env, len, skew.msg, err);
+		return set_aside(m->st, 0, cs, env, len, skew.msg, err);
 	}
 	if (check_policy(m, cs, why, sizeof(why)) != 0) {
 		outcome(o, MERGE_QUARANTINED, "%s", why);
-		if (quarantine(m->st, cs, env, len, why, err) != 0)
+		if (set_aside(m->st, 1, cs, env, len, why, err) != 0)
 			return -1;
 	} else {
 		outcome(o, MERGE_APPLIED, "%s", "");

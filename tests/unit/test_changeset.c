@@ -1228,7 +1228,7 @@ static void test_decode_envelope_errors(void **state)
 	msgpack_sbuffer_destroy(&env);
 	/* A body as str, a signature of 63 bytes. */
 	memcpy(buf, "\x92\xa1x\xc4\x40", 5);
-	expect_decode_error(buf, 5 + 64, "the body must be a bin, got a str of 1 bytes");
+	expect_decode_error(buf, 5 + 64, "the body must be a bin, got a str of 1 byte");
 	memcpy(buf, "\x92\xc4\x01\x90\xc4\x3f", 6);
 	expect_decode_error(buf, 6 + 63,
 			    "the signature must be a bin of 64 bytes, got a bin of 63");

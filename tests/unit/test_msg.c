@@ -456,13 +456,13 @@ static void test_hello_errors(void **state)
 	s = good_spec;
 	s.site = 31;
 	pack_hello_spec(&sb, &s);
-	expect_sbuf_error(&sb, "hello: 'site' must be 32 bytes of binary, got bin of 31");
+	expect_sbuf_error(&sb, "hello: 'site' must be 32 bytes of binary, got a bin of 31 bytes");
 	s.site = 33;
 	pack_hello_spec(&sb, &s);
-	expect_sbuf_error(&sb, "got bin of 33");
+	expect_sbuf_error(&sb, "got a bin of 33 bytes");
 	s.site = -2;
 	pack_hello_spec(&sb, &s);
-	expect_sbuf_error(&sb, "hello: 'site' must be 32 bytes of binary, got str of 7");
+	expect_sbuf_error(&sb, "hello: 'site' must be 32 bytes of binary, got a str of 7 bytes");
 	s = good_spec;
 	s.software = 0;
 	pack_hello_spec(&sb, &s);
@@ -523,10 +523,11 @@ static void test_hello_schema_errors(void **state)
 			else
 				msgpack_pack_uint8(&pk, 2);
 		}
-		expect_sbuf_error(&sb, pass == 0   ? "hello: the map has no 'schema'"
-				       : pass == 1 ? "hello: 'software' must be a str, got bin of 0"
-						   : "hello: 'schema' must be an integer from 0 to "
-						     "4294967295, got a float");
+		expect_sbuf_error(&sb, pass == 0 ? "hello: the map has no 'schema'"
+				       : pass == 1
+					   ? "hello: 'software' must be a str, got a bin of 0 bytes"
+					   : "hello: 'schema' must be an integer from 0 to "
+					     "4294967295, got a float");
 	}
 }
 
@@ -541,7 +542,7 @@ static void test_ping_errors(void **state)
 	(void)state;
 	expect_error(no_nonce, sizeof(no_nonce), "ping: no nonce");
 	expect_error(str_nonce, sizeof(str_nonce),
-		     "ping: the nonce must be an integer from 0 to 2^64 - 1, got str of 1");
+		     "ping: the nonce must be an integer from 0 to 2^64 - 1, got a str of 1 byte");
 	expect_error(neg_nonce, sizeof(neg_nonce), "pong: the nonce must be an integer");
 	expect_error(neg_nonce, sizeof(neg_nonce), "got -1");
 	/* Elements after the known ones are for later versions. */
