@@ -54,6 +54,9 @@ int cli_getopt(const struct cli_command *cmd, int argc, char **argv, const char 
 /* Resolve the site directory into cli->sd; on error print it. */
 int cli_site(struct cli *cli);
 
+/* Resolve the site directory and require that it holds a site. */
+int cli_require_site(struct cli *cli);
+
 /* Resolve the site and open its store (which must exist). */
 int cli_open_store(struct cli *cli, struct store *st);
 

@@ -41,11 +41,8 @@ static int run(struct cli *cli, int argc, char **argv)
 	}
 	if (optind < argc)
 		return cli_usage(&cmd_id, "unexpected argument '%s'", argv[optind]);
-	if (cli_site(cli) != EXIT_OK)
+	if (cli_require_site(cli) != EXIT_OK)
 		return EXIT_FAIL;
-	if (!sitedir_has_site(&cli->sd))
-		return cli_fail("%s holds no site; create one with `lmsync -d %s init`",
-				cli->sd.dir, cli->sd.dir);
 	if (keyfile_load(cli->sd.key, &key, &err) != 0)
 		return cli_fail("%s", err.msg);
 	if (hex)

@@ -108,16 +108,23 @@ int cli_site(struct cli *cli)
 	return EXIT_OK;
 }
 
-int cli_open_store(struct cli *cli, struct store *st)
+int cli_require_site(struct cli *cli)
 {
-	lm_err err;
-
 	if (cli_site(cli) != EXIT_OK)
 		return EXIT_FAIL;
 	if (!sitedir_has_site(&cli->sd))
 		return cli_fail("%s holds no site; create one with `lmsync -d %s init --name NAME "
 				"--kind KIND`",
 				cli->sd.dir, cli->sd.dir);
+	return EXIT_OK;
+}
+
+int cli_open_store(struct cli *cli, struct store *st)
+{
+	lm_err err;
+
+	if (cli_require_site(cli) != EXIT_OK)
+		return EXIT_FAIL;
 	if (store_open(st, cli->sd.store, STORE_OPEN, &err) != 0)
 		return cli_fail("%s", err.msg);
 	return EXIT_OK;

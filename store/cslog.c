@@ -7,13 +7,6 @@
 #include <stdlib.h>
 #include <string.h>
 
-static int prepare(struct store *st, const char *sql, sqlite3_stmt **stmt, lm_err *err)
-{
-	if (sqlite3_prepare_v2(st->db, sql, -1, stmt, NULL) != SQLITE_OK)
-		return lm_errf(err, "%s: %s", st->path, sqlite3_errmsg(st->db));
-	return 0;
-}
-
 /* The same from the connection's cache; hand it back with store_release. */
 static int cached(struct store *st, const char *sql, sqlite3_stmt **stmt, lm_err *err)
 {
@@ -142,8 +135,8 @@ int cslog_vv(struct store *st, struct vv_entry **vv, size_t *n, lm_err *err)
 
 	*vv = NULL;
 	*n = 0;
-	if (prepare(st, "SELECT origin, scope, seq, hash FROM vv ORDER BY scope, origin", &stmt,
-		    err) != 0)
+	if (store_prepare(st, "SELECT origin, scope, seq, hash FROM vv ORDER BY scope, origin",
+			  &stmt, err) != 0)
 		return -1;
 	while ((rc = sqlite3_step(stmt)) == SQLITE_ROW) {
 		if (count == cap) {
@@ -213,10 +206,11 @@ static int open_next(struct cslog_missing *it, lm_err *err)
 
 		if (!in_scopes(it, e->scope) || from >= e->seq)
 			continue;
-		if (prepare(it->st,
-			    "SELECT envelope FROM changeset WHERE origin = ? AND scope = ? AND "
-			    "seq > ? ORDER BY seq",
-			    &it->stmt, err) != 0)
+		if (store_prepare(
+			it->st,
+			"SELECT envelope FROM changeset WHERE origin = ? AND scope = ? AND "
+			"seq > ? ORDER BY seq",
+			&it->stmt, err) != 0)
 			return -1;
 		sqlite3_bind_blob(it->stmt, 1, e->origin, CS_KEY_LEN, SQLITE_TRANSIENT);
 		sqlite3_bind_text(it->stmt, 2, e->scope, -1, SQLITE_TRANSIENT);

@@ -4,13 +4,6 @@
 
 #include <string.h>
 
-static int prepare(struct store *st, const char *sql, sqlite3_stmt **stmt, lm_err *err)
-{
-	if (sqlite3_prepare_v2(st->db, sql, -1, stmt, NULL) != SQLITE_OK)
-		return lm_errf(err, "%s: %s", st->path, sqlite3_errmsg(st->db));
-	return 0;
-}
-
 static void copy_key(uint8_t out[CS_KEY_LEN], sqlite3_stmt *stmt, int col)
 {
 	memset(out, 0, CS_KEY_LEN);
@@ -35,12 +28,12 @@ int inspect_changes(struct store *st, const struct inspect_filter *f, inspect_ch
 	int rc, stopped = 0;
 	lm_err bad;
 
-	if (prepare(st,
-		    "SELECT origin, scope, seq, hlc, envelope, "
-		    "hex(origin) = upper((SELECT value FROM meta WHERE key = 'site_id')) "
-		    "FROM changeset WHERE (?1 IS NULL OR origin = ?1) AND (?2 IS NULL OR "
-		    "scope = ?2) ORDER BY local_id DESC LIMIT ?3",
-		    &stmt, err) != 0)
+	if (store_prepare(st,
+			  "SELECT origin, scope, seq, hlc, envelope, "
+			  "hex(origin) = upper((SELECT value FROM meta WHERE key = 'site_id')) "
+			  "FROM changeset WHERE (?1 IS NULL OR origin = ?1) AND (?2 IS NULL OR "
+			  "scope = ?2) ORDER BY local_id DESC LIMIT ?3",
+			  &stmt, err) != 0)
 		return -1;
 	if (f->origin)
 		sqlite3_bind_blob(stmt, 1, f->origin, CS_KEY_LEN, SQLITE_STATIC);
@@ -74,12 +67,13 @@ int inspect_conflicts(struct store *st, int64_t limit, inspect_conflict_cb cb, v
 	sqlite3_stmt *stmt;
 	int rc, stopped = 0;
 
-	if (prepare(st,
-		    "SELECT id, tbl, pk, col, CASE WHEN typeof(loser_value) = 'blob' THEN "
-		    "'x''' || hex(loser_value) || '''' ELSE loser_value END, loser_hlc, "
-		    "loser_origin, winner_hlc, winner_origin, at FROM conflict ORDER BY id DESC "
-		    "LIMIT ?",
-		    &stmt, err) != 0)
+	if (store_prepare(
+		st,
+		"SELECT id, tbl, pk, col, CASE WHEN typeof(loser_value) = 'blob' THEN "
+		"'x''' || hex(loser_value) || '''' ELSE loser_value END, loser_hlc, "
+		"loser_origin, winner_hlc, winner_origin, at FROM conflict ORDER BY id DESC "
+		"LIMIT ?",
+		&stmt, err) != 0)
 		return -1;
 	sqlite3_bind_int64(stmt, 1, limit > 0 ? limit : -1);
 	while (!stopped && (rc = sqlite3_step(stmt)) == SQLITE_ROW) {
@@ -105,10 +99,10 @@ int inspect_quarantine(struct store *st, inspect_quarantined_cb cb, void *ctx, l
 	sqlite3_stmt *stmt;
 	int rc, stopped = 0;
 
-	if (prepare(st,
-		    "SELECT origin, scope, seq, reason, at, 0 FROM quarantine UNION ALL "
-		    "SELECT origin, scope, seq, reason, at, 1 FROM held ORDER BY 6, 5 DESC",
-		    &stmt, err) != 0)
+	if (store_prepare(st,
+			  "SELECT origin, scope, seq, reason, at, 0 FROM quarantine UNION ALL "
+			  "SELECT origin, scope, seq, reason, at, 1 FROM held ORDER BY 6, 5 DESC",
+			  &stmt, err) != 0)
 		return -1;
 	while (!stopped && (rc = sqlite3_step(stmt)) == SQLITE_ROW) {
 		memset(&q, 0, sizeof(q));

@@ -169,6 +169,13 @@ static void stmt_cache_free(struct store *st)
 	st->stmts = NULL;
 }
 
+int store_prepare(struct store *st, const char *sql, sqlite3_stmt **stmt, lm_err *err)
+{
+	if (sqlite3_prepare_v2(st->db, sql, -1, stmt, NULL) != SQLITE_OK)
+		return lm_errf(err, "%s: %s", st->path, sqlite3_errmsg(st->db));
+	return 0;
+}
+
 int store_exec(struct store *st, const char *sql, lm_err *err)
 {
 	char *msg = NULL;

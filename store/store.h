@@ -50,6 +50,9 @@ int store_claim(struct store *st, const uint8_t site_id[32], lm_err *err);
 /* Run a statement with no result rows; used for BEGIN/COMMIT and DDL. */
 int store_exec(struct store *st, const char *sql, lm_err *err);
 
+/* Prepare a statement the caller finalizes; the error names the store. */
+int store_prepare(struct store *st, const char *sql, sqlite3_stmt **stmt, lm_err *err);
+
 /* A prepared statement for sql (one statement), with no bindings. The
  * connection keeps the statements it is asked for, keyed by their text, so
  * a statement run once per row is compiled once per connection; a nested
