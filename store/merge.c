@@ -20,8 +20,13 @@
 #include "proto/siteid.h"
 #include "store/clock.h"
 #include "store/cslog.h"
+#include "store/member.h"
 #include "store/registry.h"
+#include "store/rowclock.h"
 #include "store/rowkey.h"
+
+/* How the reason of a change set held for want of a role begins. */
+#define MEMBER_WAIT "waiting for membership"
 
 struct merging {
 	struct store *st;
@@ -38,6 +43,7 @@ struct merging {
 		char *sql;
 	} memo[16];
 	unsigned memo_next;
+	int members_changed; /* an lm_member row was applied */
 };
 
 const char *merge_result_name(enum merge_result r)
@@ -278,97 +284,15 @@ static int col_index(const struct repl_table *t, const struct cs_col *c)
 	return -1;
 }
 
-/* Who last wrote each column of a row (repl_clock), by column index. */
+/* Who last wrote each column of the row's current incarnation, by column
+ * index (repl_row.clocks, see rowclock.h). */
 struct row_clocks {
 	struct {
 		int found;
-		uint64_t cl, hlc;
+		uint64_t hlc;
 		uint8_t origin[CS_KEY_LEN];
 	} c[REGISTRY_MAX_COLS];
 };
-
-static int clocks_read(struct store *st, const struct repl_table *t, const struct rowkey *k,
-		       struct row_clocks *rc, lm_err *err)
-{
-	sqlite3_stmt *stmt;
-	int step, i;
-
-	memset(rc, 0, sizeof(*rc));
-	stmt = store_stmt(
-	    st, "SELECT col, cl, hlc, origin FROM repl_clock WHERE tbl = ? AND pk = ?", err);
-	if (stmt == NULL)
-		return -1;
-	sqlite3_bind_text(stmt, 1, k->table, -1, SQLITE_STATIC);
-	sqlite3_bind_text(stmt, 2, k->json, -1, SQLITE_STATIC);
-	while ((step = sqlite3_step(stmt)) == SQLITE_ROW) {
-		const char *col = (const char *)sqlite3_column_text(stmt, 0);
-
-		if (col == NULL || sqlite3_column_bytes(stmt, 3) != CS_KEY_LEN)
-			continue;
-		for (i = t->npk; i < t->ncols && strcmp(t->cols[i], col) != 0; i++)
-			;
-		if (i == t->ncols)
-			continue;
-		rc->c[i].found = 1;
-		rc->c[i].cl = (uint64_t)sqlite3_column_int64(stmt, 1);
-		rc->c[i].hlc = (uint64_t)sqlite3_column_int64(stmt, 2);
-		memcpy(rc->c[i].origin, sqlite3_column_blob(stmt, 3), CS_KEY_LEN);
-	}
-	store_release(st, stmt);
-	if (step != SQLITE_DONE)
-		return lm_errf(err, "%s: reading column clocks: %s", st->path,
-			       sqlite3_errmsg(st->db));
-	return 0;
-}
-
-/* Per-column last-writer-wins at one causal length: the winning values go
- * to v, the losing ones to the conflict table. clocks NULL: the row was
- * never seen here, so no column has been written. */
-static int merge_columns(struct merging *m, const struct repl_table *t, const struct rowkey *k,
-			 const struct cs_row *row, const struct changeset *cs,
-			 const struct row_clocks *clocks, struct row_values *v, lm_err *err)
-{
-	size_t j;
-
-	memset(v, 0, sizeof(*v));
-	for (j = 0; j < row->ncols; j++) {
-		const struct cs_col *c = &row->cols[j];
-		int i = col_index(t, c), wins;
-
-		/* A write at an older causal length belongs to a deleted incarnation. */
-		if (clocks == NULL || !clocks->c[i].found || clocks->c[i].cl < row->cl)
-			wins = 1;
-		else if (clocks->c[i].hlc == cs->h.hlc &&
-			 memcmp(clocks->c[i].origin, cs->h.origin, CS_KEY_LEN) == 0)
-			continue; /* the same write, seen again */
-		else
-			wins = cs->h.hlc > clocks->c[i].hlc ||
-			       (cs->h.hlc == clocks->c[i].hlc &&
-				memcmp(cs->h.origin, clocks->c[i].origin, CS_KEY_LEN) > 0);
-		if (wins) {
-			v->win[i] = &c->value;
-			v->cols |= UINT64_C(1) << i;
-		} else if (conflict_record(m->st, k, t->cols[i], &c->value, cs->h.hlc, cs->h.origin,
-					   clocks->c[i].hlc, clocks->c[i].origin, err) != 0) {
-			return -1;
-		}
-	}
-	return 0;
-}
-
-/* Record the clocks of the columns that won. */
-static int clocks_write(struct merging *m, const struct repl_table *t, const struct rowkey *k,
-			const struct cs_row *row, const struct changeset *cs,
-			const struct row_values *v, lm_err *err)
-{
-	int i;
-
-	for (i = t->npk; i < t->ncols; i++)
-		if (v->win[i] != NULL && rowkey_set_clock(m->st, k, t->cols[i], row->cl, cs->h.hlc,
-							  cs->h.origin, err) != 0)
-			return -1;
-	return 0;
-}
 
 /* What repl_row holds for a row. */
 struct row_state {
@@ -376,17 +300,64 @@ struct row_state {
 	uint64_t cl, scope_hlc;
 	char scope[CS_SCOPE_MAX + 1];
 	uint8_t scope_origin[CS_KEY_LEN];
+	struct row_clocks clocks;
 };
 
-static int row_state_read(struct store *st, const struct rowkey *k, struct row_state *rs,
-			  lm_err *err)
+/* Clocks written at another causal length belong to another incarnation:
+ * they are left out, as if never written. */
+static int clocks_from_blob(const struct repl_table *t, const void *blob, size_t len, uint64_t cl,
+			    struct row_clocks *rc)
+{
+	struct rowclock d;
+	size_t j;
+	int i;
+
+	memset(rc, 0, sizeof(*rc));
+	if (rowclock_decode(blob, len, &d) != 0)
+		return -1;
+	if (d.cl != cl)
+		return 0;
+	for (j = 0; j < d.n; j++)
+		for (i = t->npk; i < t->ncols; i++)
+			if (strlen(t->cols[i]) == d.c[j].name_len &&
+			    memcmp(t->cols[i], d.c[j].name, d.c[j].name_len) == 0) {
+				rc->c[i].found = 1;
+				rc->c[i].hlc = d.c[j].hlc;
+				memcpy(rc->c[i].origin, d.c[j].origin, CS_KEY_LEN);
+				break;
+			}
+	return 0;
+}
+
+static size_t clocks_to_blob(const struct repl_table *t, uint64_t cl, const struct row_clocks *rc,
+			     uint8_t *buf, size_t cap)
+{
+	struct rowclock e;
+	int i;
+
+	e.cl = cl;
+	e.n = 0;
+	for (i = t->npk; i < t->ncols; i++) {
+		if (!rc->c[i].found)
+			continue;
+		e.c[e.n].name = t->cols[i];
+		e.c[e.n].name_len = strlen(t->cols[i]);
+		e.c[e.n].hlc = rc->c[i].hlc;
+		e.c[e.n].origin = rc->c[i].origin;
+		e.n++;
+	}
+	return rowclock_encode(&e, buf, cap);
+}
+
+static int row_state_read(struct store *st, const struct repl_table *t, const struct rowkey *k,
+			  struct row_state *rs, lm_err *err)
 {
 	sqlite3_stmt *stmt;
-	int rc;
+	int rc, bad = 0;
 
 	memset(rs, 0, sizeof(*rs));
 	stmt = store_stmt(st,
-			  "SELECT cl, scope, scope_hlc, scope_origin FROM repl_row "
+			  "SELECT cl, scope, scope_hlc, scope_origin, clocks FROM repl_row "
 			  "WHERE tbl = ? AND pk = ?",
 			  err);
 	if (stmt == NULL)
@@ -402,44 +373,82 @@ static int row_state_read(struct store *st, const struct rowkey *k, struct row_s
 		rs->scope_hlc = (uint64_t)sqlite3_column_int64(stmt, 2);
 		if (sqlite3_column_bytes(stmt, 3) == CS_KEY_LEN)
 			memcpy(rs->scope_origin, sqlite3_column_blob(stmt, 3), CS_KEY_LEN);
+		bad = clocks_from_blob(t, sqlite3_column_blob(stmt, 4),
+				       (size_t)sqlite3_column_bytes(stmt, 4), rs->cl, &rs->clocks);
 	}
 	store_release(st, stmt);
 	if (rc != SQLITE_ROW && rc != SQLITE_DONE)
 		return lm_errf(err, "%s: %s", st->path, sqlite3_errmsg(st->db));
+	if (bad)
+		return lm_errf(err, "%s: the column clocks of %s %s are damaged", st->path,
+			       k->table, k->json);
 	return 0;
 }
 
-/* A new incarnation (fresh): the row takes the causal length, and the
- * change set's scope outright. Otherwise the row's scope at its causal
- * length is a last-writer-wins register: the write with the highest (hlc,
- * origin) sets it, in any arrival order. One statement either way. */
-static int row_state_write(struct store *st, const struct rowkey *k, const struct cs_row *row,
-			   const struct changeset *cs, int fresh, lm_err *err)
+/* Store the row's causal length, scope register and clocks, one statement. */
+static int row_state_write(struct store *st, const struct repl_table *t, const struct rowkey *k,
+			   const struct row_state *rs, lm_err *err)
 {
+	uint8_t blob[ROWCLOCK_BLOB_MAX];
 	sqlite3_stmt *stmt;
+	size_t len = clocks_to_blob(t, rs->cl, &rs->clocks, blob, sizeof(blob));
 
-	if (fresh)
-		stmt = store_stmt(
-		    st,
-		    "INSERT INTO repl_row(tbl, pk, cl, scope, scope_hlc, scope_origin) "
-		    "VALUES (?1, ?2, ?3, ?4, ?5, ?6) ON CONFLICT (tbl, pk) DO UPDATE "
-		    "SET cl = excluded.cl, scope = excluded.scope, "
-		    "scope_hlc = excluded.scope_hlc, scope_origin = excluded.scope_origin",
-		    err);
-	else
-		stmt = store_stmt(st,
-				  "UPDATE repl_row SET cl = ?3, scope = ?4, scope_hlc = ?5, "
-				  "scope_origin = ?6 WHERE tbl = ?1 AND pk = ?2",
-				  err);
+	if (len == 0)
+		return lm_errf(err, "%s: cannot encode the column clocks of %s", st->path, t->name);
+	stmt =
+	    store_stmt(st,
+		       "INSERT INTO repl_row(tbl, pk, cl, scope, scope_hlc, scope_origin, clocks) "
+		       "VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7) ON CONFLICT (tbl, pk) DO UPDATE "
+		       "SET cl = excluded.cl, scope = excluded.scope, "
+		       "scope_hlc = excluded.scope_hlc, scope_origin = excluded.scope_origin, "
+		       "clocks = excluded.clocks",
+		       err);
 	if (stmt == NULL)
 		return -1;
 	sqlite3_bind_text(stmt, 1, k->table, -1, SQLITE_STATIC);
 	sqlite3_bind_text(stmt, 2, k->json, -1, SQLITE_STATIC);
-	sqlite3_bind_int64(stmt, 3, (sqlite3_int64)row->cl);
-	sqlite3_bind_text(stmt, 4, cs->h.scope, -1, SQLITE_STATIC);
-	sqlite3_bind_int64(stmt, 5, (sqlite3_int64)cs->h.hlc);
-	sqlite3_bind_blob(stmt, 6, cs->h.origin, CS_KEY_LEN, SQLITE_STATIC);
+	sqlite3_bind_int64(stmt, 3, (sqlite3_int64)rs->cl);
+	sqlite3_bind_text(stmt, 4, rs->scope, -1, SQLITE_STATIC);
+	sqlite3_bind_int64(stmt, 5, (sqlite3_int64)rs->scope_hlc);
+	sqlite3_bind_blob(stmt, 6, rs->scope_origin, CS_KEY_LEN, SQLITE_STATIC);
+	sqlite3_bind_blob(stmt, 7, blob, (int)len, SQLITE_STATIC);
 	return run(st, stmt, err);
+}
+
+/* Per-column last-writer-wins: the winning values go to v and their clocks
+ * to clocks, the losing values to the conflict table. */
+static int merge_columns(struct merging *m, const struct repl_table *t, const struct rowkey *k,
+			 const struct cs_row *row, const struct changeset *cs,
+			 struct row_clocks *clocks, struct row_values *v, lm_err *err)
+{
+	size_t j;
+
+	memset(v, 0, sizeof(*v));
+	for (j = 0; j < row->ncols; j++) {
+		const struct cs_col *c = &row->cols[j];
+		int i = col_index(t, c), wins;
+
+		if (!clocks->c[i].found)
+			wins = 1;
+		else if (clocks->c[i].hlc == cs->h.hlc &&
+			 memcmp(clocks->c[i].origin, cs->h.origin, CS_KEY_LEN) == 0)
+			continue; /* the same write, seen again */
+		else
+			wins = cs->h.hlc > clocks->c[i].hlc ||
+			       (cs->h.hlc == clocks->c[i].hlc &&
+				memcmp(cs->h.origin, clocks->c[i].origin, CS_KEY_LEN) > 0);
+		if (wins) {
+			v->win[i] = &c->value;
+			v->cols |= UINT64_C(1) << i;
+			clocks->c[i].found = 1;
+			clocks->c[i].hlc = cs->h.hlc;
+			memcpy(clocks->c[i].origin, cs->h.origin, CS_KEY_LEN);
+		} else if (conflict_record(m->st, k, t->cols[i], &c->value, cs->h.hlc, cs->h.origin,
+					   clocks->c[i].hlc, clocks->c[i].origin, err) != 0) {
+			return -1;
+		}
+	}
+	return 0;
 }
 
 /* Values sent for an incarnation that a delete here has already ended lose. */
@@ -460,41 +469,48 @@ static int record_stale(struct merging *m, const struct repl_table *t, const str
 }
 
 /* Apply one row: causal length first (an older incarnation loses whole, a
- * newer one starts afresh), then the scope register, then the columns. */
+ * newer one starts afresh with no column written), then the scope register
+ * (the write with the highest (hlc, origin) at the row's causal length sets
+ * it, in any arrival order), then the columns. */
 static int apply_row(struct merging *m, const struct repl_table *t, const struct rowkey *k,
 		     const struct cs_row *row, const struct changeset *cs, lm_err *err)
 {
 	struct row_state rs;
-	struct row_clocks clocks;
 	struct row_values v;
 	int fresh, moved = 0;
 
-	if (row_state_read(m->st, k, &rs, err) != 0)
+	if (row_state_read(m->st, t, k, &rs, err) != 0)
 		return -1;
 	if (row->cl < rs.cl)
 		return record_stale(m, t, k, row, cs, err);
 	fresh = row->cl > rs.cl;
-	if (!fresh &&
-	    (rs.scope_hlc < cs->h.hlc ||
-	     (rs.scope_hlc == cs->h.hlc && memcmp(rs.scope_origin, cs->h.origin, CS_KEY_LEN) < 0)))
-		moved = strcmp(rs.scope, cs->h.scope) != 0;
-	else if (!fresh)
+	if (fresh || rs.scope_hlc < cs->h.hlc ||
+	    (rs.scope_hlc == cs->h.hlc && memcmp(rs.scope_origin, cs->h.origin, CS_KEY_LEN) < 0)) {
+		moved = !fresh && strcmp(rs.scope, cs->h.scope) != 0;
+		snprintf(rs.scope, sizeof(rs.scope), "%s", cs->h.scope);
+		rs.scope_hlc = cs->h.hlc;
+		memcpy(rs.scope_origin, cs->h.origin, CS_KEY_LEN);
+	} else {
 		moved = -1; /* the scope stays as it is */
-	if (moved >= 0 && row_state_write(m->st, k, row, cs, fresh, err) != 0)
-		return -1;
-	if (row->cl % 2 == 0)
-		return fresh ? row_delete(m, t, k, err) : 0;
-	if (rs.found && clocks_read(m->st, t, k, &clocks, err) != 0)
-		return -1;
-	if (merge_columns(m, t, k, row, cs, rs.found ? &clocks : NULL, &v, err) != 0)
-		return -1;
-	if (fresh || moved > 0) {
-		if (row_ensure(m, t, k, cs->h.scope, &v, err) != 0)
-			return -1;
-	} else if (row_update(m, t, k, NULL, &v, err) != 0) {
-		return -1;
 	}
-	return clocks_write(m, t, k, row, cs, &v, err);
+	if (fresh) {
+		rs.cl = row->cl;
+		memset(&rs.clocks, 0, sizeof(rs.clocks));
+	}
+	if (row->cl % 2 == 0) {
+		if (moved >= 0 && row_state_write(m->st, t, k, &rs, err) != 0)
+			return -1;
+		return fresh ? row_delete(m, t, k, err) : 0;
+	}
+	if (merge_columns(m, t, k, row, cs, &rs.clocks, &v, err) != 0)
+		return -1;
+	if (moved >= 0 || v.cols != 0) {
+		if (row_state_write(m->st, t, k, &rs, err) != 0)
+			return -1;
+	}
+	if (fresh || moved > 0)
+		return row_ensure(m, t, k, cs->h.scope, &v, err);
+	return row_update(m, t, k, NULL, &v, err);
 }
 
 static int merge_row(struct merging *m, const struct changeset *cs, const struct cs_row *row,
@@ -512,6 +528,8 @@ static int merge_row(struct merging *m, const struct changeset *cs, const struct
 		return -1;
 	rc = apply_row(m, t, &k, row, cs, err);
 	rowkey_free(&k);
+	if (t->policy == POLICY_ADMIN)
+		m->members_changed = 1;
 	return rc;
 }
 
@@ -546,6 +564,14 @@ static int check_policy(struct merging *m, const struct changeset *cs, char *why
 						name, (int)row->cols[c].name_len,
 						row->cols[c].name),
 				       -1;
+		if (t->policy == POLICY_ADMIN &&
+		    (row->pk[0].type != CS_TEXT || row->pk[0].len != strlen(cs->h.scope) ||
+		     memcmp(row->pk[0].p, cs->h.scope, row->pk[0].len) != 0))
+			return snprintf(why, cap,
+					"row %zu: %s rows live in the scope their key names, and "
+					"this one is in another",
+					r, name),
+			       -1;
 		if (t->policy == POLICY_OWNER &&
 		    (row->pk[0].type != CS_TEXT || row->pk[0].len != 2 * CS_KEY_LEN ||
 		     memcmp(row->pk[0].p, hex, 2 * CS_KEY_LEN) != 0))
@@ -556,6 +582,41 @@ static int check_policy(struct merging *m, const struct changeset *cs, char *why
 			       -1;
 	}
 	return 0;
+}
+
+/* In a governed scope the origin needs a writing role, held here: admin
+ * when the change set touches an admin-policy table (the member list),
+ * member or admin otherwise. 0: it has one; 1: not (yet), why says so. */
+static int check_membership(struct merging *m, const struct changeset *cs, char *why, size_t cap,
+			    lm_err *err)
+{
+	enum member_role need = ROLE_MEMBER, role;
+	char name[CS_NAME_MAX + 1], hex[2 * CS_KEY_LEN + 1];
+	uint8_t root[CS_KEY_LEN];
+	size_t r;
+
+	if (!scope_root(cs->h.scope, root))
+		return 0;
+	for (r = 0; r < cs->nrows; r++) {
+		const struct repl_table *t;
+
+		snprintf(name, sizeof(name), "%.*s", (int)cs->rows[r].table_len, cs->rows[r].table);
+		t = table_cache_get(&m->tables, m->st, name, err);
+		if (t == NULL)
+			return -1;
+		if (t->policy == POLICY_ADMIN)
+			need = ROLE_ADMIN;
+	}
+	if (member_role(m->st, cs->h.scope, cs->h.origin, &role, err) != 0)
+		return -1;
+	if (role >= need)
+		return 0;
+	sodium_bin2hex(hex, sizeof(hex), cs->h.origin, CS_KEY_LEN);
+	snprintf(why, cap,
+		 "%s: site %.16s... is %s in this scope here, and writing this needs %s; held "
+		 "until a grant arrives",
+		 MEMBER_WAIT, hex, member_role_name(role), member_role_name(need));
+	return 1;
 }
 
 /* ---- placing and authenticating -------------------------------------- */
@@ -661,6 +722,17 @@ static int unhold(struct store *st, const struct changeset *cs, lm_err *err)
 	return rc == SQLITE_DONE ? 0 : lm_errf(err, "%s: %s", st->path, sqlite3_errmsg(st->db));
 }
 
+/* Logged and counted like an applied one, so the origin's later change
+ * sets still flow, but never applied. */
+static int quarantine(struct merging *m, const struct changeset *cs, const uint8_t *env, size_t len,
+		      struct merge_outcome *o, const char *why, lm_err *err)
+{
+	outcome(o, MERGE_QUARANTINED, "%s", why);
+	if (set_aside(m->st, 1, cs, env, len, why, err) != 0)
+		return -1;
+	return cslog_append(m->st, &cs->h, cs->hash, env, len, err);
+}
+
 static int merge_one(struct merging *m, size_t i, const uint8_t *env, size_t len,
 		     struct merge_outcome *o, lm_err *err)
 {
@@ -686,16 +758,33 @@ static int merge_one(struct merging *m, size_t i, const uint8_t *env, size_t len
 		outcome(o, MERGE_HELD, "%s", skew.msg);
 		return set_aside(m->st, 0, cs, env, len, skew.msg, err);
 	}
-	if (check_policy(m, cs, why, sizeof(why)) != 0) {
-		outcome(o, MERGE_QUARANTINED, "%s", why);
-		if (set_aside(m->st, 1, cs, env, len, why, err) != 0)
+	if (check_policy(m, cs, why, sizeof(why)) != 0)
+		return quarantine(m, cs, env, len, o, why, err);
+	rc = check_membership(m, cs, why, sizeof(why), err);
+	if (rc != 0) {
+		if (rc < 0)
 			return -1;
-	} else {
-		outcome(o, MERGE_APPLIED, "%s", "");
-		for (r = 0; r < cs->nrows; r++)
-			if (merge_row(m, cs, &cs->rows[r], err) != 0)
-				return -1;
+		outcome(o, MERGE_HELD, "%s", why);
+		return set_aside(m->st, 0, cs, env, len, why, err);
 	}
+	/* A row the table's own constraints refuse (a CHECK, NOT NULL) undoes
+	 * the change set alone and quarantines it, instead of failing the batch
+	 * again at every retry. */
+	if (store_exec(m->st, "SAVEPOINT changeset", err) != 0)
+		return -1;
+	for (r = 0; r < cs->nrows; r++) {
+		if (merge_row(m, cs, &cs->rows[r], err) == 0)
+			continue;
+		if ((sqlite3_errcode(m->st->db) & 0xff) != SQLITE_CONSTRAINT)
+			return -1;
+		snprintf(why, sizeof(why), "row %zu: %s", r, err->msg);
+		if (store_exec(m->st, "ROLLBACK TO changeset; RELEASE changeset", err) != 0)
+			return -1;
+		return quarantine(m, cs, env, len, o, why, err);
+	}
+	if (store_exec(m->st, "RELEASE changeset", err) != 0)
+		return -1;
+	outcome(o, MERGE_APPLIED, "%s", "");
 	return cslog_append(m->st, &cs->h, cs->hash, env, len, err);
 }
 
@@ -743,41 +832,6 @@ static int seal_first(struct store *st, const struct merge_options *opt, lm_err 
 	return seal_pending_locked(st, opt->seal, opt->now_ms, &count, err);
 }
 
-int merge_batch(struct store *st, const uint8_t *const *envelopes, const size_t *lens, size_t n,
-		const struct merge_options *opt, struct merge_outcome *out, lm_err *err)
-{
-	struct merging m;
-	int rc;
-
-	memset(&m, 0, sizeof(m));
-	m.st = st;
-	m.opt = opt;
-	m.n = n;
-	m.cs = calloc(n ? n : 1, sizeof(*m.cs));
-	m.verified = calloc(n ? n : 1, sizeof(*m.verified));
-	if (m.cs == NULL || m.verified == NULL) {
-		release(&m);
-		return lm_errf(err, "out of memory merging %zu change sets", n);
-	}
-	rc = store_exec(st, "BEGIN IMMEDIATE", err);
-	if (rc == 0)
-		rc = seal_first(st, opt, err);
-	if (rc == 0)
-		rc = store_exec(st, "INSERT INTO repl_applying VALUES (1)", err);
-	if (rc == 0)
-		rc = clock_load(st, &m.clock, err);
-	if (rc == 0)
-		rc = merge_all(&m, envelopes, lens, out, err);
-	if (rc == 0)
-		rc = clock_save(st, &m.clock, err);
-	if (rc == 0)
-		rc = store_exec(st, "DELETE FROM repl_applying; COMMIT", err);
-	if (rc != 0)
-		sqlite3_exec(st->db, "ROLLBACK", NULL, NULL, NULL);
-	release(&m);
-	return rc;
-}
-
 /* Held change sets, loaded whole: there are few, and they are small. */
 struct held_list {
 	uint8_t **env;
@@ -795,15 +849,18 @@ static void held_free(struct held_list *h)
 	free(h->len);
 }
 
-static int held_load(struct store *st, struct held_list *h, lm_err *err)
+static int held_load(struct store *st, int waiting, struct held_list *h, lm_err *err)
 {
 	sqlite3_stmt *stmt;
 	size_t cap = 0;
 	int rc;
 
 	memset(h, 0, sizeof(*h));
-	if (sqlite3_prepare_v2(st->db, "SELECT envelope FROM held ORDER BY origin, scope, seq", -1,
-			       &stmt, NULL) != SQLITE_OK)
+	if (sqlite3_prepare_v2(st->db,
+			       waiting ? "SELECT envelope FROM held WHERE reason GLOB '" MEMBER_WAIT
+					 "*' ORDER BY origin, scope, seq"
+				       : "SELECT envelope FROM held ORDER BY origin, scope, seq",
+			       -1, &stmt, NULL) != SQLITE_OK)
 		return lm_errf(err, "%s: %s", st->path, sqlite3_errmsg(st->db));
 	while ((rc = sqlite3_step(stmt)) == SQLITE_ROW) {
 		size_t len = (size_t)sqlite3_column_bytes(stmt, 0);
@@ -835,6 +892,79 @@ static int held_load(struct store *st, struct held_list *h, lm_err *err)
 	return 0;
 }
 
+/* Change sets held for want of a role, tried again in the same transaction
+ * once the member list has changed: the grant may have come in this batch.
+ * A grant let in may let in another, hence the rounds. */
+static int retry_waiting(struct merging *m, lm_err *err)
+{
+	int round, rc = 0;
+
+	for (round = 0; rc == 0 && round < 16 && m->members_changed; round++) {
+		struct merge_outcome *out = NULL;
+		struct held_list h;
+		struct merging sub;
+
+		m->members_changed = 0;
+		if (held_load(m->st, 1, &h, err) != 0)
+			return -1;
+		memset(&sub, 0, sizeof(sub));
+		sub.st = m->st;
+		sub.opt = m->opt;
+		sub.clock = m->clock;
+		sub.n = h.n;
+		sub.cs = calloc(h.n ? h.n : 1, sizeof(*sub.cs));
+		sub.verified = calloc(h.n ? h.n : 1, sizeof(*sub.verified));
+		out = calloc(h.n ? h.n : 1, sizeof(*out));
+		if (sub.cs == NULL || sub.verified == NULL || out == NULL)
+			rc = lm_errf(err, "out of memory retrying held change sets");
+		else
+			rc = merge_all(&sub, (const uint8_t *const *)h.env, h.len, out, err);
+		m->clock = sub.clock;
+		m->members_changed = sub.members_changed;
+		release(&sub);
+		free(out);
+		held_free(&h);
+	}
+	return rc;
+}
+
+int merge_batch(struct store *st, const uint8_t *const *envelopes, const size_t *lens, size_t n,
+		const struct merge_options *opt, struct merge_outcome *out, lm_err *err)
+{
+	struct merging m;
+	int rc;
+
+	memset(&m, 0, sizeof(m));
+	m.st = st;
+	m.opt = opt;
+	m.n = n;
+	m.cs = calloc(n ? n : 1, sizeof(*m.cs));
+	m.verified = calloc(n ? n : 1, sizeof(*m.verified));
+	if (m.cs == NULL || m.verified == NULL) {
+		release(&m);
+		return lm_errf(err, "out of memory merging %zu change sets", n);
+	}
+	rc = store_exec(st, "BEGIN IMMEDIATE", err);
+	if (rc == 0)
+		rc = seal_first(st, opt, err);
+	if (rc == 0)
+		rc = store_exec(st, "INSERT INTO repl_applying VALUES (1)", err);
+	if (rc == 0)
+		rc = clock_load(st, &m.clock, err);
+	if (rc == 0)
+		rc = merge_all(&m, envelopes, lens, out, err);
+	if (rc == 0)
+		rc = retry_waiting(&m, err);
+	if (rc == 0)
+		rc = clock_save(st, &m.clock, err);
+	if (rc == 0)
+		rc = store_exec(st, "DELETE FROM repl_applying; COMMIT", err);
+	if (rc != 0)
+		sqlite3_exec(st->db, "ROLLBACK", NULL, NULL, NULL);
+	release(&m);
+	return rc;
+}
+
 int merge_retry_held(struct store *st, const struct merge_options *opt, int *applied, lm_err *err)
 {
 	struct held_list h;
@@ -843,7 +973,7 @@ int merge_retry_held(struct store *st, const struct merge_options *opt, int *app
 	int rc = 0;
 
 	*applied = 0;
-	if (held_load(st, &h, err) != 0)
+	if (held_load(st, 0, &h, err) != 0)
 		return -1;
 	/* In (origin, scope, seq) order, so each one finds its predecessor in. */
 	for (i = 0; rc == 0 && i < h.n; i++) {

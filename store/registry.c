@@ -36,7 +36,7 @@ static void sql_add(struct sqlbuf *b, const char *fmt, ...)
 
 const char *repl_policy_name(enum repl_policy policy)
 {
-	return policy == POLICY_OWNER ? "owner" : "scope";
+	return policy == POLICY_OWNER ? "owner" : policy == POLICY_ADMIN ? "admin" : "scope";
 }
 
 int repl_policy_parse(const char *s, enum repl_policy *policy, lm_err *err)
@@ -45,8 +45,10 @@ int repl_policy_parse(const char *s, enum repl_policy *policy, lm_err *err)
 		*policy = POLICY_OWNER;
 	else if (strcmp(s, "scope") == 0)
 		*policy = POLICY_SCOPE;
+	else if (strcmp(s, "admin") == 0)
+		*policy = POLICY_ADMIN;
 	else
-		return lm_errf(err, "unknown write policy '%s'; use owner or scope", s);
+		return lm_errf(err, "unknown write policy '%s'; use owner, scope or admin", s);
 	return 0;
 }
 
@@ -166,6 +168,30 @@ static void sql_owner_guard(struct sqlbuf *b, const struct repl_table *t, const 
 		p, t->cols[0]);
 }
 
+/* Governed scopes (NAME@ROOT, see member.h): only the root and the sites
+ * lm_member gives a writing role may write their rows, admin-policy rows
+ * only the root and admins. Plain SQL, since any SQLite client fires it. */
+static void sql_member_guard(struct sqlbuf *b, const struct repl_table *t, const char *p)
+{
+	const char *scope = t->cols[t->scope_col], *me = "(SELECT value FROM meta WHERE key = "
+							 "'site_id')";
+
+	if (t->policy == POLICY_ADMIN)
+		sql_add(b,
+			"SELECT RAISE(ABORT, 'lmsync: a member row lives in the scope it grants') "
+			"WHERE %s.\"%s\" IS NOT %s.\"%s\";\n",
+			p, t->cols[0], p, scope);
+	sql_add(b,
+		"SELECT RAISE(ABORT, 'lmsync: this site has no role in this scope that lets it "
+		"write this table; an administrator of the scope must grant one (lm_member)') "
+		"WHERE length(%s.\"%s\") > 65 AND substr(%s.\"%s\", -65, 1) = '@' AND NOT "
+		"substr(%s.\"%s\", -64) GLOB '*[^0-9a-f]*' AND substr(%s.\"%s\", -64) IS NOT %s "
+		"AND NOT EXISTS (SELECT 1 FROM lm_member WHERE of_scope = %s.\"%s\" AND member = "
+		"%s AND role IN ('admin'%s));\n",
+		p, scope, p, scope, p, scope, p, scope, me, p, scope, me,
+		t->policy == POLICY_ADMIN ? "" : ", 'member'");
+}
+
 /* A row must fit one change set with room to spare; refuse it at write
  * time, where the writer can still do something about it. */
 static void sql_size_guard(struct sqlbuf *b, const struct repl_table *t)
@@ -188,6 +214,7 @@ static void sql_insert_trigger(struct sqlbuf *b, const struct repl_table *t)
 		"WHEN NOT EXISTS (SELECT 1 FROM repl_applying) BEGIN\n",
 		t->name, t->name);
 	sql_owner_guard(b, t, "NEW");
+	sql_member_guard(b, t, "NEW");
 	sql_size_guard(b, t);
 	/* INSERT OR REPLACE into another scope replaces without firing the delete
 	 * trigger: record the old scope's loss first, as a delete would. */
@@ -225,6 +252,7 @@ static void sql_update_trigger(struct sqlbuf *b, const struct repl_table *t)
 		sql_add(b, "NEW.\"%s\" IS NOT OLD.\"%s\" OR ", t->cols[i], t->cols[i]);
 	sql_add(b, "NEW.\"%s\" IS NOT OLD.\"%s\";\n", t->cols[t->scope_col], t->cols[t->scope_col]);
 	sql_owner_guard(b, t, "OLD");
+	sql_member_guard(b, t, "OLD");
 	sql_size_guard(b, t);
 	for (i = t->npk; i < t->ncols; i++) {
 		if (i == t->scope_col)
@@ -244,6 +272,7 @@ static void sql_delete_trigger(struct sqlbuf *b, const struct repl_table *t)
 		"WHEN NOT EXISTS (SELECT 1 FROM repl_applying) BEGIN\n",
 		t->name, t->name);
 	sql_owner_guard(b, t, "OLD");
+	sql_member_guard(b, t, "OLD");
 	sql_add(b, "INSERT INTO repl_capture(tbl, pk, col, scope) VALUES ('%s', ", t->name);
 	sql_key(b, t, "OLD");
 	sql_add(b,

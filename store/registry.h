@@ -8,6 +8,11 @@
  *          only that site may write the row. Checked from the change set
  *          alone, so every site decides the same, in any delivery order.
  *   scope  any site of the row's scope may write it.
+ *   admin  the scope's administrators (member.h); the first key column
+ *          names the scope the row lives in. lm_member has it.
+ *
+ * In a governed scope (NAME@ROOT, member.h) the writer must also hold a
+ * writing role there, whatever the policy.
  *
  * Registering installs AFTER INSERT/UPDATE/DELETE triggers that record each
  * change in repl_capture and keep the row's causal length in repl_row, in
@@ -23,7 +28,7 @@
 
 #include "store/store.h"
 
-enum repl_policy { POLICY_OWNER, POLICY_SCOPE };
+enum repl_policy { POLICY_OWNER, POLICY_SCOPE, POLICY_ADMIN };
 
 #define REGISTRY_MAX_COLS 64
 #define REGISTRY_ROW_MAX  50000 /* bytes of values in one row, so it fits a change set */

@@ -2,6 +2,8 @@
 /* Row keys and shared SQL helpers; see rowkey.h. */
 #include "store/rowkey.h"
 
+#include "store/rowclock.h"
+
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -240,102 +242,92 @@ int rowkey_select(struct store *st, const struct repl_table *t, const struct row
 	return 0;
 }
 
-int rowkey_set_clock(struct store *st, const struct rowkey *k, const char *col, uint64_t cl,
-		     uint64_t hlc, const uint8_t origin[CS_KEY_LEN], lm_err *err)
+/* Read the row's clocks blob into buf; returns its length (0: none yet). */
+static int clocks_load(struct store *st, const struct rowkey *k, uint8_t *buf, size_t *len,
+		       lm_err *err)
 {
 	sqlite3_stmt *stmt;
 	int rc;
 
-	if (prepare(st,
-		    "INSERT OR REPLACE INTO repl_clock(tbl, pk, col, cl, hlc, origin) "
-		    "VALUES (?, ?, ?, ?, ?, ?)",
-		    &stmt, err) != 0)
+	*len = 0;
+	if (prepare(st, "SELECT clocks FROM repl_row WHERE tbl = ? AND pk = ?", &stmt, err) != 0)
 		return -1;
 	sqlite3_bind_text(stmt, 1, k->table, -1, SQLITE_STATIC);
 	sqlite3_bind_text(stmt, 2, k->json, -1, SQLITE_STATIC);
-	sqlite3_bind_text(stmt, 3, col, -1, SQLITE_TRANSIENT);
-	sqlite3_bind_int64(stmt, 4, (sqlite3_int64)cl);
-	sqlite3_bind_int64(stmt, 5, (sqlite3_int64)hlc);
-	sqlite3_bind_blob(stmt, 6, origin, CS_KEY_LEN, SQLITE_STATIC);
 	rc = sqlite3_step(stmt);
+	if (rc == SQLITE_ROW && (size_t)sqlite3_column_bytes(stmt, 0) <= ROWCLOCK_BLOB_MAX) {
+		*len = (size_t)sqlite3_column_bytes(stmt, 0);
+		if (*len > 0)
+			memcpy(buf, sqlite3_column_blob(stmt, 0), *len);
+	} else if (rc == SQLITE_ROW) {
+		rc = SQLITE_CORRUPT;
+	}
 	store_release(st, stmt);
-	if (rc != SQLITE_DONE)
-		return lm_errf(err, "%s: recording a column clock: %s", st->path,
-			       sqlite3_errmsg(st->db));
+	if (rc != SQLITE_ROW && rc != SQLITE_DONE)
+		return lm_errf(err, "%s: reading the column clocks of %s %s: %s", st->path,
+			       k->table, k->json, sqlite3_errstr(rc));
 	return 0;
 }
 
-int rowkey_get_clock(struct store *st, const struct rowkey *k, const char *col, uint64_t *cl,
-		     uint64_t *hlc, uint8_t origin[CS_KEY_LEN], lm_err *err)
+int rowkey_stamp(struct store *st, const struct rowkey *k, uint64_t cl, const struct cs_col *cols,
+		 size_t ncols, uint64_t hlc, const uint8_t origin[CS_KEY_LEN], int scope_too,
+		 lm_err *err)
 {
+	uint8_t old[ROWCLOCK_BLOB_MAX], blob[ROWCLOCK_BLOB_MAX];
+	struct rowclock rc;
 	sqlite3_stmt *stmt;
-	int rc, found = 0;
+	size_t len, i, j;
+	int step;
 
+	if (clocks_load(st, k, old, &len, err) != 0)
+		return -1;
+	if (rowclock_decode(old, len, &rc) != 0)
+		return lm_errf(err, "%s: the column clocks of %s %s are damaged", st->path,
+			       k->table, k->json);
+	if (rc.cl != cl) { /* another incarnation's clocks */
+		rc.n = 0;
+		rc.cl = cl;
+	}
+	for (i = 0; i < ncols; i++) {
+		for (j = 0; j < rc.n; j++)
+			if (rc.c[j].name_len == cols[i].name_len &&
+			    memcmp(rc.c[j].name, cols[i].name, cols[i].name_len) == 0)
+				break;
+		if (j == rc.n) {
+			if (rc.n == REGISTRY_MAX_COLS)
+				return lm_errf(err, "%s: more than %d columns", k->table,
+					       REGISTRY_MAX_COLS);
+			rc.n++;
+			rc.c[j].name = cols[i].name;
+			rc.c[j].name_len = cols[i].name_len;
+		}
+		rc.c[j].hlc = hlc;
+		rc.c[j].origin = origin;
+	}
+	len = rowclock_encode(&rc, blob, sizeof(blob));
+	if (len == 0)
+		return lm_errf(err, "%s: cannot encode the column clocks of %s", st->path,
+			       k->table);
 	if (prepare(st,
-		    "SELECT cl, hlc, origin FROM repl_clock WHERE tbl = ? AND pk = ? AND col = ?",
+		    scope_too
+			? "UPDATE repl_row SET clocks = ?1, scope_hlc = ?2, scope_origin = ?3 "
+			  "WHERE tbl = ?4 AND pk = ?5"
+			: "UPDATE repl_row SET clocks = ?1 WHERE tbl = ?4 AND pk = ?5",
 		    &stmt, err) != 0)
 		return -1;
-	sqlite3_bind_text(stmt, 1, k->table, -1, SQLITE_STATIC);
-	sqlite3_bind_text(stmt, 2, k->json, -1, SQLITE_STATIC);
-	sqlite3_bind_text(stmt, 3, col, -1, SQLITE_TRANSIENT);
-	rc = sqlite3_step(stmt);
-	if (rc == SQLITE_ROW && sqlite3_column_bytes(stmt, 2) == CS_KEY_LEN) {
-		*cl = (uint64_t)sqlite3_column_int64(stmt, 0);
-		*hlc = (uint64_t)sqlite3_column_int64(stmt, 1);
-		memcpy(origin, sqlite3_column_blob(stmt, 2), CS_KEY_LEN);
-		found = 1;
+	sqlite3_bind_blob(stmt, 1, blob, (int)len, SQLITE_STATIC);
+	if (scope_too) {
+		sqlite3_bind_int64(stmt, 2, (sqlite3_int64)hlc);
+		sqlite3_bind_blob(stmt, 3, origin, CS_KEY_LEN, SQLITE_STATIC);
 	}
+	sqlite3_bind_text(stmt, 4, k->table, -1, SQLITE_STATIC);
+	sqlite3_bind_text(stmt, 5, k->json, -1, SQLITE_STATIC);
+	step = sqlite3_step(stmt);
 	store_release(st, stmt);
-	if (rc != SQLITE_ROW && rc != SQLITE_DONE)
-		return lm_errf(err, "%s: reading a column clock: %s", st->path,
+	if (step != SQLITE_DONE)
+		return lm_errf(err, "%s: recording column clocks: %s", st->path,
 			       sqlite3_errmsg(st->db));
-	return found;
-}
-
-int rowkey_set_scope_clock(struct store *st, const struct rowkey *k, uint64_t hlc,
-			   const uint8_t origin[CS_KEY_LEN], lm_err *err)
-{
-	sqlite3_stmt *stmt;
-	int rc;
-
-	if (prepare(st,
-		    "UPDATE repl_row SET scope_hlc = ?, scope_origin = ? WHERE tbl = ? AND pk = ?",
-		    &stmt, err) != 0)
-		return -1;
-	sqlite3_bind_int64(stmt, 1, (sqlite3_int64)hlc);
-	sqlite3_bind_blob(stmt, 2, origin, CS_KEY_LEN, SQLITE_STATIC);
-	sqlite3_bind_text(stmt, 3, k->table, -1, SQLITE_STATIC);
-	sqlite3_bind_text(stmt, 4, k->json, -1, SQLITE_STATIC);
-	rc = sqlite3_step(stmt);
-	store_release(st, stmt);
-	return rc == SQLITE_DONE ? 0 : lm_errf(err, "%s: %s", st->path, sqlite3_errmsg(st->db));
-}
-
-int rowkey_get_scope(struct store *st, const struct rowkey *k, char *scope, size_t cap,
-		     uint64_t *hlc, uint8_t origin[CS_KEY_LEN], lm_err *err)
-{
-	sqlite3_stmt *stmt;
-	int rc, found = 0;
-
-	if (prepare(st,
-		    "SELECT scope, scope_hlc, scope_origin FROM repl_row WHERE tbl = ? AND pk = ?",
-		    &stmt, err) != 0)
-		return -1;
-	sqlite3_bind_text(stmt, 1, k->table, -1, SQLITE_STATIC);
-	sqlite3_bind_text(stmt, 2, k->json, -1, SQLITE_STATIC);
-	rc = sqlite3_step(stmt);
-	if (rc == SQLITE_ROW) {
-		snprintf(scope, cap, "%s", (const char *)sqlite3_column_text(stmt, 0));
-		*hlc = (uint64_t)sqlite3_column_int64(stmt, 1);
-		memset(origin, 0, CS_KEY_LEN);
-		if (sqlite3_column_bytes(stmt, 2) == CS_KEY_LEN)
-			memcpy(origin, sqlite3_column_blob(stmt, 2), CS_KEY_LEN);
-		found = 1;
-	}
-	store_release(st, stmt);
-	if (rc != SQLITE_ROW && rc != SQLITE_DONE)
-		return lm_errf(err, "%s: %s", st->path, sqlite3_errmsg(st->db));
-	return found;
+	return 0;
 }
 
 const struct repl_table *table_cache_get(struct table_cache *c, struct store *st, const char *table,

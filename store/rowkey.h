@@ -3,8 +3,8 @@
  * store/.
  *
  * A replicated row is named by its table and its key: the primary key
- * values, which travel as a msgpack array and are stored in repl_row,
- * repl_clock and repl_capture as json_array() of the values (what the
+ * values, which travel as a msgpack array and are stored in repl_row
+ * and repl_capture as json_array() of the values (what the
  * capture triggers compute). Both forms are kept here side by side.
  */
 #ifndef LMSYNC_STORE_ROWKEY_H
@@ -47,18 +47,11 @@ int rowkey_select(struct store *st, const struct repl_table *t, const struct row
 /* The value of result column i as a cs_value (valid until the next step). */
 void rowkey_column_value(sqlite3_stmt *stmt, int i, struct cs_value *v);
 
-/* Who last wrote a column: set, and read (returns 1 when known). */
-int rowkey_set_clock(struct store *st, const struct rowkey *k, const char *col, uint64_t cl,
-		     uint64_t hlc, const uint8_t origin[CS_KEY_LEN], lm_err *err);
-int rowkey_get_clock(struct store *st, const struct rowkey *k, const char *col, uint64_t *cl,
-		     uint64_t *hlc, uint8_t origin[CS_KEY_LEN], lm_err *err);
-
-/* The clock of the write that set the row's scope (repl_row). */
-int rowkey_set_scope_clock(struct store *st, const struct rowkey *k, uint64_t hlc,
-			   const uint8_t origin[CS_KEY_LEN], lm_err *err);
-/* Returns 1 and fills scope (cap bytes) and the clock when the row is known. */
-int rowkey_get_scope(struct store *st, const struct rowkey *k, char *scope, size_t cap,
-		     uint64_t *hlc, uint8_t origin[CS_KEY_LEN], lm_err *err);
+/* Record that (hlc, origin) wrote cols of the row at causal length cl
+ * (repl_row.clocks); scope_too: the write also set the row's scope. */
+int rowkey_stamp(struct store *st, const struct rowkey *k, uint64_t cl, const struct cs_col *cols,
+		 size_t ncols, uint64_t hlc, const uint8_t origin[CS_KEY_LEN], int scope_too,
+		 lm_err *err);
 
 /* Registered table descriptions, loaded once per seal or merge. */
 struct table_cache {

@@ -124,6 +124,58 @@ static const char *const migrations[] = {
      * it, whatever order writes arrive in. */
     "ALTER TABLE repl_row ADD COLUMN scope_hlc INTEGER NOT NULL DEFAULT 0;\n"
     "ALTER TABLE repl_row ADD COLUMN scope_origin BLOB NOT NULL DEFAULT x'';\n",
+
+    /* 3 -> 4: the column clocks of a row move into one blob in its repl_row
+     * entry (see store/rowclock.h): merging a row of five columns wrote six
+     * metadata rows, now one. Only the clocks of the row's current causal
+     * length are kept; older ones never won anything again. lm_rowclock is
+     * the aggregate store.c registers for this. */
+    "ALTER TABLE repl_row ADD COLUMN clocks BLOB;\n"
+    "UPDATE repl_row SET clocks = (SELECT lm_rowclock(c.cl, c.col, c.hlc, c.origin) "
+    "FROM repl_clock c WHERE c.tbl = repl_row.tbl AND c.pk = repl_row.pk "
+    "AND c.cl = repl_row.cl);\n"
+    "DROP TABLE repl_clock;\n"
+    /* The log becomes a rowid table keyed by arrival order: envelopes of up
+     * to 60 kB sit badly in a WITHOUT ROWID B-tree, whose cells are meant to
+     * be small. (origin, scope, seq) stays unique through an index. */
+    "CREATE TABLE changeset_v4 (\n"
+    "  local_id INTEGER PRIMARY KEY,\n" /* arrival order at this site */
+    "  origin   BLOB NOT NULL,\n"
+    "  scope    TEXT NOT NULL,\n"
+    "  seq      INTEGER NOT NULL,\n"
+    "  hlc      INTEGER NOT NULL,\n"
+    "  hash     BLOB NOT NULL,\n"
+    "  envelope BLOB NOT NULL,\n"
+    "  UNIQUE (origin, scope, seq)\n"
+    ");\n"
+    "INSERT INTO changeset_v4(local_id, origin, scope, seq, hlc, hash, envelope) "
+    "SELECT local_id, origin, scope, seq, hlc, hash, envelope FROM changeset "
+    "ORDER BY local_id;\n"
+    "DROP TABLE changeset;\n"
+    "ALTER TABLE changeset_v4 RENAME TO changeset;\n",
+
+    /* 4 -> 5: scope membership (store/member.h), replicated under the new
+     * admin policy. repl_table is rebuilt to let its CHECK name that policy;
+     * the triggers of every table are re-installed after migrating. */
+    "CREATE TABLE repl_table_v5 (\n"
+    "  name      TEXT PRIMARY KEY,\n"
+    "  pk_cols   TEXT NOT NULL,\n"
+    "  scope_col TEXT NOT NULL,\n"
+    "  policy    TEXT NOT NULL CHECK (policy IN ('owner', 'scope', 'admin'))\n"
+    ") WITHOUT ROWID;\n"
+    "INSERT INTO repl_table_v5 SELECT name, pk_cols, scope_col, policy FROM repl_table;\n"
+    "DROP TABLE repl_table;\n"
+    "ALTER TABLE repl_table_v5 RENAME TO repl_table;\n"
+    "CREATE TABLE lm_member (\n"
+    "  of_scope TEXT NOT NULL,\n"
+    "  member   TEXT NOT NULL CHECK (length(member) = 64 AND NOT member GLOB '*[^0-9a-f]*'),\n"
+    "  scope    TEXT NOT NULL DEFAULT '',\n"
+    "  role     TEXT NOT NULL DEFAULT 'member'\n"
+    "           CHECK (role IN ('admin', 'member', 'reader', 'relay')),\n"
+    "  PRIMARY KEY (of_scope, member)\n"
+    ");\n"
+    "INSERT INTO repl_table(name, pk_cols, scope_col, policy) "
+    "VALUES ('lm_member', 'of_scope,member', 'scope', 'admin');\n",
 };
 
 int schema_latest(void)

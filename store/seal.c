@@ -85,18 +85,6 @@ static int read_columns(struct sealing *s, const struct repl_table *t, struct ro
 	return 0;
 }
 
-/* Record who wrote the shipped columns, so later merges compare with it. */
-static int record_clocks(struct sealing *s, const struct rowkey *k, uint64_t cl,
-			 const struct cs_col *cols, size_t ncols, lm_err *err)
-{
-	size_t i;
-
-	for (i = 0; i < ncols; i++)
-		if (rowkey_set_clock(s->st, k, cols[i].name, cl, s->h.hlc, s->h.origin, err) != 0)
-			return -1;
-	return 0;
-}
-
 static int add_row(struct sealing *s, const struct cs_row *row, lm_err *err)
 {
 	if (!s->open && begin_changeset(s, err) != 0)
@@ -136,12 +124,11 @@ static int seal_row(struct sealing *s, const char *table, const char *key, int w
 		row.cols = cols;
 		row.ncols = ncols;
 		rc = add_row(s, &row, err);
-		if (rc == 0)
-			rc = record_clocks(s, &k, cl, cols, ncols, err);
 		/* This write sets the row's scope register, deletes included, unless
 		 * it is the delete left behind in a scope the row has moved out of. */
 		if (rc == 0 && here)
-			rc = rowkey_set_scope_clock(s->st, &k, s->h.hlc, s->h.origin, err);
+			rc = rowkey_stamp(s->st, &k, cl, cols, ncols, s->h.hlc, s->h.origin, here,
+					  err);
 	}
 	store_release(s->st, stmt);
 	rowkey_free(&k);

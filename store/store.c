@@ -9,6 +9,7 @@
 
 #include "proto/siteid.h"
 #include "store/registry.h"
+#include "store/rowclock.h"
 #include "store/schema.h"
 
 /* ---- the statement cache ------------------------------------------------
@@ -259,6 +260,75 @@ static int migrate(struct store *st, lm_err *err)
 	return registry_reinstall_all(st, err);
 }
 
+/* lm_rowclock(cl, col, hlc, origin): the aggregate migration 3 -> 4 packs
+ * the column clocks of one row into repl_row.clocks with (rowclock.h). */
+struct rowclock_agg {
+	struct rowclock rc;
+	char names[REGISTRY_MAX_COLS][65];
+	uint8_t origins[REGISTRY_MAX_COLS][CS_KEY_LEN];
+	int bad;
+};
+
+static void rowclock_agg_step(sqlite3_context *ctx, int argc, sqlite3_value **argv)
+{
+	struct rowclock_agg *a = sqlite3_aggregate_context(ctx, sizeof(*a));
+	const char *name = (const char *)sqlite3_value_text(argv[1]);
+	size_t i;
+
+	(void)argc;
+	if (a == NULL) {
+		sqlite3_result_error_nomem(ctx);
+		return;
+	}
+	i = a->rc.n;
+	if (name == NULL || strlen(name) == 0 || strlen(name) > 64 || i == REGISTRY_MAX_COLS ||
+	    sqlite3_value_bytes(argv[3]) != CS_KEY_LEN) {
+		a->bad = 1;
+		return;
+	}
+	a->rc.cl = (uint64_t)sqlite3_value_int64(argv[0]);
+	snprintf(a->names[i], sizeof(a->names[i]), "%s", name);
+	memcpy(a->origins[i], sqlite3_value_blob(argv[3]), CS_KEY_LEN);
+	a->rc.c[i].name = a->names[i];
+	a->rc.c[i].name_len = strlen(name);
+	a->rc.c[i].hlc = (uint64_t)sqlite3_value_int64(argv[2]);
+	a->rc.c[i].origin = a->origins[i];
+	a->rc.n++;
+}
+
+static void rowclock_agg_final(sqlite3_context *ctx)
+{
+	struct rowclock_agg *a = sqlite3_aggregate_context(ctx, 0);
+	uint8_t blob[ROWCLOCK_BLOB_MAX];
+	size_t len;
+
+	if (a == NULL || a->rc.n == 0) {
+		sqlite3_result_null(ctx);
+		return;
+	}
+	len = a->bad ? 0 : rowclock_encode(&a->rc, blob, sizeof(blob));
+	if (len == 0)
+		sqlite3_result_error(ctx, "lm_rowclock: a column clock cannot be packed", -1);
+	else
+		sqlite3_result_blob(ctx, blob, (int)len, SQLITE_TRANSIENT);
+}
+
+/* lm_clocks(cl, clocks): repl_row's column clocks as text, for operators
+ * and tests (rowclock_describe). */
+static void clocks_text(sqlite3_context *ctx, int argc, sqlite3_value **argv)
+{
+	char *text;
+
+	(void)argc;
+	text = rowclock_describe(sqlite3_value_blob(argv[1]), (size_t)sqlite3_value_bytes(argv[1]),
+				 (uint64_t)sqlite3_value_int64(argv[0]));
+	if (text == NULL)
+		sqlite3_result_error(ctx, "lm_clocks: damaged column clocks (or out of memory)",
+				     -1);
+	else
+		sqlite3_result_text(ctx, text, -1, free);
+}
+
 /* WAL lets the CLI read while the daemon writes; synchronous=FULL makes a
  * commit survive power loss, which the no-loss invariant needs. */
 static int configure(struct store *st, lm_err *err)
@@ -298,6 +368,14 @@ int store_open(struct store *st, const char *path, enum store_mode mode, lm_err 
 		return -1;
 	}
 	sqlite3_extended_result_codes(st->db, 1);
+	if (sqlite3_create_function(st->db, "lm_rowclock", 4, SQLITE_UTF8, NULL, NULL,
+				    rowclock_agg_step, rowclock_agg_final) != SQLITE_OK ||
+	    sqlite3_create_function(st->db, "lm_clocks", 2, SQLITE_UTF8 | SQLITE_DETERMINISTIC,
+				    NULL, clocks_text, NULL, NULL) != SQLITE_OK) {
+		lm_errf(err, "%s: %s", path, sqlite3_errmsg(st->db));
+		store_close(st);
+		return -1;
+	}
 	if (configure(st, err) != 0 || migrate(st, err) != 0) {
 		store_close(st);
 		return -1;

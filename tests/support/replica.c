@@ -392,9 +392,8 @@ char *replica_dump_vv(struct replica *r)
 char *replica_dump_clocks(struct replica *r)
 {
 	return replica_query_text(
-	    r, "SELECT c.tbl, c.pk, c.col, c.cl, c.hlc, lower(hex(c.origin)) FROM repl_clock c "
-	       "JOIN repl_row w ON w.tbl = c.tbl AND w.pk = c.pk "
-	       "WHERE w.cl % 2 = 1 AND c.cl = w.cl ORDER BY c.tbl, c.pk, c.col");
+	    r, "SELECT tbl, pk, cl, lm_clocks(cl, clocks) FROM repl_row WHERE cl % 2 = 1 "
+	       "ORDER BY tbl, pk");
 }
 
 char *replica_dump_all(struct replica *r)
