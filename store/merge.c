@@ -28,6 +28,12 @@
 /* How the reason of a change set held for want of a role begins. */
 #define MEMBER_WAIT "waiting for membership"
 
+struct refusal {
+	uint8_t hash[CS_HASH_LEN];
+	char why[LM_ERR_MAX];
+	int set;
+};
+
 struct merging {
 	struct store *st;
 	const struct merge_options *opt;
@@ -44,6 +50,11 @@ struct merging {
 	} memo[16];
 	unsigned memo_next;
 	int members_changed; /* an lm_member row was applied */
+	/* Change sets a table constraint refused in an earlier attempt at this
+	 * batch, quarantined this time; and the one refused in this attempt. */
+	const struct refusal *refused;
+	size_t nrefused;
+	struct refusal *hit;
 };
 
 const char *merge_result_name(enum merge_result r)
@@ -101,7 +112,7 @@ enum row_sql {
 	ROW_DELETE,	  /* the row, by key (?1...) */
 	ROW_UPDATE,	  /* the columns in cols, by key */
 	ROW_UPDATE_SCOPE, /* the same and the scope */
-	ROW_INSERT,	  /* INSERT OR IGNORE of scope, key and the columns in cols */
+	ROW_INSERT, /* insert of scope, key and the columns in cols, unless the key is there */
 };
 
 /* Statements set the scope as ?1, the key as ?2..., the values of the
@@ -117,7 +128,7 @@ static size_t row_sql_build(const struct repl_table *t, int kind, uint64_t cols,
 		n = (size_t)snprintf(sql, cap, "DELETE FROM \"%s\" WHERE ", t->name);
 		where_key(sql, cap, &n, t, 1);
 	} else if (kind == ROW_INSERT) {
-		n = (size_t)snprintf(sql, cap, "INSERT OR IGNORE INTO \"%s\"(\"%s\"", t->name,
+		n = (size_t)snprintf(sql, cap, "INSERT INTO \"%s\"(\"%s\"", t->name,
 				     t->cols[t->scope_col]);
 		for (i = 0; i < t->ncols && n < cap; i++)
 			if (i < t->npk || (cols >> i & 1))
@@ -127,8 +138,9 @@ static size_t row_sql_build(const struct repl_table *t, int kind, uint64_t cols,
 		for (i = 0, p = 1; i < t->ncols && n < cap; i++)
 			if (i < t->npk || (cols >> i & 1))
 				n += (size_t)snprintf(sql + n, cap - n, ", ?%d", ++p);
+		/* Not INSERT OR IGNORE: that would skip a row a CHECK refuses too. */
 		if (n < cap)
-			n += (size_t)snprintf(sql + n, cap - n, ")");
+			n += (size_t)snprintf(sql + n, cap - n, ") ON CONFLICT DO NOTHING");
 	} else {
 		n = (size_t)snprintf(sql, cap, "UPDATE \"%s\" SET ", t->name);
 		if (kind == ROW_UPDATE_SCOPE && n < cap)
@@ -760,6 +772,9 @@ static int merge_one(struct merging *m, size_t i, const uint8_t *env, size_t len
 	}
 	if (check_policy(m, cs, why, sizeof(why)) != 0)
 		return quarantine(m, cs, env, len, o, why, err);
+	for (r = 0; r < m->nrefused; r++)
+		if (memcmp(m->refused[r].hash, cs->hash, CS_HASH_LEN) == 0)
+			return quarantine(m, cs, env, len, o, m->refused[r].why, err);
 	rc = check_membership(m, cs, why, sizeof(why), err);
 	if (rc != 0) {
 		if (rc < 0)
@@ -767,23 +782,20 @@ static int merge_one(struct merging *m, size_t i, const uint8_t *env, size_t len
 		outcome(o, MERGE_HELD, "%s", why);
 		return set_aside(m->st, 0, cs, env, len, why, err);
 	}
-	/* A row the table's own constraints refuse (a CHECK, NOT NULL) undoes
-	 * the change set alone and quarantines it, instead of failing the batch
-	 * again at every retry. */
-	if (store_exec(m->st, "SAVEPOINT changeset", err) != 0)
-		return -1;
+	/* A row the table's own constraints refuse (a CHECK, NOT NULL) fails
+	 * the attempt; merge_batch then runs the batch again with this change
+	 * set quarantined, instead of failing it at every retry. (A savepoint
+	 * per change set would cost a copy of every page it touches.) */
 	for (r = 0; r < cs->nrows; r++) {
 		if (merge_row(m, cs, &cs->rows[r], err) == 0)
 			continue;
-		if ((sqlite3_errcode(m->st->db) & 0xff) != SQLITE_CONSTRAINT)
-			return -1;
-		snprintf(why, sizeof(why), "row %zu: %s", r, err->msg);
-		if (store_exec(m->st, "ROLLBACK TO changeset; RELEASE changeset", err) != 0)
-			return -1;
-		return quarantine(m, cs, env, len, o, why, err);
-	}
-	if (store_exec(m->st, "RELEASE changeset", err) != 0)
+		if ((sqlite3_errcode(m->st->db) & 0xff) == SQLITE_CONSTRAINT && !m->hit->set) {
+			memcpy(m->hit->hash, cs->hash, CS_HASH_LEN);
+			snprintf(m->hit->why, sizeof(m->hit->why), "row %zu: %s", r, err->msg);
+			m->hit->set = 1;
+		}
 		return -1;
+	}
 	outcome(o, MERGE_APPLIED, "%s", "");
 	return cslog_append(m->st, &cs->h, cs->hash, env, len, err);
 }
@@ -911,6 +923,9 @@ static int retry_waiting(struct merging *m, lm_err *err)
 		sub.st = m->st;
 		sub.opt = m->opt;
 		sub.clock = m->clock;
+		sub.refused = m->refused;
+		sub.nrefused = m->nrefused;
+		sub.hit = m->hit;
 		sub.n = h.n;
 		sub.cs = calloc(h.n ? h.n : 1, sizeof(*sub.cs));
 		sub.verified = calloc(h.n ? h.n : 1, sizeof(*sub.verified));
@@ -928,8 +943,9 @@ static int retry_waiting(struct merging *m, lm_err *err)
 	return rc;
 }
 
-int merge_batch(struct store *st, const uint8_t *const *envelopes, const size_t *lens, size_t n,
-		const struct merge_options *opt, struct merge_outcome *out, lm_err *err)
+static int attempt(struct store *st, const uint8_t *const *envelopes, const size_t *lens, size_t n,
+		   const struct merge_options *opt, struct merge_outcome *out,
+		   const struct refusal *refused, size_t nrefused, struct refusal *hit, lm_err *err)
 {
 	struct merging m;
 	int rc;
@@ -938,6 +954,9 @@ int merge_batch(struct store *st, const uint8_t *const *envelopes, const size_t 
 	m.st = st;
 	m.opt = opt;
 	m.n = n;
+	m.refused = refused;
+	m.nrefused = nrefused;
+	m.hit = hit;
 	m.cs = calloc(n ? n : 1, sizeof(*m.cs));
 	m.verified = calloc(n ? n : 1, sizeof(*m.verified));
 	if (m.cs == NULL || m.verified == NULL) {
@@ -962,6 +981,31 @@ int merge_batch(struct store *st, const uint8_t *const *envelopes, const size_t 
 	if (rc != 0)
 		sqlite3_exec(st->db, "ROLLBACK", NULL, NULL, NULL);
 	release(&m);
+	return rc;
+}
+
+int merge_batch(struct store *st, const uint8_t *const *envelopes, const size_t *lens, size_t n,
+		const struct merge_options *opt, struct merge_outcome *out, lm_err *err)
+{
+	struct refusal *refused = NULL, hit, *grown;
+	size_t nrefused = 0;
+	int rc;
+
+	/* Each failed attempt names a new change set (its hash), so this ends. */
+	for (;;) {
+		memset(&hit, 0, sizeof(hit));
+		rc = attempt(st, envelopes, lens, n, opt, out, refused, nrefused, &hit, err);
+		if (rc == 0 || !hit.set || nrefused > n)
+			break;
+		grown = realloc(refused, (nrefused + 1) * sizeof(*refused));
+		if (grown == NULL) {
+			rc = lm_errf(err, "out of memory merging %zu change sets", n);
+			break;
+		}
+		refused = grown;
+		refused[nrefused++] = hit;
+	}
+	free(refused);
 	return rc;
 }
 

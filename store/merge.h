@@ -12,8 +12,12 @@
  *  - A change set that breaks a write policy is quarantined: never applied,
  *    listed with its reason, but logged and counted in the version vector so
  *    the origin's later change sets still flow and every site decides alike.
+ *    So is one whose rows the table's own constraints refuse (undone alone).
  *  - A change set dated more than max_skew ahead of this site's clock is
- *    held back with its reason and retried later (merge_retry_held).
+ *    held back with its reason and retried later (merge_retry_held). So is
+ *    one in a governed scope whose origin holds no writing role here yet
+ *    (member.h); those are retried within the batch that changes a member
+ *    list.
  *  - Applying follows the merge rules: per-column last-writer-wins by (HLC,
  *    origin id); causal length decides deletes and re-creations; a value
  *    that loses against another site's write is kept in the conflict table.
@@ -38,7 +42,7 @@ enum merge_result {
 	MERGE_GAP,	   /* an earlier one of its (origin, scope) is missing: send it first */
 	MERGE_REJECTED,	   /* malformed, bad signature, broken chain or fork: dropped */
 	MERGE_QUARANTINED, /* breaks a write policy: logged, never applied */
-	MERGE_HELD,	   /* dated too far ahead: kept aside, retried later */
+	MERGE_HELD,	   /* dated too far ahead, or no role yet: kept aside, retried later */
 };
 
 struct merge_outcome {

@@ -7,6 +7,8 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "store/member.h"
+
 /* Trigger SQL for a table with many columns runs to a few kilobytes. */
 #define SQL_MAX 32768
 
@@ -175,6 +177,12 @@ static void sql_member_guard(struct sqlbuf *b, const struct repl_table *t, const
 {
 	const char *scope = t->cols[t->scope_col], *me = "(SELECT value FROM meta WHERE key = "
 							 "'site_id')";
+	char self[128] = "";
+
+	/* The trigger runs after the write: a site's own member row must not
+	 * vouch for the change that made it (granting or promoting itself). */
+	if (strcmp(t->name, MEMBER_TABLE) == 0)
+		snprintf(self, sizeof(self), " AND member IS NOT %s.\"%s\"", p, t->cols[1]);
 
 	if (t->policy == POLICY_ADMIN)
 		sql_add(b,
@@ -187,9 +195,9 @@ static void sql_member_guard(struct sqlbuf *b, const struct repl_table *t, const
 		"WHERE length(%s.\"%s\") > 65 AND substr(%s.\"%s\", -65, 1) = '@' AND NOT "
 		"substr(%s.\"%s\", -64) GLOB '*[^0-9a-f]*' AND substr(%s.\"%s\", -64) IS NOT %s "
 		"AND NOT EXISTS (SELECT 1 FROM lm_member WHERE of_scope = %s.\"%s\" AND member = "
-		"%s AND role IN ('admin'%s));\n",
+		"%s AND role IN ('admin'%s)%s);\n",
 		p, scope, p, scope, p, scope, p, scope, me, p, scope, me,
-		t->policy == POLICY_ADMIN ? "" : ", 'member'");
+		t->policy == POLICY_ADMIN ? "" : ", 'member'", self);
 }
 
 /* A row must fit one change set with room to spare; refuse it at write
