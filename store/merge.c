@@ -991,11 +991,17 @@ int merge_batch(struct store *st, const uint8_t *const *envelopes, const size_t 
 	size_t nrefused = 0;
 	int rc;
 
-	/* Each failed attempt names a new change set (its hash), so this ends. */
+	/* Each failed attempt names a change set (of the batch or a held one
+	 * retried with it) not refused before, so this ends. */
 	for (;;) {
+		size_t i;
+
 		memset(&hit, 0, sizeof(hit));
 		rc = attempt(st, envelopes, lens, n, opt, out, refused, nrefused, &hit, err);
-		if (rc == 0 || !hit.set || nrefused > n)
+		for (i = 0; hit.set && i < nrefused; i++)
+			if (memcmp(refused[i].hash, hit.hash, CS_HASH_LEN) == 0)
+				hit.set = 0; /* no progress: give up with the error */
+		if (rc == 0 || !hit.set)
 			break;
 		grown = realloc(refused, (nrefused + 1) * sizeof(*refused));
 		if (grown == NULL) {

@@ -5,13 +5,15 @@
  *  - scope ids: NAME@ROOT names its root, with ROOT exactly 64 lowercase
  *    hex digits; anything else is an open scope;
  *  - the capture triggers refuse, locally, writes of sites without a
- *    writing role, member-list writes of non-admins, and member rows kept
- *    outside the scope they grant;
+ *    writing role, member-list writes of non-admins (a site's own new row
+ *    does not vouch for it), and member rows kept outside the scope they
+ *    grant;
  *  - the merge holds change sets of sites without a role here until the
  *    grant arrives, and applies them in the batch that brings it;
  *  - member rows that break the rules (another scope in their key, a role
  *    the table's CHECK refuses) are quarantined alone, and the origin's
- *    later change sets still flow;
+ *    later change sets still flow; so are held ones a grant lets in, however
+ *    many, without failing the grant's batch;
  *  - removal: later change sets of the removed site wait, and the removed
  *    site itself can no longer write;
  *  - open scopes work for everyone as before.
@@ -47,6 +49,7 @@
 struct fx {
 	char dir[64];
 	struct replica a, b, c, d; /* A creates the governed scope S */
+	struct replica e;	   /* made by the tests that need a fifth site */
 	char s[CS_SCOPE_MAX + 1];  /* S = "net@" + A's id */
 	uint64_t now;		   /* everybody's wall clock; tests move it on */
 	struct envlist lists[8];   /* released by teardown, even after a failure */
@@ -92,6 +95,7 @@ static int teardown(void **state)
 	replica_destroy(&f->b);
 	replica_destroy(&f->c);
 	replica_destroy(&f->d);
+	replica_destroy(&f->e); /* harmless when never made */
 	for (i = 0; i < f->nlists; i++)
 		envlist_free(&f->lists[i]);
 	tmpdir_remove(f->dir);
@@ -470,12 +474,8 @@ static void test_held_until_grant(void **state)
 	struct fx *f = *state;
 	struct envlist *grants = new_list(f), *bcs = new_list(f);
 	struct merge_outcome o[2];
-	struct replica e;
-	uint8_t seed[32];
 	uint8_t *env[2];
 	size_t len[2];
-	char path[160];
-	lm_err err;
 
 	grant(f, &f->b, "member", grants);
 	pull(f, &f->b, &f->a);
@@ -515,21 +515,17 @@ static void test_held_until_grant(void **state)
 	assert_same("members", &f->b, &f->d, dump_members);
 
 	/* Both in one batch, the grantee's row first: both apply. */
-	memset(seed, 'E', sizeof(seed));
-	snprintf(path, sizeof(path), "%s/e.db", f->dir);
-	if (replica_create(&e, path, seed, &err) != 0)
-		fail_msg("%s", err.msg);
+	make_replica(f, &f->e, "e", 'E');
 	env[0] = bcs->env[0];
 	len[0] = bcs->len[0];
 	env[1] = grants->env[0];
 	len[1] = grants->len[0];
-	merge_at(&e, env, len, 2, f->now, o);
+	merge_at(&f->e, env, len, 2, f->now, o);
 	expect_waiting(&o[0], NULL); /* what became of it on arrival */
 	expect(&o[1], MERGE_APPLIED, NULL);
-	assert_int_equal(qint(&e, "SELECT count(*) FROM held"), 0);
-	assert_same("tables", &f->b, &e, replica_dump_tables);
-	assert_same("members", &f->b, &e, dump_members);
-	replica_destroy(&e);
+	assert_int_equal(qint(&f->e, "SELECT count(*) FROM held"), 0);
+	assert_same("tables", &f->b, &f->e, replica_dump_tables);
+	assert_same("members", &f->b, &f->e, dump_members);
 }
 
 /* ---- (4) admin rights and where member rows live ---- */
@@ -660,6 +656,66 @@ static void test_check_quarantines_update(void **state)
 	assert_same("members", &f->a, &f->d, dump_members);
 }
 
+/* Held change sets whose rows a CHECK refuses, let in by the grant: each
+ * is quarantined alone, however many there are, and the grant applies.
+ * Signers B, C, D (nsigners of them) each sign one in S before A makes them
+ * admins, in one change set; E hears from them before it hears from A. */
+static void held_check_failures(struct fx *f, int nsigners)
+{
+	struct replica *signers[3] = {&f->b, &f->c, &f->d}, *e = &f->e;
+	struct envlist *bad = new_list(f), *grants = new_list(f);
+	struct merge_outcome o;
+	char member[65];
+	lm_err err;
+	int i;
+
+	make_replica(f, e, "e", 'E');
+	for (i = 0; i < nsigners; i++) {
+		memset(member, '1' + i, 64);
+		member[64] = '\0';
+		craft_member_row(f, signers[i], f->s, f->s, member, "superuser", bad);
+		sqlf(&f->a,
+		     "INSERT INTO lm_member(of_scope, member, scope, role) VALUES ('%s', '%s', "
+		     "'%s', 'admin')",
+		     f->s, signers[i]->hex, f->s);
+	}
+	assert_int_equal(seal(f, &f->a), 1);
+	newest(&f->a, grants);
+	for (i = 0; i < nsigners; i++) {
+		merge_one(f, e, bad->env[i], bad->len[i], &o);
+		expect_waiting(&o, "needs admin");
+	}
+	assert_int_equal(replica_int(e, "SELECT count(*) FROM held"), nsigners);
+
+	/* The grant's batch runs them; their CHECK failures must not fail it. */
+	if (replica_merge(e, grants->env, grants->len, 1, f->now, SKEW_MS, &o, &err) != 0)
+		fail_msg("the grant's batch failed with %d held change sets a CHECK refuses: %s",
+			 nsigners, err.msg);
+	expect(&o, MERGE_APPLIED, NULL);
+	assert_int_equal(replica_int(e, "SELECT count(*) FROM held"), 0);
+	assert_int_equal(replica_int(e, "SELECT count(*) FROM quarantine WHERE reason LIKE "
+					"'%CHECK constraint failed%'"),
+			 nsigners);
+	assert_int_equal(replica_int(e, "SELECT count(*) FROM lm_member WHERE role = 'admin'"),
+			 nsigners);
+	assert_int_equal(replica_int(e, "SELECT count(*) FROM lm_member"), nsigners);
+	assert_int_equal(replica_int(e, "SELECT count(*) FROM repl_row WHERE tbl = 'lm_member'"),
+			 nsigners);
+	for (i = 0; i < nsigners; i++)
+		assert_int_equal(
+		    qint(e, "SELECT seq FROM vv WHERE origin = x'%s'", signers[i]->hex), 1);
+}
+
+static void test_held_check_failure(void **state)
+{
+	held_check_failures(*state, 1);
+}
+
+static void test_held_check_failures_outnumber_batch(void **state)
+{
+	held_check_failures(*state, 3);
+}
+
 /* ---- (6) removal ---- */
 
 static void test_removal(void **state)
@@ -738,6 +794,9 @@ int main(void)
 	    cmocka_unit_test_setup_teardown(test_member_row_in_another_scope, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_check_quarantines_new_row, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_check_quarantines_update, setup, teardown),
+	    cmocka_unit_test_setup_teardown(test_held_check_failure, setup, teardown),
+	    cmocka_unit_test_setup_teardown(test_held_check_failures_outnumber_batch, setup,
+					    teardown),
 	    cmocka_unit_test_setup_teardown(test_removal, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_open_scopes, setup, teardown),
 	};
