@@ -36,6 +36,7 @@
 #include "proto/changeset.h"
 #include "store/member.h"
 #include "tests/support/replica.h"
+#include "tests/support/replica_check.h"
 #include "tests/support/tmpdir.h"
 
 #define EPOCH_MS UINT64_C(1795440000000)
@@ -112,21 +113,6 @@ static struct envlist *new_list(struct fx *f)
 	return &f->lists[f->nlists++];
 }
 
-static void sqlf(struct replica *r, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
-
-static void sqlf(struct replica *r, const char *fmt, ...)
-{
-	char sql[4096];
-	va_list ap;
-	lm_err err;
-
-	va_start(ap, fmt);
-	vsnprintf(sql, sizeof(sql), fmt, ap);
-	va_end(ap);
-	if (replica_exec(r, sql, &err) != 0)
-		fail_msg("%s", err.msg);
-}
-
 /* The SQL must fail with a message saying `want`, and leave nothing to seal:
  * the trigger aborts the statement with everything it captured. */
 static void refused(struct replica *r, const char *want, const char *fmt, ...)
@@ -149,19 +135,6 @@ static void refused(struct replica *r, const char *want, const char *fmt, ...)
 	assert_int_equal(replica_int(r, "SELECT count(*) FROM repl_capture"), 0);
 }
 
-static int64_t qint(struct replica *r, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
-
-static int64_t qint(struct replica *r, const char *fmt, ...)
-{
-	char sql[1024];
-	va_list ap;
-
-	va_start(ap, fmt);
-	vsnprintf(sql, sizeof(sql), fmt, ap);
-	va_end(ap);
-	return replica_int(r, sql);
-}
-
 static int seal(struct fx *f, struct replica *r)
 {
 	int count;
@@ -171,22 +144,6 @@ static int seal(struct fx *f, struct replica *r)
 	if (replica_seal(r, f->now, &count, &err) != 0)
 		fail_msg("seal_pending %s: %s", r->path, err.msg);
 	return count;
-}
-
-/* The change set r's log gained last (sealed or merged). */
-static void newest(struct replica *r, struct envlist *l)
-{
-	sqlite3_stmt *stmt;
-
-	assert_int_equal(sqlite3_prepare_v2(r->st.db,
-					    "SELECT envelope FROM changeset ORDER BY local_id DESC "
-					    "LIMIT 1",
-					    -1, &stmt, NULL),
-			 SQLITE_OK);
-	assert_int_equal(sqlite3_step(stmt), SQLITE_ROW);
-	assert_int_equal(
-	    envlist_add(l, sqlite3_column_blob(stmt, 0), (size_t)sqlite3_column_bytes(stmt, 0)), 0);
-	sqlite3_finalize(stmt);
 }
 
 static void merge_at(struct replica *r, uint8_t *const *env, const size_t *len, size_t n,
@@ -206,23 +163,11 @@ static void merge_one(struct fx *f, struct replica *r, const uint8_t *env, size_
 	merge_at(r, &e, &len, 1, f->now, out);
 }
 
-static void expect(const struct merge_outcome *o, enum merge_result want, const char *reason_has)
-{
-	if (o->result != want)
-		fail_msg("seq %llu of %.20s...: expected %s, got %s (%s)",
-			 (unsigned long long)o->seq, o->scope, merge_result_name(want),
-			 merge_result_name(o->result), o->reason);
-	if (reason_has && strstr(o->reason, reason_has) == NULL)
-		fail_msg("seq %llu: %s, but the reason does not say '%s': %s",
-			 (unsigned long long)o->seq, merge_result_name(o->result), reason_has,
-			 o->reason);
-}
-
 /* Held for want of a role: the reason begins as the merge promises, so
  * retry_waiting (which selects on that prefix) finds it again. */
 static void expect_waiting(const struct merge_outcome *o, const char *reason_has)
 {
-	expect(o, MERGE_HELD, reason_has);
+	replica_expect(o, MERGE_HELD, reason_has);
 	if (strncmp(o->reason, MEMBER_WAIT, strlen(MEMBER_WAIT)) != 0)
 		fail_msg("held, but the reason does not begin with '%s': %s", MEMBER_WAIT,
 			 o->reason);
@@ -237,23 +182,6 @@ static void pull(struct fx *f, struct replica *to, struct replica *from)
 		fail_msg("%s", err.msg);
 }
 
-static void assert_same(const char *what, struct replica *x, struct replica *y,
-			char *(*dump)(struct replica *))
-{
-	char *a = dump(x), *b = dump(y);
-
-	assert_non_null(a);
-	assert_non_null(b);
-	if (strcmp(a, b) != 0) {
-		replica_diff(what, x->path, a, y->path, b);
-		free(a);
-		free(b);
-		fail_msg("%s of %s and %s differ", what, x->path, y->path);
-	}
-	free(a);
-	free(b);
-}
-
 /* The member list, to compare sites by (replica_dump_tables has only the
  * test tables). */
 static char *dump_members(struct replica *r)
@@ -265,13 +193,14 @@ static char *dump_members(struct replica *r)
  * l when l is not NULL. */
 static void grant(struct fx *f, struct replica *who, const char *role, struct envlist *l)
 {
-	sqlf(&f->a,
-	     "INSERT INTO lm_member(of_scope, member, scope, role) VALUES ('%s', '%s', '%s', "
-	     "'%s')",
-	     f->s, who->hex, f->s, role);
+	replica_sqlf(
+	    &f->a,
+	    "INSERT INTO lm_member(of_scope, member, scope, role) VALUES ('%s', '%s', '%s', "
+	    "'%s')",
+	    f->s, who->hex, f->s, role);
 	assert_int_equal(seal(f, &f->a), 1);
 	if (l != NULL)
-		newest(&f->a, l);
+		replica_newest(&f->a, l);
 }
 
 static enum member_role role_at(struct replica *at, const char *scope, const struct replica *who)
@@ -313,10 +242,10 @@ static void craft_member_row(struct fx *f, struct replica *signer, const char *s
 	    cs_writer_seal(&w, signer->sk, &env, &len, hash, &err) != 0)
 		fail_msg("crafting: %s", err.msg);
 	cs_writer_free(&w);
-	sqlf(signer, "BEGIN");
+	replica_sqlf(signer, "BEGIN");
 	if (cslog_append(&signer->st, &h, hash, env, len, &err) != 0)
 		fail_msg("%s", err.msg);
-	sqlf(signer, "COMMIT");
+	replica_sqlf(signer, "COMMIT");
 	assert_int_equal(envlist_add(l, env, len), 0);
 	free(env);
 }
@@ -376,7 +305,8 @@ static void test_local_guard(void **state)
 	struct fx *f = *state;
 
 	/* The root writes its scope without any member row. */
-	sqlf(&f->a, "INSERT INTO note(id, scope, body) VALUES ('a1', '%s', 'fra roten')", f->s);
+	replica_sqlf(&f->a, "INSERT INTO note(id, scope, body) VALUES ('a1', '%s', 'fra roten')",
+		     f->s);
 	assert_int_equal(seal(f, &f->a), 1);
 	assert_int_equal(role_at(&f->a, f->s, &f->a), ROLE_ADMIN);
 	assert_int_equal(role_at(&f->b, f->s, &f->a), ROLE_ADMIN); /* by the id alone */
@@ -387,7 +317,8 @@ static void test_local_guard(void **state)
 	pull(f, &f->b, &f->a);
 	refused(&f->b, NO_ROLE, "UPDATE note SET body = 'nei' WHERE id = 'a1'");
 	refused(&f->b, NO_ROLE, "DELETE FROM note WHERE id = 'a1'");
-	assert_int_equal(qint(&f->b, "SELECT count(*) FROM note WHERE body = 'fra roten'"), 1);
+	assert_int_equal(replica_qint(&f->b, "SELECT count(*) FROM note WHERE body = 'fra roten'"),
+			 1);
 
 	/* A makes B a member and C a reader. */
 	grant(f, &f->b, "member", NULL);
@@ -399,11 +330,11 @@ static void test_local_guard(void **state)
 	assert_int_equal(role_at(&f->b, f->s, &f->d), ROLE_NONE);
 
 	/* Now B writes rows of S, and they reach A. */
-	sqlf(&f->b, "INSERT INTO note(id, scope, body) VALUES ('b1', '%s', 'fra B')", f->s);
-	sqlf(&f->b, "UPDATE note SET body = 'B endret' WHERE id = 'a1'");
+	replica_sqlf(&f->b, "INSERT INTO note(id, scope, body) VALUES ('b1', '%s', 'fra B')", f->s);
+	replica_sqlf(&f->b, "UPDATE note SET body = 'B endret' WHERE id = 'a1'");
 	assert_int_equal(seal(f, &f->b), 1);
 	pull(f, &f->a, &f->b);
-	assert_same("tables", &f->a, &f->b, replica_dump_tables);
+	replica_assert_same("tables", &f->a, &f->b, replica_dump_tables);
 
 	/* But not the member list: that takes admin. */
 	refused(&f->b, NO_ROLE,
@@ -417,7 +348,7 @@ static void test_local_guard(void **state)
 	/* A reader writes nothing. */
 	refused(&f->c, NO_ROLE, "INSERT INTO note(id, scope, body) VALUES ('c1', '%s', 'nei')",
 		f->s);
-	assert_int_equal(qint(&f->c, "SELECT count(*) FROM note WHERE id = 'a1'"), 1);
+	assert_int_equal(replica_qint(&f->c, "SELECT count(*) FROM note WHERE id = 'a1'"), 1);
 	refused(&f->c, NO_ROLE, "UPDATE note SET body = 'nei' WHERE id = 'a1'");
 
 	/* A member row lives in the scope it grants, even when the root
@@ -431,7 +362,7 @@ static void test_local_guard(void **state)
 		"'net', 'member')",
 		f->s, f->d.hex);
 	assert_int_equal(
-	    qint(&f->a, "SELECT count(*) FROM lm_member WHERE member = '%s'", f->d.hex), 0);
+	    replica_qint(&f->a, "SELECT count(*) FROM lm_member WHERE member = '%s'", f->d.hex), 0);
 	assert_int_equal(seal(f, &f->a), 0);
 }
 
@@ -479,40 +410,45 @@ static void test_held_until_grant(void **state)
 
 	grant(f, &f->b, "member", grants);
 	pull(f, &f->b, &f->a);
-	sqlf(&f->b, "INSERT INTO note(id, scope, body, n) VALUES ('b1', '%s', 'fra B', 7)", f->s);
+	replica_sqlf(&f->b, "INSERT INTO note(id, scope, body, n) VALUES ('b1', '%s', 'fra B', 7)",
+		     f->s);
 	assert_int_equal(seal(f, &f->b), 1);
-	newest(&f->b, bcs);
+	replica_newest(&f->b, bcs);
 
 	/* C gets B's change set before A's grant: change sets of different
 	 * origins travel independently, so it waits instead of being refused. */
 	merge_one(f, &f->c, bcs->env[0], bcs->len[0], o);
 	expect_waiting(o, "needs member");
-	assert_int_equal(qint(&f->c, "SELECT count(*) FROM note"), 0);
+	assert_int_equal(replica_qint(&f->c, "SELECT count(*) FROM note"), 0);
+	assert_int_equal(replica_qint(&f->c,
+				      "SELECT count(*) FROM held WHERE origin = x'%s' AND seq = 1",
+				      f->b.hex),
+			 1);
 	assert_int_equal(
-	    qint(&f->c, "SELECT count(*) FROM held WHERE origin = x'%s' AND seq = 1", f->b.hex), 1);
-	assert_int_equal(qint(&f->c, "SELECT count(*) FROM vv WHERE origin = x'%s'", f->b.hex), 0);
+	    replica_qint(&f->c, "SELECT count(*) FROM vv WHERE origin = x'%s'", f->b.hex), 0);
 	/* Delivered again, still waiting, held once. */
 	merge_one(f, &f->c, bcs->env[0], bcs->len[0], o);
 	expect_waiting(o, NULL);
-	assert_int_equal(qint(&f->c, "SELECT count(*) FROM held"), 1);
+	assert_int_equal(replica_qint(&f->c, "SELECT count(*) FROM held"), 1);
 
 	/* The grant lets it in, in the batch that brings the grant. */
 	merge_one(f, &f->c, grants->env[0], grants->len[0], o);
-	expect(o, MERGE_APPLIED, NULL);
-	assert_int_equal(qint(&f->c, "SELECT count(*) FROM held"), 0);
-	assert_int_equal(qint(&f->c, "SELECT count(*) FROM note WHERE id = 'b1'"), 1);
-	assert_int_equal(qint(&f->c, "SELECT seq FROM vv WHERE origin = x'%s'", f->b.hex), 1);
-	assert_same("tables", &f->b, &f->c, replica_dump_tables);
-	assert_same("members", &f->b, &f->c, dump_members);
-	assert_same("causal lengths", &f->b, &f->c, replica_dump_rows);
+	replica_expect(o, MERGE_APPLIED, NULL);
+	assert_int_equal(replica_qint(&f->c, "SELECT count(*) FROM held"), 0);
+	assert_int_equal(replica_qint(&f->c, "SELECT count(*) FROM note WHERE id = 'b1'"), 1);
+	assert_int_equal(replica_qint(&f->c, "SELECT seq FROM vv WHERE origin = x'%s'", f->b.hex),
+			 1);
+	replica_assert_same("tables", &f->b, &f->c, replica_dump_tables);
+	replica_assert_same("members", &f->b, &f->c, dump_members);
+	replica_assert_same("causal lengths", &f->b, &f->c, replica_dump_rows);
 
 	/* The other order: grant first, then B's row applies straight away. */
 	merge_one(f, &f->d, grants->env[0], grants->len[0], o);
-	expect(o, MERGE_APPLIED, NULL);
+	replica_expect(o, MERGE_APPLIED, NULL);
 	merge_one(f, &f->d, bcs->env[0], bcs->len[0], o);
-	expect(o, MERGE_APPLIED, NULL);
-	assert_same("tables", &f->b, &f->d, replica_dump_tables);
-	assert_same("members", &f->b, &f->d, dump_members);
+	replica_expect(o, MERGE_APPLIED, NULL);
+	replica_assert_same("tables", &f->b, &f->d, replica_dump_tables);
+	replica_assert_same("members", &f->b, &f->d, dump_members);
 
 	/* Both in one batch, the grantee's row first: both apply. */
 	make_replica(f, &f->e, "e", 'E');
@@ -522,10 +458,10 @@ static void test_held_until_grant(void **state)
 	len[1] = grants->len[0];
 	merge_at(&f->e, env, len, 2, f->now, o);
 	expect_waiting(&o[0], NULL); /* what became of it on arrival */
-	expect(&o[1], MERGE_APPLIED, NULL);
-	assert_int_equal(qint(&f->e, "SELECT count(*) FROM held"), 0);
-	assert_same("tables", &f->b, &f->e, replica_dump_tables);
-	assert_same("members", &f->b, &f->e, dump_members);
+	replica_expect(&o[1], MERGE_APPLIED, NULL);
+	assert_int_equal(replica_qint(&f->e, "SELECT count(*) FROM held"), 0);
+	replica_assert_same("tables", &f->b, &f->e, replica_dump_tables);
+	replica_assert_same("members", &f->b, &f->e, dump_members);
 }
 
 /* ---- (4) admin rights and where member rows live ---- */
@@ -545,18 +481,18 @@ static void test_member_list_needs_admin(void **state)
 	merge_one(f, &f->c, bad->env[0], bad->len[0], &o);
 	expect_waiting(&o, "needs admin");
 	assert_int_equal(
-	    qint(&f->c, "SELECT count(*) FROM lm_member WHERE member = '%s'", f->d.hex), 0);
-	assert_int_equal(qint(&f->c, "SELECT count(*) FROM held WHERE origin = x'%s'", f->b.hex),
-			 1);
+	    replica_qint(&f->c, "SELECT count(*) FROM lm_member WHERE member = '%s'", f->d.hex), 0);
+	assert_int_equal(
+	    replica_qint(&f->c, "SELECT count(*) FROM held WHERE origin = x'%s'", f->b.hex), 1);
 	assert_int_equal(role_at(&f->c, f->s, &f->d), ROLE_NONE);
 
 	/* Made admin later, B's grant goes in with the promotion. */
-	sqlf(&f->a, "UPDATE lm_member SET role = 'admin' WHERE member = '%s'", f->b.hex);
+	replica_sqlf(&f->a, "UPDATE lm_member SET role = 'admin' WHERE member = '%s'", f->b.hex);
 	assert_int_equal(seal(f, &f->a), 1);
-	newest(&f->a, promote);
+	replica_newest(&f->a, promote);
 	merge_one(f, &f->c, promote->env[0], promote->len[0], &o);
-	expect(&o, MERGE_APPLIED, NULL);
-	assert_int_equal(qint(&f->c, "SELECT count(*) FROM held"), 0);
+	replica_expect(&o, MERGE_APPLIED, NULL);
+	assert_int_equal(replica_qint(&f->c, "SELECT count(*) FROM held"), 0);
 	assert_int_equal(role_at(&f->c, f->s, &f->d), ROLE_MEMBER);
 }
 
@@ -572,20 +508,22 @@ static void test_member_row_in_another_scope(void **state)
 	snprintf(other, sizeof(other), "other@%s", f->a.hex);
 	craft_member_row(f, &f->a, f->s, other, f->d.hex, "member", bad);
 	merge_one(f, &f->c, bad->env[0], bad->len[0], &o);
-	expect(&o, MERGE_QUARANTINED, "live in the scope their key names");
-	assert_int_equal(qint(&f->c, "SELECT count(*) FROM lm_member"), 0);
-	assert_int_equal(qint(&f->c, "SELECT count(*) FROM repl_row WHERE tbl = 'lm_member'"), 0);
-	assert_int_equal(qint(&f->c, "SELECT count(*) FROM held"), 0);
-	assert_int_equal(qint(&f->c,
-			      "SELECT count(*) FROM quarantine WHERE origin = x'%s' AND seq = 1 "
-			      "AND reason LIKE '%%live in the scope their key names%%'",
-			      f->a.hex),
-			 1);
+	replica_expect(&o, MERGE_QUARANTINED, "live in the scope their key names");
+	assert_int_equal(replica_qint(&f->c, "SELECT count(*) FROM lm_member"), 0);
+	assert_int_equal(
+	    replica_qint(&f->c, "SELECT count(*) FROM repl_row WHERE tbl = 'lm_member'"), 0);
+	assert_int_equal(replica_qint(&f->c, "SELECT count(*) FROM held"), 0);
+	assert_int_equal(
+	    replica_qint(&f->c,
+			 "SELECT count(*) FROM quarantine WHERE origin = x'%s' AND seq = 1 "
+			 "AND reason LIKE '%%live in the scope their key names%%'",
+			 f->a.hex),
+	    1);
 	assert_int_equal(role_at(&f->c, other, &f->d), ROLE_NONE);
 	/* Counted, so A's next change set in S still flows. */
 	grant(f, &f->d, "member", next);
 	merge_one(f, &f->c, next->env[0], next->len[0], &o);
-	expect(&o, MERGE_APPLIED, NULL);
+	replica_expect(&o, MERGE_APPLIED, NULL);
 	assert_int_equal(o.seq, 2);
 	assert_int_equal(role_at(&f->c, f->s, &f->d), ROLE_MEMBER);
 }
@@ -604,21 +542,24 @@ static void quarantined_alone(struct fx *f, struct envlist *l, size_t bad_at)
 	merge_at(&f->d, l->env, l->len, l->n, f->now, o);
 	for (i = 0; i < l->n; i++)
 		if (i == bad_at)
-			expect(&o[i], MERGE_QUARANTINED, "CHECK constraint failed");
+			replica_expect(&o[i], MERGE_QUARANTINED, "CHECK constraint failed");
 		else
-			expect(&o[i], MERGE_APPLIED, NULL);
-	assert_int_equal(qint(&f->d, "SELECT count(*) FROM lm_member WHERE role NOT IN ('admin', "
-				     "'member', 'reader', 'relay')"),
+			replica_expect(&o[i], MERGE_APPLIED, NULL);
+	assert_int_equal(replica_qint(&f->d,
+				      "SELECT count(*) FROM lm_member WHERE role NOT IN ('admin', "
+				      "'member', 'reader', 'relay')"),
 			 0);
-	assert_int_equal(qint(&f->d,
-			      "SELECT count(*) FROM quarantine WHERE origin = x'%s' AND seq = %zu",
-			      f->a.hex, bad_at + 1),
-			 1);
 	assert_int_equal(
-	    qint(&f->d, "SELECT seq FROM vv WHERE origin = x'%s' AND scope = '%s'", f->a.hex, f->s),
-	    (int64_t)l->n);
-	assert_int_equal(qint(&f->d, "SELECT count(*) FROM note WHERE id = 'after'"), 1);
-	assert_int_equal(qint(&f->d, "SELECT count(*) FROM held"), 0);
+	    replica_qint(&f->d,
+			 "SELECT count(*) FROM quarantine WHERE origin = x'%s' AND seq = %zu",
+			 f->a.hex, bad_at + 1),
+	    1);
+	assert_int_equal(replica_qint(&f->d,
+				      "SELECT seq FROM vv WHERE origin = x'%s' AND scope = '%s'",
+				      f->a.hex, f->s),
+			 (int64_t)l->n);
+	assert_int_equal(replica_qint(&f->d, "SELECT count(*) FROM note WHERE id = 'after'"), 1);
+	assert_int_equal(replica_qint(&f->d, "SELECT count(*) FROM held"), 0);
 }
 
 static void test_check_quarantines_new_row(void **state)
@@ -627,14 +568,16 @@ static void test_check_quarantines_new_row(void **state)
 	struct envlist *l = new_list(f);
 
 	craft_member_row(f, &f->a, f->s, f->s, f->c.hex, "superuser", l);
-	sqlf(&f->a, "INSERT INTO note(id, scope, body) VALUES ('after', '%s', 'neste')", f->s);
+	replica_sqlf(&f->a, "INSERT INTO note(id, scope, body) VALUES ('after', '%s', 'neste')",
+		     f->s);
 	assert_int_equal(seal(f, &f->a), 1);
-	newest(&f->a, l);
+	replica_newest(&f->a, l);
 	quarantined_alone(f, l, 0);
 	/* Nothing of it: no row, and no live entry in repl_row either, which
 	 * would claim a row the table does not have. */
-	assert_int_equal(qint(&f->d, "SELECT count(*) FROM lm_member"), 0);
-	assert_int_equal(qint(&f->d, "SELECT count(*) FROM repl_row WHERE tbl = 'lm_member'"), 0);
+	assert_int_equal(replica_qint(&f->d, "SELECT count(*) FROM lm_member"), 0);
+	assert_int_equal(
+	    replica_qint(&f->d, "SELECT count(*) FROM repl_row WHERE tbl = 'lm_member'"), 0);
 	assert_int_equal(role_at(&f->d, f->s, &f->c), ROLE_NONE);
 }
 
@@ -645,15 +588,16 @@ static void test_check_quarantines_update(void **state)
 
 	grant(f, &f->c, "reader", l);
 	craft_member_row(f, &f->a, f->s, f->s, f->c.hex, "superuser", l);
-	sqlf(&f->a, "INSERT INTO note(id, scope, body) VALUES ('after', '%s', 'neste')", f->s);
+	replica_sqlf(&f->a, "INSERT INTO note(id, scope, body) VALUES ('after', '%s', 'neste')",
+		     f->s);
 	assert_int_equal(seal(f, &f->a), 1);
-	newest(&f->a, l);
+	replica_newest(&f->a, l);
 	assert_int_equal(l->n, 3);
 	quarantined_alone(f, l, 1);
 	/* The grant before it stands as it was. */
 	assert_int_equal(role_at(&f->d, f->s, &f->c), ROLE_READER);
-	assert_int_equal(qint(&f->d, "SELECT count(*) FROM lm_member"), 1);
-	assert_same("members", &f->a, &f->d, dump_members);
+	assert_int_equal(replica_qint(&f->d, "SELECT count(*) FROM lm_member"), 1);
+	replica_assert_same("members", &f->a, &f->d, dump_members);
 }
 
 /* Held change sets whose rows a CHECK refuses, let in by the grant: each
@@ -674,13 +618,14 @@ static void held_check_failures(struct fx *f, int nsigners)
 		memset(member, '1' + i, 64);
 		member[64] = '\0';
 		craft_member_row(f, signers[i], f->s, f->s, member, "superuser", bad);
-		sqlf(&f->a,
-		     "INSERT INTO lm_member(of_scope, member, scope, role) VALUES ('%s', '%s', "
-		     "'%s', 'admin')",
-		     f->s, signers[i]->hex, f->s);
+		replica_sqlf(
+		    &f->a,
+		    "INSERT INTO lm_member(of_scope, member, scope, role) VALUES ('%s', '%s', "
+		    "'%s', 'admin')",
+		    f->s, signers[i]->hex, f->s);
 	}
 	assert_int_equal(seal(f, &f->a), 1);
-	newest(&f->a, grants);
+	replica_newest(&f->a, grants);
 	for (i = 0; i < nsigners; i++) {
 		merge_one(f, e, bad->env[i], bad->len[i], &o);
 		expect_waiting(&o, "needs admin");
@@ -691,7 +636,7 @@ static void held_check_failures(struct fx *f, int nsigners)
 	if (replica_merge(e, grants->env, grants->len, 1, f->now, SKEW_MS, &o, &err) != 0)
 		fail_msg("the grant's batch failed with %d held change sets a CHECK refuses: %s",
 			 nsigners, err.msg);
-	expect(&o, MERGE_APPLIED, NULL);
+	replica_expect(&o, MERGE_APPLIED, NULL);
 	assert_int_equal(replica_int(e, "SELECT count(*) FROM held"), 0);
 	assert_int_equal(replica_int(e, "SELECT count(*) FROM quarantine WHERE reason LIKE "
 					"'%CHECK constraint failed%'"),
@@ -703,7 +648,7 @@ static void held_check_failures(struct fx *f, int nsigners)
 			 nsigners);
 	for (i = 0; i < nsigners; i++)
 		assert_int_equal(
-		    qint(e, "SELECT seq FROM vv WHERE origin = x'%s'", signers[i]->hex), 1);
+		    replica_qint(e, "SELECT seq FROM vv WHERE origin = x'%s'", signers[i]->hex), 1);
 }
 
 static void test_held_check_failure(void **state)
@@ -728,36 +673,36 @@ static void test_removal(void **state)
 	grant(f, &f->c, "reader", NULL);
 	pull(f, &f->b, &f->a);
 	pull(f, &f->c, &f->a);
-	sqlf(&f->b, "INSERT INTO note(id, scope, body) VALUES ('b1', '%s', 'før')", f->s);
+	replica_sqlf(&f->b, "INSERT INTO note(id, scope, body) VALUES ('b1', '%s', 'før')", f->s);
 	assert_int_equal(seal(f, &f->b), 1);
 	pull(f, &f->c, &f->b);
 
-	sqlf(&f->a, "DELETE FROM lm_member WHERE member = '%s'", f->b.hex);
+	replica_sqlf(&f->a, "DELETE FROM lm_member WHERE member = '%s'", f->b.hex);
 	assert_int_equal(seal(f, &f->a), 1);
 	pull(f, &f->c, &f->a);
 	assert_int_equal(role_at(&f->c, f->s, &f->b), ROLE_NONE);
 
 	/* B has not heard yet and writes on; C, which has, holds it. */
-	sqlf(&f->b, "INSERT INTO note(id, scope, body) VALUES ('b2', '%s', 'etter')", f->s);
+	replica_sqlf(&f->b, "INSERT INTO note(id, scope, body) VALUES ('b2', '%s', 'etter')", f->s);
 	assert_int_equal(seal(f, &f->b), 1);
-	newest(&f->b, later);
+	replica_newest(&f->b, later);
 	merge_one(f, &f->c, later->env[0], later->len[0], &o);
 	expect_waiting(&o, "is none in this scope");
-	assert_int_equal(qint(&f->c, "SELECT count(*) FROM note WHERE id = 'b2'"), 0);
+	assert_int_equal(replica_qint(&f->c, "SELECT count(*) FROM note WHERE id = 'b2'"), 0);
 	/* What C applied before the removal stays (docs/DECISIONS.md). */
-	assert_int_equal(qint(&f->c, "SELECT count(*) FROM note WHERE id = 'b1'"), 1);
+	assert_int_equal(replica_qint(&f->c, "SELECT count(*) FROM note WHERE id = 'b1'"), 1);
 
 	/* B hears of it and can no longer write. */
 	pull(f, &f->b, &f->a);
 	assert_int_equal(role_at(&f->b, f->s, &f->b), ROLE_NONE);
 	assert_int_equal(
-	    qint(&f->b, "SELECT count(*) FROM lm_member WHERE member = '%s'", f->b.hex), 0);
+	    replica_qint(&f->b, "SELECT count(*) FROM lm_member WHERE member = '%s'", f->b.hex), 0);
 	refused(&f->b, NO_ROLE, "INSERT INTO note(id, scope, body) VALUES ('b3', '%s', 'nei')",
 		f->s);
 	refused(&f->b, NO_ROLE, "UPDATE note SET body = 'nei' WHERE id = 'b1'");
 	/* And the removal's delete is the same row state everywhere. */
-	assert_same("members", &f->a, &f->c, dump_members);
-	assert_same("members", &f->a, &f->b, dump_members);
+	replica_assert_same("members", &f->a, &f->c, dump_members);
+	replica_assert_same("members", &f->a, &f->b, dump_members);
 }
 
 /* ---- (7) open scopes ---- */
@@ -769,17 +714,19 @@ static void test_open_scopes(void **state)
 
 	/* Not governed: 'net', and an id one hex digit short of naming a root. */
 	snprintf(almost, sizeof(almost), "net@%.63s", f->a.hex);
-	sqlf(&f->b, "INSERT INTO note(id, scope, body) VALUES ('o1', 'net', 'åpen')");
-	sqlf(&f->b, "INSERT INTO note(id, scope, body) VALUES ('o2', '%s', 'også åpen')", almost);
-	sqlf(&f->b, "INSERT INTO course VALUES ('%s', 'c1', 'net', 'Kurs', 3)", f->b.hex);
+	replica_sqlf(&f->b, "INSERT INTO note(id, scope, body) VALUES ('o1', 'net', 'åpen')");
+	replica_sqlf(&f->b, "INSERT INTO note(id, scope, body) VALUES ('o2', '%s', 'også åpen')",
+		     almost);
+	replica_sqlf(&f->b, "INSERT INTO course VALUES ('%s', 'c1', 'net', 'Kurs', 3)", f->b.hex);
 	assert_int_equal(seal(f, &f->b), 2);
 	pull(f, &f->c, &f->b);
-	sqlf(&f->c, "UPDATE note SET body = 'C endret' WHERE id = 'o1'");
+	replica_sqlf(&f->c, "UPDATE note SET body = 'C endret' WHERE id = 'o1'");
 	assert_int_equal(seal(f, &f->c), 1);
 	pull(f, &f->b, &f->c);
-	assert_int_equal(qint(&f->b, "SELECT count(*) FROM note WHERE body = 'C endret'"), 1);
-	assert_same("tables", &f->b, &f->c, replica_dump_tables);
-	assert_int_equal(qint(&f->c, "SELECT count(*) FROM held"), 0);
+	assert_int_equal(replica_qint(&f->b, "SELECT count(*) FROM note WHERE body = 'C endret'"),
+			 1);
+	replica_assert_same("tables", &f->b, &f->c, replica_dump_tables);
+	assert_int_equal(replica_qint(&f->c, "SELECT count(*) FROM held"), 0);
 }
 
 int main(void)

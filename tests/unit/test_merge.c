@@ -35,6 +35,7 @@
 #include "proto/changeset.h"
 #include "store/registry.h"
 #include "tests/support/replica.h"
+#include "tests/support/replica_check.h"
 #include "tests/support/tmpdir.h"
 
 #define EPOCH_MS UINT64_C(1795440000000)
@@ -116,34 +117,6 @@ static void *own(struct fx *f, void *p)
 	return p;
 }
 
-static void sqlf(struct replica *r, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
-
-static void sqlf(struct replica *r, const char *fmt, ...)
-{
-	char sql[4096];
-	va_list ap;
-	lm_err err;
-
-	va_start(ap, fmt);
-	vsnprintf(sql, sizeof(sql), fmt, ap);
-	va_end(ap);
-	if (replica_exec(r, sql, &err) != 0)
-		fail_msg("%s", err.msg);
-}
-
-static int64_t qint(struct replica *r, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
-
-static int64_t qint(struct replica *r, const char *fmt, ...)
-{
-	char sql[1024];
-	va_list ap;
-
-	va_start(ap, fmt);
-	vsnprintf(sql, sizeof(sql), fmt, ap);
-	va_end(ap);
-	return replica_int(r, sql);
-}
-
 /* The text of the first column of the first row (caller frees). */
 static char *qtext(struct replica *r, const char *sql)
 {
@@ -173,22 +146,6 @@ static void log_of(struct replica *r, struct envlist *l)
 		fail_msg("listing the log of %s: %s", r->path, err.msg);
 }
 
-/* The change set r's log gained last (sealed or merged). */
-static void newest(struct replica *r, struct envlist *l)
-{
-	sqlite3_stmt *stmt;
-
-	assert_int_equal(sqlite3_prepare_v2(r->st.db,
-					    "SELECT envelope FROM changeset ORDER BY local_id DESC "
-					    "LIMIT 1",
-					    -1, &stmt, NULL),
-			 SQLITE_OK);
-	assert_int_equal(sqlite3_step(stmt), SQLITE_ROW);
-	assert_int_equal(
-	    envlist_add(l, sqlite3_column_blob(stmt, 0), (size_t)sqlite3_column_bytes(stmt, 0)), 0);
-	sqlite3_finalize(stmt);
-}
-
 static void merge_at(struct fx *f, struct replica *r, uint8_t *const *env, const size_t *len,
 		     size_t n, uint64_t now, struct merge_outcome *out)
 {
@@ -207,17 +164,6 @@ static void merge_one(struct fx *f, struct replica *r, const uint8_t *env, size_
 	merge_at(f, r, &e, &len, 1, f->now, out);
 }
 
-static void expect(const struct merge_outcome *o, enum merge_result want, const char *reason_has)
-{
-	if (o->result != want)
-		fail_msg("seq %llu: expected %s, got %s (%s)", (unsigned long long)o->seq,
-			 merge_result_name(want), merge_result_name(o->result), o->reason);
-	if (reason_has && strstr(o->reason, reason_has) == NULL)
-		fail_msg("seq %llu: %s, but the reason does not say '%s': %s",
-			 (unsigned long long)o->seq, merge_result_name(o->result), reason_has,
-			 o->reason);
-}
-
 /* to takes everything from `from` that it lacks; all must apply. */
 static void pull(struct fx *f, struct replica *to, struct replica *from)
 {
@@ -231,23 +177,6 @@ static void exchange(struct fx *f, struct replica *x, struct replica *y)
 {
 	pull(f, x, y);
 	pull(f, y, x);
-}
-
-static void assert_same(const char *what, struct replica *x, struct replica *y,
-			char *(*dump)(struct replica *))
-{
-	char *a = dump(x), *b = dump(y);
-
-	assert_non_null(a);
-	assert_non_null(b);
-	if (strcmp(a, b) != 0) {
-		replica_diff(what, x->path, a, y->path, b);
-		free(a);
-		free(b);
-		fail_msg("%s of %s and %s differ", what, x->path, y->path);
-	}
-	free(a);
-	free(b);
 }
 
 static void assert_consistent(struct replica *r)
@@ -317,19 +246,20 @@ static void test_external_writer(void **state)
 		 f->a.path);
 	rc = system(cmd);
 	assert_int_equal(rc, 0);
-	assert_true(qint(&f->a, "SELECT count(*) FROM repl_capture") > 0);
+	assert_true(replica_qint(&f->a, "SELECT count(*) FROM repl_capture") > 0);
 	assert_int_equal(seal(f, &f->a), 1);
-	assert_int_equal(qint(&f->a, "SELECT count(*) FROM repl_capture"), 0);
+	assert_int_equal(replica_qint(&f->a, "SELECT count(*) FROM repl_capture"), 0);
 
 	pull(f, &f->b, &f->a);
-	assert_same("tables", &f->a, &f->b, replica_dump_tables);
-	assert_same("causal lengths", &f->a, &f->b, replica_dump_rows);
-	assert_same("version vectors", &f->a, &f->b, replica_dump_vv);
-	assert_same("column winners", &f->a, &f->b, replica_dump_clocks);
-	assert_int_equal(qint(&f->b, "SELECT n FROM note WHERE id = 'shell-1'"), 4);
-	assert_int_equal(qint(&f->b, "SELECT cl FROM repl_row WHERE pk = '[\"shell-2\"]'"), 2);
+	replica_assert_same("tables", &f->a, &f->b, replica_dump_tables);
+	replica_assert_same("causal lengths", &f->a, &f->b, replica_dump_rows);
+	replica_assert_same("version vectors", &f->a, &f->b, replica_dump_vv);
+	replica_assert_same("column winners", &f->a, &f->b, replica_dump_clocks);
+	assert_int_equal(replica_qint(&f->b, "SELECT n FROM note WHERE id = 'shell-1'"), 4);
+	assert_int_equal(replica_qint(&f->b, "SELECT cl FROM repl_row WHERE pk = '[\"shell-2\"]'"),
+			 2);
 	/* Merged rows are not captured: nothing to seal, nothing echoed back. */
-	assert_int_equal(qint(&f->b, "SELECT count(*) FROM repl_capture"), 0);
+	assert_int_equal(replica_qint(&f->b, "SELECT count(*) FROM repl_capture"), 0);
 	assert_int_equal(seal(f, &f->b), 0);
 	assert_consistent(&f->a);
 	assert_consistent(&f->b);
@@ -340,10 +270,12 @@ static void test_external_writer(void **state)
 /* A's first change set: one note row and one course row in scope 'net'. */
 static void first_changeset(struct fx *f, struct envlist *l)
 {
-	sqlf(&f->a, "INSERT INTO note(id, scope, body, n) VALUES ('k1', 'net', 'Hjerteskolen', 1)");
-	sqlf(&f->a, "INSERT INTO course VALUES ('%s', 'c1', 'net', 'Diabetesskole', 10)", f->a.hex);
+	replica_sqlf(
+	    &f->a, "INSERT INTO note(id, scope, body, n) VALUES ('k1', 'net', 'Hjerteskolen', 1)");
+	replica_sqlf(&f->a, "INSERT INTO course VALUES ('%s', 'c1', 'net', 'Diabetesskole', 10)",
+		     f->a.hex);
 	assert_int_equal(seal(f, &f->a), 1);
-	newest(&f->a, l);
+	replica_newest(&f->a, l);
 }
 
 /* Merge a tampered envelope at B: refused for `reason`, nothing kept; the
@@ -355,12 +287,12 @@ static void refused_then_genuine(struct fx *f, uint8_t *bad, size_t len, const u
 	char *before = own(f, state_of(&f->b)), *after;
 
 	merge_one(f, &f->b, bad, len, &o);
-	expect(&o, MERGE_REJECTED, reason);
+	replica_expect(&o, MERGE_REJECTED, reason);
 	after = own(f, state_of(&f->b));
 	assert_string_equal(before, after);
 	merge_one(f, &f->b, good, good_len, &o);
-	expect(&o, MERGE_APPLIED, NULL);
-	assert_same("tables", &f->a, &f->b, replica_dump_tables);
+	replica_expect(&o, MERGE_APPLIED, NULL);
+	replica_assert_same("tables", &f->a, &f->b, replica_dump_tables);
 }
 
 static void test_tamper_body(void **state)
@@ -408,7 +340,8 @@ static void test_foreign_origin(void **state)
 	/* The body names C as its origin; the signature is still A's. */
 	memcpy(bad + find(bad, len, f->a.pk, 32), f->c.pk, 32);
 	refused_then_genuine(f, bad, len, l->env[0], l->len[0], "signature");
-	assert_int_equal(qint(&f->b, "SELECT count(*) FROM vv WHERE origin = x'%s'", f->c.hex), 0);
+	assert_int_equal(
+	    replica_qint(&f->b, "SELECT count(*) FROM vv WHERE origin = x'%s'", f->c.hex), 0);
 }
 
 static void test_fork(void **state)
@@ -425,21 +358,22 @@ static void test_fork(void **state)
 	if (replica_create_with_key(&a2, path, f->a.pk, f->a.sk, &err) != 0)
 		fail_msg("%s", err.msg);
 	first_changeset(f, mine);
-	sqlf(&a2, "INSERT INTO note(id, scope, body) VALUES ('k1', 'net', 'en annen historie')");
+	replica_sqlf(&a2,
+		     "INSERT INTO note(id, scope, body) VALUES ('k1', 'net', 'en annen historie')");
 	assert_int_equal(seal(f, &a2), 1);
-	newest(&a2, twin);
+	replica_newest(&a2, twin);
 
 	merge_one(f, &f->b, mine->env[0], mine->len[0], &o);
-	expect(&o, MERGE_APPLIED, NULL);
+	replica_expect(&o, MERGE_APPLIED, NULL);
 	before = own(f, state_of(&f->b));
 	merge_one(f, &f->b, twin->env[0], twin->len[0], &o);
-	expect(&o, MERGE_REJECTED, "fork");
+	replica_expect(&o, MERGE_REJECTED, "fork");
 	assert_int_equal(o.seq, 1);
 	after = own(f, state_of(&f->b));
 	assert_string_equal(before, after);
 	/* The genuine one again is only a duplicate. */
 	merge_one(f, &f->b, mine->env[0], mine->len[0], &o);
-	expect(&o, MERGE_DUPLICATE, NULL);
+	replica_expect(&o, MERGE_DUPLICATE, NULL);
 	replica_destroy(&a2);
 }
 
@@ -453,28 +387,29 @@ static void test_gap(void **state)
 	int i;
 
 	for (i = 1; i <= 3; i++) {
-		sqlf(&f->a, "INSERT INTO note(id, scope, body) VALUES ('g%d', 'net', 'nr %d')", i,
-		     i);
+		replica_sqlf(&f->a,
+			     "INSERT INTO note(id, scope, body) VALUES ('g%d', 'net', 'nr %d')", i,
+			     i);
 		assert_int_equal(seal(f, &f->a), 1);
 	}
 	log_of(&f->a, l);
 	assert_int_equal(l->n, 3);
 	merge_one(f, &f->b, l->env[0], l->len[0], o);
-	expect(o, MERGE_APPLIED, NULL);
+	replica_expect(o, MERGE_APPLIED, NULL);
 	merge_one(f, &f->b, l->env[2], l->len[2], o);
-	expect(o, MERGE_GAP, NULL);
+	replica_expect(o, MERGE_GAP, NULL);
 	assert_int_equal(o->seq, 3);
-	assert_int_equal(qint(&f->b, "SELECT count(*) FROM note WHERE id = 'g3'"), 0);
-	assert_int_equal(qint(&f->b, "SELECT max(seq) FROM vv"), 1);
+	assert_int_equal(replica_qint(&f->b, "SELECT count(*) FROM note WHERE id = 'g3'"), 0);
+	assert_int_equal(replica_qint(&f->b, "SELECT max(seq) FROM vv"), 1);
 	e[0] = l->env[1];
 	e[1] = l->env[2];
 	n[0] = l->len[1];
 	n[1] = l->len[2];
 	merge_at(f, &f->b, e, n, 2, f->now, o);
-	expect(&o[0], MERGE_APPLIED, NULL);
-	expect(&o[1], MERGE_APPLIED, NULL);
-	assert_same("tables", &f->a, &f->b, replica_dump_tables);
-	assert_same("version vectors", &f->a, &f->b, replica_dump_vv);
+	replica_expect(&o[0], MERGE_APPLIED, NULL);
+	replica_expect(&o[1], MERGE_APPLIED, NULL);
+	replica_assert_same("tables", &f->a, &f->b, replica_dump_tables);
+	replica_assert_same("version vectors", &f->a, &f->b, replica_dump_vv);
 }
 
 /* A signs a change set with a course row that names C as its owner, and
@@ -502,10 +437,10 @@ static void craft_foreign_course(struct fx *f, uint8_t **env, size_t *len)
 	    cs_writer_seal(&w, f->a.sk, env, len, hash, &err) != 0)
 		fail_msg("crafting: %s", err.msg);
 	cs_writer_free(&w);
-	sqlf(&f->a, "BEGIN");
+	replica_sqlf(&f->a, "BEGIN");
 	if (cslog_append(&f->a.st, &h, hash, *env, *len, &err) != 0)
 		fail_msg("%s", err.msg);
-	sqlf(&f->a, "COMMIT");
+	replica_sqlf(&f->a, "COMMIT");
 }
 
 static void test_owner_violation(void **state)
@@ -519,35 +454,37 @@ static void test_owner_violation(void **state)
 
 	first_changeset(f, first);
 	merge_one(f, &f->b, first->env[0], first->len[0], &o);
-	expect(&o, MERGE_APPLIED, NULL);
+	replica_expect(&o, MERGE_APPLIED, NULL);
 	craft_foreign_course(f, &bad, &len);
 	own(f, bad);
 	before = own(f, replica_dump_tables(&f->b));
 
 	merge_one(f, &f->b, bad, len, &o);
-	expect(&o, MERGE_QUARANTINED, "belong");
+	replica_expect(&o, MERGE_QUARANTINED, "belong");
 	assert_int_equal(o.seq, 2);
 	after = own(f, replica_dump_tables(&f->b));
 	assert_string_equal(before, after);
-	assert_int_equal(qint(&f->b, "SELECT count(*) FROM course WHERE owner = '%s'", f->c.hex),
-			 0);
-	assert_int_equal(qint(&f->b,
-			      "SELECT count(*) FROM quarantine WHERE origin = x'%s' AND seq = 2 "
-			      "AND scope = 'net' AND reason LIKE '%%belong%%'",
-			      f->a.hex),
-			 1);
+	assert_int_equal(
+	    replica_qint(&f->b, "SELECT count(*) FROM course WHERE owner = '%s'", f->c.hex), 0);
+	assert_int_equal(
+	    replica_qint(&f->b,
+			 "SELECT count(*) FROM quarantine WHERE origin = x'%s' AND seq = 2 "
+			 "AND scope = 'net' AND reason LIKE '%%belong%%'",
+			 f->a.hex),
+	    1);
 	/* Counted in the vector, so what A sends next still flows. */
-	assert_int_equal(qint(&f->b, "SELECT seq FROM vv WHERE origin = x'%s'", f->a.hex), 2);
+	assert_int_equal(replica_qint(&f->b, "SELECT seq FROM vv WHERE origin = x'%s'", f->a.hex),
+			 2);
 	merge_one(f, &f->b, bad, len, &o);
-	expect(&o, MERGE_DUPLICATE, NULL);
+	replica_expect(&o, MERGE_DUPLICATE, NULL);
 
-	sqlf(&f->a, "UPDATE course SET seats = 11 WHERE id = 'c1'");
+	replica_sqlf(&f->a, "UPDATE course SET seats = 11 WHERE id = 'c1'");
 	assert_int_equal(seal(f, &f->a), 1);
-	newest(&f->a, next);
+	replica_newest(&f->a, next);
 	merge_one(f, &f->b, next->env[0], next->len[0], &o);
-	expect(&o, MERGE_APPLIED, NULL);
+	replica_expect(&o, MERGE_APPLIED, NULL);
 	assert_int_equal(o.seq, 3);
-	assert_int_equal(qint(&f->b, "SELECT seats FROM course WHERE id = 'c1'"), 11);
+	assert_int_equal(replica_qint(&f->b, "SELECT seats FROM course WHERE id = 'c1'"), 11);
 }
 
 static void test_future(void **state)
@@ -560,25 +497,26 @@ static void test_future(void **state)
 	int applied, count;
 	lm_err err;
 
-	sqlf(&f->a, "INSERT INTO note(id, scope, body) VALUES ('f1', 'net', 'fra framtida')");
+	replica_sqlf(&f->a,
+		     "INSERT INTO note(id, scope, body) VALUES ('f1', 'net', 'fra framtida')");
 	if (replica_seal(&f->a, f->now + HOUR_MS, &count, &err) != 0)
 		fail_msg("%s", err.msg);
-	newest(&f->a, l);
+	replica_newest(&f->a, l);
 	before = own(f, replica_dump_tables(&f->b));
 
 	merge_one(f, &f->b, l->env[0], l->len[0], &o);
-	expect(&o, MERGE_HELD, "ahead");
-	assert_int_equal(qint(&f->b,
-			      "SELECT count(*) FROM held WHERE origin = x'%s' AND seq = 1 "
-			      "AND reason LIKE '%%ahead%%'",
-			      f->a.hex),
+	replica_expect(&o, MERGE_HELD, "ahead");
+	assert_int_equal(replica_qint(&f->b,
+				      "SELECT count(*) FROM held WHERE origin = x'%s' AND seq = 1 "
+				      "AND reason LIKE '%%ahead%%'",
+				      f->a.hex),
 			 1);
-	assert_int_equal(qint(&f->b, "SELECT count(*) FROM note"), 0);
-	assert_int_equal(qint(&f->b, "SELECT count(*) FROM vv"), 0);
+	assert_int_equal(replica_qint(&f->b, "SELECT count(*) FROM note"), 0);
+	assert_int_equal(replica_qint(&f->b, "SELECT count(*) FROM vv"), 0);
 	/* Delivered again while still ahead: held once, still not applied. */
 	merge_one(f, &f->b, l->env[0], l->len[0], &o);
-	expect(&o, MERGE_HELD, NULL);
-	assert_int_equal(qint(&f->b, "SELECT count(*) FROM held"), 1);
+	replica_expect(&o, MERGE_HELD, NULL);
+	assert_int_equal(replica_qint(&f->b, "SELECT count(*) FROM held"), 1);
 	/* The tables did not move. */
 	after = own(f, replica_dump_tables(&f->b));
 	assert_string_equal(before, after);
@@ -588,15 +526,15 @@ static void test_future(void **state)
 	if (merge_retry_held(&f->b.st, &opt, &applied, &err) != 0)
 		fail_msg("%s", err.msg);
 	assert_int_equal(applied, 0);
-	assert_true(qint(&f->b, "SELECT CAST(value AS INTEGER) >> 16 FROM meta WHERE key = "
-				"'hlc'") < (int64_t)(f->now + HOUR_MS - SKEW_MS));
+	assert_true(replica_qint(&f->b, "SELECT CAST(value AS INTEGER) >> 16 FROM meta WHERE key = "
+					"'hlc'") < (int64_t)(f->now + HOUR_MS - SKEW_MS));
 
 	opt.now_ms = f->now + HOUR_MS;
 	if (merge_retry_held(&f->b.st, &opt, &applied, &err) != 0)
 		fail_msg("%s", err.msg);
 	assert_int_equal(applied, 1);
-	assert_int_equal(qint(&f->b, "SELECT count(*) FROM held"), 0);
-	assert_same("tables", &f->a, &f->b, replica_dump_tables);
+	assert_int_equal(replica_qint(&f->b, "SELECT count(*) FROM held"), 0);
+	replica_assert_same("tables", &f->a, &f->b, replica_dump_tables);
 }
 
 /* The log keeps envelopes so they can be forwarded and verified by others
@@ -613,8 +551,9 @@ static void test_relayed_envelopes_verify_alone(void **state)
 	int k;
 
 	for (k = 1; k <= 3; k++) {
-		sqlf(&f->a, "INSERT INTO note(id, scope, body) VALUES ('r%d', 'net', 'nr %d')", k,
-		     k);
+		replica_sqlf(&f->a,
+			     "INSERT INTO note(id, scope, body) VALUES ('r%d', 'net', 'nr %d')", k,
+			     k);
 		assert_int_equal(seal(f, &f->a), 1);
 	}
 	log_of(&f->a, l);
@@ -637,8 +576,9 @@ static void test_relayed_envelopes_verify_alone(void **state)
 
 static void shared_note(struct fx *f, const char *id, const char *scope)
 {
-	sqlf(&f->a, "INSERT INTO note(id, scope, body, n, x) VALUES ('%s', '%s', 'start', 0, 0.5)",
-	     id, scope);
+	replica_sqlf(&f->a,
+		     "INSERT INTO note(id, scope, body, n, x) VALUES ('%s', '%s', 'start', 0, 0.5)",
+		     id, scope);
 	assert_int_equal(seal(f, &f->a), 1);
 	pull(f, &f->b, &f->a);
 }
@@ -649,15 +589,15 @@ static void test_concurrent_update(void **state)
 	char sql[256], *winner_a, *winner_b;
 
 	shared_note(f, "k", "net");
-	sqlf(&f->a, "UPDATE note SET body = 'fra A' WHERE id = 'k'");
+	replica_sqlf(&f->a, "UPDATE note SET body = 'fra A' WHERE id = 'k'");
 	assert_int_equal(seal(f, &f->a), 1);
-	sqlf(&f->b, "UPDATE note SET body = 'fra B' WHERE id = 'k'");
+	replica_sqlf(&f->b, "UPDATE note SET body = 'fra B' WHERE id = 'k'");
 	assert_int_equal(seal(f, &f->b), 1); /* later: B's clock is ahead */
 	exchange(f, &f->a, &f->b);
 
-	assert_int_equal(qint(&f->a, "SELECT body = 'fra B' FROM note WHERE id = 'k'"), 1);
-	assert_same("tables", &f->a, &f->b, replica_dump_tables);
-	assert_same("column winners", &f->a, &f->b, replica_dump_clocks);
+	assert_int_equal(replica_qint(&f->a, "SELECT body = 'fra B' FROM note WHERE id = 'k'"), 1);
+	replica_assert_same("tables", &f->a, &f->b, replica_dump_tables);
+	replica_assert_same("column winners", &f->a, &f->b, replica_dump_clocks);
 	snprintf(sql, sizeof(sql),
 		 "SELECT substr(c, instr(c, 'body ')) FROM (SELECT lm_clocks(cl, clocks) AS c "
 		 "FROM repl_row WHERE pk = '[\"k\"]')");
@@ -669,16 +609,17 @@ static void test_concurrent_update(void **state)
 	/* A's value lost on arrival at B, which holds it, naming both writers.
 	 * At A it was simply overwritten by a newer write: not recorded there,
 	 * since A cannot tell that from an edit made after seeing its value. */
-	assert_int_equal(qint(&f->a, "SELECT count(*) FROM conflict WHERE loser_value = 'fra A'"),
-			 0);
-	assert_int_equal(qint(&f->b,
-			      "SELECT count(*) FROM conflict WHERE pk = '[\"k\"]' AND col = 'body' "
-			      "AND loser_value = 'fra A' AND loser_origin = x'%s' AND "
-			      "winner_origin = x'%s'",
-			      f->a.hex, f->b.hex),
-			 1);
-	assert_int_equal(qint(&f->a, "SELECT count(*) FROM conflict WHERE loser_value = 'fra B'"),
-			 0);
+	assert_int_equal(
+	    replica_qint(&f->a, "SELECT count(*) FROM conflict WHERE loser_value = 'fra A'"), 0);
+	assert_int_equal(
+	    replica_qint(&f->b,
+			 "SELECT count(*) FROM conflict WHERE pk = '[\"k\"]' AND col = 'body' "
+			 "AND loser_value = 'fra A' AND loser_origin = x'%s' AND "
+			 "winner_origin = x'%s'",
+			 f->a.hex, f->b.hex),
+	    1);
+	assert_int_equal(
+	    replica_qint(&f->a, "SELECT count(*) FROM conflict WHERE loser_value = 'fra B'"), 0);
 }
 
 static void test_tie_by_origin(void **state)
@@ -692,25 +633,29 @@ static void test_tie_by_origin(void **state)
 	shared_note(f, "k", "net");
 	/* Same wall clock, fresh clocks: both updates carry the same HLC. */
 	t = f->now + 1000;
-	sqlf(&f->a, "UPDATE note SET n = 1 WHERE id = 'k'");
-	sqlf(&f->b, "UPDATE note SET n = 2 WHERE id = 'k'");
+	replica_sqlf(&f->a, "UPDATE note SET n = 1 WHERE id = 'k'");
+	replica_sqlf(&f->b, "UPDATE note SET n = 2 WHERE id = 'k'");
 	if (replica_seal(&f->a, t, &count, &err) != 0 || replica_seal(&f->b, t, &count, &err) != 0)
 		fail_msg("%s", err.msg);
 	f->now = t;
 	assert_int_equal(
-	    qint(&f->a, "SELECT hlc FROM changeset WHERE origin = x'%s' AND seq = 2", f->a.hex),
-	    qint(&f->b, "SELECT hlc FROM changeset WHERE origin = x'%s' AND seq = 1", f->b.hex));
+	    replica_qint(&f->a, "SELECT hlc FROM changeset WHERE origin = x'%s' AND seq = 2",
+			 f->a.hex),
+	    replica_qint(&f->b, "SELECT hlc FROM changeset WHERE origin = x'%s' AND seq = 1",
+			 f->b.hex));
 	exchange(f, &f->a, &f->b);
 	hi = memcmp(f->a.pk, f->b.pk, 32) > 0 ? &f->a : &f->b;
 	lo = hi == &f->a ? &f->b : &f->a;
-	assert_int_equal(qint(&f->a, "SELECT n FROM note"), hi == &f->a ? 1 : 2);
-	assert_same("tables", &f->a, &f->b, replica_dump_tables);
-	assert_same("column winners", &f->a, &f->b, replica_dump_clocks);
+	assert_int_equal(replica_qint(&f->a, "SELECT n FROM note"), hi == &f->a ? 1 : 2);
+	replica_assert_same("tables", &f->a, &f->b, replica_dump_tables);
+	replica_assert_same("column winners", &f->a, &f->b, replica_dump_clocks);
 	assert_int_equal(
-	    qint(hi, "SELECT count(*) FROM conflict WHERE loser_origin = x'%s'", lo->hex), 1);
+	    replica_qint(hi, "SELECT count(*) FROM conflict WHERE loser_origin = x'%s'", lo->hex),
+	    1);
 	/* The loser is recorded where it arrived after the winner. */
 	assert_int_equal(
-	    qint(lo, "SELECT count(*) FROM conflict WHERE loser_origin = x'%s'", lo->hex), 0);
+	    replica_qint(lo, "SELECT count(*) FROM conflict WHERE loser_origin = x'%s'", lo->hex),
+	    0);
 }
 
 static void test_delete_wins_then_recreate(void **state)
@@ -718,34 +663,36 @@ static void test_delete_wins_then_recreate(void **state)
 	struct fx *f = *state;
 
 	shared_note(f, "k", "net");
-	sqlf(&f->a, "DELETE FROM note WHERE id = 'k'");
+	replica_sqlf(&f->a, "DELETE FROM note WHERE id = 'k'");
 	assert_int_equal(seal(f, &f->a), 1);
-	sqlf(&f->b, "UPDATE note SET body = 'oppdatert', n = 7 WHERE id = 'k'");
+	replica_sqlf(&f->b, "UPDATE note SET body = 'oppdatert', n = 7 WHERE id = 'k'");
 	assert_int_equal(seal(f, &f->b), 1); /* dated after the delete, yet it loses */
 	exchange(f, &f->a, &f->b);
-	assert_int_equal(qint(&f->a, "SELECT count(*) FROM note"), 0);
-	assert_int_equal(qint(&f->b, "SELECT count(*) FROM note"), 0);
-	assert_int_equal(qint(&f->a, "SELECT cl FROM repl_row WHERE pk = '[\"k\"]'"), 2);
-	assert_int_equal(qint(&f->b, "SELECT cl FROM repl_row WHERE pk = '[\"k\"]'"), 2);
+	assert_int_equal(replica_qint(&f->a, "SELECT count(*) FROM note"), 0);
+	assert_int_equal(replica_qint(&f->b, "SELECT count(*) FROM note"), 0);
+	assert_int_equal(replica_qint(&f->a, "SELECT cl FROM repl_row WHERE pk = '[\"k\"]'"), 2);
+	assert_int_equal(replica_qint(&f->b, "SELECT cl FROM repl_row WHERE pk = '[\"k\"]'"), 2);
 	/* The update that lost is kept for the operator at A. */
-	assert_int_equal(qint(&f->a, "SELECT count(*) FROM conflict WHERE loser_value = "
-				     "'oppdatert'"),
+	assert_int_equal(replica_qint(&f->a, "SELECT count(*) FROM conflict WHERE loser_value = "
+					     "'oppdatert'"),
 			 1);
 
-	sqlf(&f->b, "INSERT INTO note(id, scope, body) VALUES ('k', 'net', 'gjenoppstått')");
+	replica_sqlf(&f->b,
+		     "INSERT INTO note(id, scope, body) VALUES ('k', 'net', 'gjenoppstått')");
 	assert_int_equal(seal(f, &f->b), 1);
 	exchange(f, &f->a, &f->b);
-	assert_int_equal(qint(&f->a, "SELECT cl FROM repl_row WHERE pk = '[\"k\"]'"), 3);
-	assert_int_equal(qint(&f->b, "SELECT cl FROM repl_row WHERE pk = '[\"k\"]'"), 3);
-	assert_int_equal(qint(&f->a, "SELECT count(*) FROM note WHERE body = 'gjenoppstått' AND "
-				     "n IS NULL AND x IS NULL"),
+	assert_int_equal(replica_qint(&f->a, "SELECT cl FROM repl_row WHERE pk = '[\"k\"]'"), 3);
+	assert_int_equal(replica_qint(&f->b, "SELECT cl FROM repl_row WHERE pk = '[\"k\"]'"), 3);
+	assert_int_equal(replica_qint(&f->a,
+				      "SELECT count(*) FROM note WHERE body = 'gjenoppstått' AND "
+				      "n IS NULL AND x IS NULL"),
 			 1);
-	sqlf(&f->a, "UPDATE note SET n = 3 WHERE id = 'k'");
+	replica_sqlf(&f->a, "UPDATE note SET n = 3 WHERE id = 'k'");
 	assert_int_equal(seal(f, &f->a), 1);
 	exchange(f, &f->a, &f->b);
-	assert_same("tables", &f->a, &f->b, replica_dump_tables);
-	assert_same("causal lengths", &f->a, &f->b, replica_dump_rows);
-	assert_same("column winners", &f->a, &f->b, replica_dump_clocks);
+	replica_assert_same("tables", &f->a, &f->b, replica_dump_tables);
+	replica_assert_same("causal lengths", &f->a, &f->b, replica_dump_rows);
+	replica_assert_same("column winners", &f->a, &f->b, replica_dump_clocks);
 	assert_consistent(&f->a);
 	assert_consistent(&f->b);
 }
@@ -758,23 +705,23 @@ static void test_unsealed_local_write_survives_merge(void **state)
 	struct fx *f = *state;
 
 	shared_note(f, "k", "net");
-	sqlf(&f->b, "UPDATE note SET body = 'lokal' WHERE id = 'k'");
-	sqlf(&f->a, "UPDATE note SET body = 'fjern' WHERE id = 'k'");
+	replica_sqlf(&f->b, "UPDATE note SET body = 'lokal' WHERE id = 'k'");
+	replica_sqlf(&f->a, "UPDATE note SET body = 'fjern' WHERE id = 'k'");
 	assert_int_equal(seal(f, &f->a), 1);
 	pull(f, &f->b, &f->a);
 	/* The merge sealed B's pending write first, in its own transaction. */
 	assert_int_equal(seal(f, &f->b), 0);
 	assert_int_equal(
-	    qint(&f->b, "SELECT count(*) FROM changeset WHERE scope = 'net' AND "
-			"origin = (SELECT origin FROM changeset ORDER BY local_id DESC "
-			"LIMIT 1)"),
-	    qint(&f->b, "SELECT max(seq) FROM vv WHERE origin = (SELECT origin FROM "
-			"changeset ORDER BY local_id DESC LIMIT 1) AND scope = 'net'"));
+	    replica_qint(&f->b, "SELECT count(*) FROM changeset WHERE scope = 'net' AND "
+				"origin = (SELECT origin FROM changeset ORDER BY local_id DESC "
+				"LIMIT 1)"),
+	    replica_qint(&f->b, "SELECT max(seq) FROM vv WHERE origin = (SELECT origin FROM "
+				"changeset ORDER BY local_id DESC LIMIT 1) AND scope = 'net'"));
 	exchange(f, &f->a, &f->b);
-	assert_same("tables", &f->a, &f->b, replica_dump_tables);
-	if (qint(&f->b, "SELECT count(*) FROM note WHERE body = 'lokal'") == 0 &&
-	    qint(&f->a, "SELECT count(*) FROM conflict WHERE loser_value = 'lokal'") == 0 &&
-	    qint(&f->b, "SELECT count(*) FROM conflict WHERE loser_value = 'lokal'") == 0)
+	replica_assert_same("tables", &f->a, &f->b, replica_dump_tables);
+	if (replica_qint(&f->b, "SELECT count(*) FROM note WHERE body = 'lokal'") == 0 &&
+	    replica_qint(&f->a, "SELECT count(*) FROM conflict WHERE loser_value = 'lokal'") == 0 &&
+	    replica_qint(&f->b, "SELECT count(*) FROM conflict WHERE loser_value = 'lokal'") == 0)
 		fail_msg("B's unsealed write 'lokal' was overwritten by the merge of A's 'fjern' "
 			 "and is neither the winner nor kept as a conflict anywhere");
 }
@@ -784,13 +731,13 @@ static void test_concurrent_create_in_two_scopes(void **state)
 {
 	struct fx *f = *state;
 
-	sqlf(&f->a, "INSERT INTO note(id, scope, body) VALUES ('k', 'net', 'A sin')");
-	sqlf(&f->b, "INSERT INTO note(id, scope, body) VALUES ('k', 'avtale', 'B sin')");
+	replica_sqlf(&f->a, "INSERT INTO note(id, scope, body) VALUES ('k', 'net', 'A sin')");
+	replica_sqlf(&f->b, "INSERT INTO note(id, scope, body) VALUES ('k', 'avtale', 'B sin')");
 	assert_int_equal(seal(f, &f->a), 1);
 	assert_int_equal(seal(f, &f->b), 1);
 	exchange(f, &f->a, &f->b);
-	assert_same("tables", &f->a, &f->b, replica_dump_tables);
-	assert_same("causal lengths", &f->a, &f->b, replica_dump_rows);
+	replica_assert_same("tables", &f->a, &f->b, replica_dump_tables);
+	replica_assert_same("causal lengths", &f->a, &f->b, replica_dump_rows);
 	assert_consistent(&f->a);
 	assert_consistent(&f->b);
 }
@@ -801,20 +748,20 @@ static void test_concurrent_deletes_in_two_scopes(void **state)
 {
 	struct fx *f = *state;
 
-	sqlf(&f->a, "INSERT INTO note(id, scope, body) VALUES ('k', 'net', 'A sin')");
-	sqlf(&f->b, "INSERT INTO note(id, scope, body) VALUES ('k', 'avtale', 'B sin')");
+	replica_sqlf(&f->a, "INSERT INTO note(id, scope, body) VALUES ('k', 'net', 'A sin')");
+	replica_sqlf(&f->b, "INSERT INTO note(id, scope, body) VALUES ('k', 'avtale', 'B sin')");
 	assert_int_equal(seal(f, &f->a), 1);
 	assert_int_equal(seal(f, &f->b), 1);
-	sqlf(&f->a, "DELETE FROM note WHERE id = 'k'");
-	sqlf(&f->b, "DELETE FROM note WHERE id = 'k'");
+	replica_sqlf(&f->a, "DELETE FROM note WHERE id = 'k'");
+	replica_sqlf(&f->b, "DELETE FROM note WHERE id = 'k'");
 	assert_int_equal(seal(f, &f->a), 1);
 	assert_int_equal(seal(f, &f->b), 1);
 	exchange(f, &f->a, &f->b);
 	pull(f, &f->c, &f->b);
 	pull(f, &f->c, &f->a);
-	assert_same("tables", &f->a, &f->b, replica_dump_tables);
-	assert_same("causal lengths", &f->a, &f->b, replica_dump_rows);
-	assert_same("causal lengths", &f->a, &f->c, replica_dump_rows);
+	replica_assert_same("tables", &f->a, &f->b, replica_dump_tables);
+	replica_assert_same("causal lengths", &f->a, &f->b, replica_dump_rows);
+	replica_assert_same("causal lengths", &f->a, &f->c, replica_dump_rows);
 }
 
 /* A deletes a row of scope 'net' and creates the key again in 'avtale',
@@ -824,13 +771,14 @@ static void test_recreate_in_other_scope(void **state)
 	struct fx *f = *state;
 
 	shared_note(f, "k", "net");
-	sqlf(&f->a, "DELETE FROM note WHERE id = 'k'");
-	sqlf(&f->a, "INSERT INTO note(id, scope, body) VALUES ('k', 'avtale', 'ny')");
+	replica_sqlf(&f->a, "DELETE FROM note WHERE id = 'k'");
+	replica_sqlf(&f->a, "INSERT INTO note(id, scope, body) VALUES ('k', 'avtale', 'ny')");
 	seal(f, &f->a);
 	pull(f, &f->b, &f->a);
-	assert_int_equal(qint(&f->a, "SELECT count(*) FROM note WHERE scope = 'avtale'"), 1);
-	assert_same("tables", &f->a, &f->b, replica_dump_tables);
-	assert_same("causal lengths", &f->a, &f->b, replica_dump_rows);
+	assert_int_equal(replica_qint(&f->a, "SELECT count(*) FROM note WHERE scope = 'avtale'"),
+			 1);
+	replica_assert_same("tables", &f->a, &f->b, replica_dump_tables);
+	replica_assert_same("causal lengths", &f->a, &f->b, replica_dump_rows);
 	assert_consistent(&f->b);
 }
 
@@ -843,18 +791,18 @@ static void test_recreate_in_other_scope_reordered(void **state)
 	struct merge_outcome o;
 
 	shared_note(f, "k", "net");
-	sqlf(&f->a, "DELETE FROM note WHERE id = 'k'");
+	replica_sqlf(&f->a, "DELETE FROM note WHERE id = 'k'");
 	assert_int_equal(seal(f, &f->a), 1);
-	newest(&f->a, del);
-	sqlf(&f->a, "INSERT INTO note(id, scope, body) VALUES ('k', 'avtale', 'ny')");
+	replica_newest(&f->a, del);
+	replica_sqlf(&f->a, "INSERT INTO note(id, scope, body) VALUES ('k', 'avtale', 'ny')");
 	assert_int_equal(seal(f, &f->a), 1);
-	newest(&f->a, ins);
+	replica_newest(&f->a, ins);
 	merge_one(f, &f->b, ins->env[0], ins->len[0], &o);
-	expect(&o, MERGE_APPLIED, NULL);
+	replica_expect(&o, MERGE_APPLIED, NULL);
 	merge_one(f, &f->b, del->env[0], del->len[0], &o);
-	expect(&o, MERGE_APPLIED, NULL);
-	assert_same("tables", &f->a, &f->b, replica_dump_tables);
-	assert_same("causal lengths", &f->a, &f->b, replica_dump_rows);
+	replica_expect(&o, MERGE_APPLIED, NULL);
+	replica_assert_same("tables", &f->a, &f->b, replica_dump_tables);
+	replica_assert_same("causal lengths", &f->a, &f->b, replica_dump_rows);
 	assert_consistent(&f->b);
 }
 
@@ -873,8 +821,8 @@ static void test_replace_into_other_scope(void **state)
 	assert_consistent(&f->a);
 	seal(f, &f->a);
 	pull(f, &f->b, &f->a);
-	assert_same("tables", &f->a, &f->b, replica_dump_tables);
-	assert_same("causal lengths", &f->a, &f->b, replica_dump_rows);
+	replica_assert_same("tables", &f->a, &f->b, replica_dump_tables);
+	replica_assert_same("causal lengths", &f->a, &f->b, replica_dump_rows);
 }
 
 /* A change set of one scope may only carry rows of that scope: sites of
@@ -911,8 +859,9 @@ static void test_row_of_another_scope(void **state)
 	cs_writer_free(&w);
 	own(f, env);
 	merge_one(f, &f->b, env, len, &o);
-	assert_int_equal(qint(&f->b, "SELECT count(*) FROM note WHERE body = 'start' AND scope = "
-				     "'net'"),
+	assert_int_equal(replica_qint(&f->b,
+				      "SELECT count(*) FROM note WHERE body = 'start' AND scope = "
+				      "'net'"),
 			 1);
 }
 
@@ -923,19 +872,19 @@ static void test_sequential_edit_is_not_a_conflict(void **state)
 	struct fx *f = *state;
 
 	shared_note(f, "k", "net");
-	sqlf(&f->a, "UPDATE note SET body = 'A skrev' WHERE id = 'k'");
+	replica_sqlf(&f->a, "UPDATE note SET body = 'A skrev' WHERE id = 'k'");
 	seal(f, &f->a);
 	pull(f, &f->b, &f->a);
-	sqlf(&f->b, "UPDATE note SET body = 'B svarte' WHERE id = 'k'");
+	replica_sqlf(&f->b, "UPDATE note SET body = 'B svarte' WHERE id = 'k'");
 	seal(f, &f->b);
 	pull(f, &f->c, &f->a);
 	exchange(f, &f->a, &f->b);
 	pull(f, &f->c, &f->b);
-	assert_same("tables", &f->a, &f->b, replica_dump_tables);
-	assert_same("tables", &f->a, &f->c, replica_dump_tables);
-	assert_int_equal(qint(&f->a, "SELECT count(*) FROM conflict"), 0);
-	assert_int_equal(qint(&f->b, "SELECT count(*) FROM conflict"), 0);
-	assert_int_equal(qint(&f->c, "SELECT count(*) FROM conflict"), 0);
+	replica_assert_same("tables", &f->a, &f->b, replica_dump_tables);
+	replica_assert_same("tables", &f->a, &f->c, replica_dump_tables);
+	assert_int_equal(replica_qint(&f->a, "SELECT count(*) FROM conflict"), 0);
+	assert_int_equal(replica_qint(&f->b, "SELECT count(*) FROM conflict"), 0);
+	assert_int_equal(replica_qint(&f->c, "SELECT count(*) FROM conflict"), 0);
 }
 
 /* The same edits, but C gets B's reply before A's value it answered (they
@@ -954,17 +903,17 @@ static void test_sequential_edit_out_of_order_is_not_a_conflict(void **state)
 
 	shared_note(f, "k", "net");
 	pull(f, &f->c, &f->a);
-	sqlf(&f->a, "UPDATE note SET body = 'A skrev' WHERE id = 'k'");
+	replica_sqlf(&f->a, "UPDATE note SET body = 'A skrev' WHERE id = 'k'");
 	seal(f, &f->a);
 	pull(f, &f->b, &f->a);
-	sqlf(&f->b, "UPDATE note SET body = 'B svarte' WHERE id = 'k'");
+	replica_sqlf(&f->b, "UPDATE note SET body = 'B svarte' WHERE id = 'k'");
 	seal(f, &f->b);
-	newest(&f->b, reply);
+	replica_newest(&f->b, reply);
 	merge_one(f, &f->c, reply->env[0], reply->len[0], &o);
-	expect(&o, MERGE_APPLIED, NULL);
+	replica_expect(&o, MERGE_APPLIED, NULL);
 	pull(f, &f->c, &f->a);
-	assert_same("tables", &f->b, &f->c, replica_dump_tables);
-	assert_int_equal(qint(&f->c, "SELECT count(*) FROM conflict"), 0);
+	replica_assert_same("tables", &f->b, &f->c, replica_dump_tables);
+	assert_int_equal(replica_qint(&f->c, "SELECT count(*) FROM conflict"), 0);
 }
 
 /* ---- sealing limits and registration ---- */
@@ -976,10 +925,10 @@ static void test_large_seal_splits(void **state)
 	size_t i;
 	int n;
 
-	sqlf(&f->a,
-	     "WITH RECURSIVE i(v) AS (SELECT 1 UNION ALL SELECT v + 1 FROM i WHERE v < 3000) "
-	     "INSERT INTO note(id, scope, body, n) SELECT printf('rad-%%05d', v), 'net', "
-	     "printf('%%060d', v), v FROM i");
+	replica_sqlf(
+	    &f->a, "WITH RECURSIVE i(v) AS (SELECT 1 UNION ALL SELECT v + 1 FROM i WHERE v < 3000) "
+		   "INSERT INTO note(id, scope, body, n) SELECT printf('rad-%%05d', v), 'net', "
+		   "printf('%%060d', v), v FROM i");
 	n = seal(f, &f->a);
 	assert_true(n >= 3);
 	log_of(&f->a, l);
@@ -987,9 +936,9 @@ static void test_large_seal_splits(void **state)
 	for (i = 0; i < l->n; i++)
 		assert_true(l->len[i] <= CS_MAX_ENVELOPE);
 	pull(f, &f->b, &f->a);
-	assert_int_equal(qint(&f->b, "SELECT count(*) FROM note"), 3000);
-	assert_same("tables", &f->a, &f->b, replica_dump_tables);
-	assert_same("column winners", &f->a, &f->b, replica_dump_clocks);
+	assert_int_equal(replica_qint(&f->b, "SELECT count(*) FROM note"), 3000);
+	replica_assert_same("tables", &f->a, &f->b, replica_dump_tables);
+	replica_assert_same("column winners", &f->a, &f->b, replica_dump_clocks);
 }
 
 /* A row too large for any change set, written by some client, gets a clear
@@ -1008,11 +957,11 @@ static void test_oversized_row_does_not_block(void **state)
 		if (rc != 0)
 			assert_non_null(strstr(err.msg, "too large"));
 	}
-	sqlf(&f->a, "INSERT INTO note(id, scope, body) VALUES ('liten', 'net', 'kort')");
+	replica_sqlf(&f->a, "INSERT INTO note(id, scope, body) VALUES ('liten', 'net', 'kort')");
 	if (replica_seal(&f->a, f->now += 10, &count, &err) != 0)
 		fail_msg("one oversized row blocks every later seal: %s", err.msg);
 	pull(f, &f->b, &f->a);
-	assert_int_equal(qint(&f->b, "SELECT count(*) FROM note WHERE id = 'liten'"), 1);
+	assert_int_equal(replica_qint(&f->b, "SELECT count(*) FROM note WHERE id = 'liten'"), 1);
 }
 
 /* Rows a table already held when it was registered replicate like the
@@ -1022,23 +971,25 @@ static void test_preexisting_rows_replicate(void **state)
 	struct fx *f = *state;
 	lm_err err;
 
-	sqlf(&f->a, "CREATE TABLE tema (id TEXT NOT NULL PRIMARY KEY, scope TEXT NOT NULL "
-		    "DEFAULT '', navn TEXT)");
-	sqlf(&f->b, "CREATE TABLE tema (id TEXT NOT NULL PRIMARY KEY, scope TEXT NOT NULL "
-		    "DEFAULT '', navn TEXT)");
-	sqlf(&f->a, "INSERT INTO tema VALUES ('t1', 'net', 'fra før'), ('t2', 'net', 'også')");
+	replica_sqlf(&f->a, "CREATE TABLE tema (id TEXT NOT NULL PRIMARY KEY, scope TEXT NOT NULL "
+			    "DEFAULT '', navn TEXT)");
+	replica_sqlf(&f->b, "CREATE TABLE tema (id TEXT NOT NULL PRIMARY KEY, scope TEXT NOT NULL "
+			    "DEFAULT '', navn TEXT)");
+	replica_sqlf(&f->a,
+		     "INSERT INTO tema VALUES ('t1', 'net', 'fra før'), ('t2', 'net', 'også')");
 	if (registry_add(&f->a.st, "tema", "id", "scope", POLICY_SCOPE, &err) != 0)
 		return; /* refused: fine */
 	if (registry_add(&f->b.st, "tema", "id", "scope", POLICY_SCOPE, &err) != 0)
 		fail_msg("%s", err.msg);
-	sqlf(&f->a, "UPDATE tema SET navn = 'endret' WHERE id = 't1'");
-	sqlf(&f->a, "DELETE FROM tema WHERE id = 't2'");
+	replica_sqlf(&f->a, "UPDATE tema SET navn = 'endret' WHERE id = 't1'");
+	replica_sqlf(&f->a, "DELETE FROM tema WHERE id = 't2'");
 	seal(f, &f->a);
 	pull(f, &f->b, &f->a);
-	assert_int_equal(qint(&f->b, "SELECT count(*) FROM tema WHERE id = 't1' AND navn = "
-				     "'endret' AND scope = 'net'"),
+	assert_int_equal(replica_qint(&f->b, "SELECT count(*) FROM tema WHERE id = 't1' AND navn = "
+					     "'endret' AND scope = 'net'"),
 			 1);
-	assert_int_equal(qint(&f->a, "SELECT count(*) FROM repl_row WHERE tbl = 'tema'"), 2);
+	assert_int_equal(replica_qint(&f->a, "SELECT count(*) FROM repl_row WHERE tbl = 'tema'"),
+			 2);
 }
 
 /* ---- (d) crash safety ---- */
@@ -1174,13 +1125,14 @@ static void test_crash_mid_batch(void **state)
 
 	/* 200 change sets of 50 rows: inserts, and updates of earlier rows. */
 	for (cs = 0; cs < 200; cs++) {
-		sqlf(&f->a, "BEGIN");
+		replica_sqlf(&f->a, "BEGIN");
 		for (row = 0; row < 50; row++)
-			sqlf(&f->a,
-			     "INSERT INTO note(id, scope, body, n, x) VALUES ('n%03d-%02d', 'net', "
-			     "'tekst %d', %d, %d.25) ON CONFLICT (id) DO UPDATE SET n = n + 1",
-			     cs % 150, row, cs, row, cs);
-		sqlf(&f->a, "COMMIT");
+			replica_sqlf(
+			    &f->a,
+			    "INSERT INTO note(id, scope, body, n, x) VALUES ('n%03d-%02d', 'net', "
+			    "'tekst %d', %d, %d.25) ON CONFLICT (id) DO UPDATE SET n = n + 1",
+			    cs % 150, row, cs, row, cs);
+		replica_sqlf(&f->a, "COMMIT");
 		assert_int_equal(seal(f, &f->a), 1);
 	}
 	log_of(&f->a, l);
@@ -1189,7 +1141,7 @@ static void test_crash_mid_batch(void **state)
 	for (k = 0; k < 10; k++)
 		assert_int_equal(envlist_add(head, l->env[k], l->len[k]), 0);
 	merge_all(f, &f->b, head);
-	sqlf(&f->b, "UPDATE note SET body = 'B var her' WHERE id = 'n003-07'");
+	replica_sqlf(&f->b, "UPDATE note SET body = 'B var her' WHERE id = 'n003-07'");
 	seal(f, &f->b);
 	before = own(f, state_of(&f->b));
 	replica_close(&f->b);
