@@ -285,15 +285,21 @@ static int conflict_record(struct store *st, const struct rowkey *k, const char 
 	return 0;
 }
 
-static int col_index(const struct repl_table *t, const struct cs_col *c)
+/* The index of a value column (neither key nor scope) by name, or -1. */
+static int col_by_name(const struct repl_table *t, const char *name, size_t len)
 {
 	int i;
 
 	for (i = t->npk; i < t->ncols; i++)
-		if (strlen(t->cols[i]) == c->name_len &&
-		    memcmp(t->cols[i], c->name, c->name_len) == 0 && i != t->scope_col)
+		if (strlen(t->cols[i]) == len && memcmp(t->cols[i], name, len) == 0 &&
+		    i != t->scope_col)
 			return i;
 	return -1;
+}
+
+static int col_index(const struct repl_table *t, const struct cs_col *c)
+{
+	return col_by_name(t, c->name, c->name_len);
 }
 
 /* Who last wrote each column of the row's current incarnation, by column
@@ -322,22 +328,21 @@ static int clocks_from_blob(const struct repl_table *t, const void *blob, size_t
 {
 	struct rowclock d;
 	size_t j;
-	int i;
 
 	memset(rc, 0, sizeof(*rc));
 	if (rowclock_decode(blob, len, &d) != 0)
 		return -1;
 	if (d.cl != cl)
 		return 0;
-	for (j = 0; j < d.n; j++)
-		for (i = t->npk; i < t->ncols; i++)
-			if (strlen(t->cols[i]) == d.c[j].name_len &&
-			    memcmp(t->cols[i], d.c[j].name, d.c[j].name_len) == 0) {
-				rc->c[i].found = 1;
-				rc->c[i].hlc = d.c[j].hlc;
-				memcpy(rc->c[i].origin, d.c[j].origin, CS_KEY_LEN);
-				break;
-			}
+	for (j = 0; j < d.n; j++) {
+		int i = col_by_name(t, d.c[j].name, d.c[j].name_len);
+
+		if (i < 0)
+			continue; /* a column dropped since */
+		rc->c[i].found = 1;
+		rc->c[i].hlc = d.c[j].hlc;
+		memcpy(rc->c[i].origin, d.c[j].origin, CS_KEY_LEN);
+	}
 	return 0;
 }
 
@@ -548,14 +553,18 @@ static int merge_row(struct merging *m, const struct changeset *cs, const struct
 /* ---- checking --------------------------------------------------------- */
 
 /* Every rule here depends only on the change set and on the registry, so
- * every site reaches the same verdict whatever else it has received. */
-static int check_policy(struct merging *m, const struct changeset *cs, char *why, size_t cap)
+ * every site reaches the same verdict whatever else it has received. *need
+ * is the role a governed scope asks of the origin: admin when a row is of an
+ * admin-policy table (the member list), member otherwise. */
+static int check_policy(struct merging *m, const struct changeset *cs, enum member_role *need,
+			char *why, size_t cap)
 {
 	char name[CS_NAME_MAX + 1], hex[2 * CS_KEY_LEN + 1];
 	const struct repl_table *t;
 	size_t r, c;
 	lm_err err;
 
+	*need = ROLE_MEMBER;
 	sodium_bin2hex(hex, sizeof(hex), cs->h.origin, CS_KEY_LEN);
 	for (r = 0; r < cs->nrows; r++) {
 		const struct cs_row *row = &cs->rows[r];
@@ -584,6 +593,8 @@ static int check_policy(struct merging *m, const struct changeset *cs, char *why
 					"this one is in another",
 					r, name),
 			       -1;
+		if (t->policy == POLICY_ADMIN)
+			*need = ROLE_ADMIN;
 		if (t->policy == POLICY_OWNER &&
 		    (row->pk[0].type != CS_TEXT || row->pk[0].len != 2 * CS_KEY_LEN ||
 		     memcmp(row->pk[0].p, hex, 2 * CS_KEY_LEN) != 0))
@@ -596,29 +607,17 @@ static int check_policy(struct merging *m, const struct changeset *cs, char *why
 	return 0;
 }
 
-/* In a governed scope the origin needs a writing role, held here: admin
- * when the change set touches an admin-policy table (the member list),
- * member or admin otherwise. 0: it has one; 1: not (yet), why says so. */
-static int check_membership(struct merging *m, const struct changeset *cs, char *why, size_t cap,
-			    lm_err *err)
+/* In a governed scope the origin needs the role need (check_policy), held
+ * here. 0: it has it, or the scope is open; 1: not (yet), why says so. */
+static int check_membership(struct merging *m, const struct changeset *cs, enum member_role need,
+			    char *why, size_t cap, lm_err *err)
 {
-	enum member_role need = ROLE_MEMBER, role;
-	char name[CS_NAME_MAX + 1], hex[2 * CS_KEY_LEN + 1];
+	char hex[2 * CS_KEY_LEN + 1];
 	uint8_t root[CS_KEY_LEN];
-	size_t r;
+	enum member_role role;
 
 	if (!scope_root(cs->h.scope, root))
 		return 0;
-	for (r = 0; r < cs->nrows; r++) {
-		const struct repl_table *t;
-
-		snprintf(name, sizeof(name), "%.*s", (int)cs->rows[r].table_len, cs->rows[r].table);
-		t = table_cache_get(&m->tables, m->st, name, err);
-		if (t == NULL)
-			return -1;
-		if (t->policy == POLICY_ADMIN)
-			need = ROLE_ADMIN;
-	}
 	if (member_role(m->st, cs->h.scope, cs->h.origin, &role, err) != 0)
 		return -1;
 	if (role >= need)
@@ -750,6 +749,7 @@ static int merge_one(struct merging *m, size_t i, const uint8_t *env, size_t len
 {
 	struct changeset *cs = &m->cs[i];
 	uint8_t head_hash[CS_HASH_LEN];
+	enum member_role need;
 	char why[LM_ERR_MAX];
 	size_t r;
 	lm_err skew;
@@ -770,12 +770,12 @@ static int merge_one(struct merging *m, size_t i, const uint8_t *env, size_t len
 		outcome(o, MERGE_HELD, "%s", skew.msg);
 		return set_aside(m->st, 0, cs, env, len, skew.msg, err);
 	}
-	if (check_policy(m, cs, why, sizeof(why)) != 0)
+	if (check_policy(m, cs, &need, why, sizeof(why)) != 0)
 		return quarantine(m, cs, env, len, o, why, err);
 	for (r = 0; r < m->nrefused; r++)
 		if (memcmp(m->refused[r].hash, cs->hash, CS_HASH_LEN) == 0)
 			return quarantine(m, cs, env, len, o, m->refused[r].why, err);
-	rc = check_membership(m, cs, why, sizeof(why), err);
+	rc = check_membership(m, cs, need, why, sizeof(why), err);
 	if (rc != 0) {
 		if (rc < 0)
 			return -1;
