@@ -176,14 +176,14 @@ static int pending_scopes(struct store *st, char ***scopes, int *n, lm_err *err)
 {
 	sqlite3_stmt *stmt;
 	char **list = NULL, **grown;
-	int count = 0;
+	int count = 0, rc;
 
 	if (sqlite3_prepare_v2(st->db,
 			       "SELECT DISTINCT coalesce(c.scope, r.scope) FROM repl_capture c "
 			       "JOIN repl_row r ON r.tbl = c.tbl AND r.pk = c.pk ORDER BY 1",
 			       -1, &stmt, NULL) != SQLITE_OK)
 		return lm_errf(err, "%s: %s", st->path, sqlite3_errmsg(st->db));
-	while (sqlite3_step(stmt) == SQLITE_ROW) {
+	while ((rc = sqlite3_step(stmt)) == SQLITE_ROW) {
 		grown = realloc(list, (size_t)(count + 1) * sizeof(*list));
 		if (grown == NULL)
 			break;
@@ -196,6 +196,11 @@ static int pending_scopes(struct store *st, char ***scopes, int *n, lm_err *err)
 	sqlite3_finalize(stmt);
 	*scopes = list;
 	*n = count;
+	/* A short list must not be sealed: seal_all then clears every capture,
+	 * those of the scopes left out included. */
+	if (rc != SQLITE_DONE)
+		return lm_errf(err, "%s: listing the scopes to seal: %s", st->path,
+			       rc == SQLITE_ROW ? "out of memory" : sqlite3_errstr(rc));
 	return 0;
 }
 
