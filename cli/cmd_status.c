@@ -12,6 +12,7 @@
 #include "cli/control_client.h"
 #include "cli/json.h"
 #include "conf/conf.h"
+#include "proto/changeset.h"
 #include "proto/mp.h"
 #include "proto/siteid.h"
 #include "store/peer.h"
@@ -31,11 +32,23 @@ const struct cli_command cmd_status = {
     run,
 };
 
-/* A peer as the daemon sees it: the configuration and the connection. */
+/* What one scope's sync with a peer stands at. */
+struct scope_state {
+	char scope[CS_SCOPE_MAX + 1];
+	int64_t to_send, to_receive, last_at;
+};
+
+/* A peer as the daemon sees it: the configuration, the connection and the
+ * sync. */
 struct peer_state {
 	int connected;
 	char direction[8], remote[PEER_ADDR_MAX], last_error[256];
 	int64_t since, rtt_us;
+	int ready;
+	int64_t to_send, to_receive, refused_there, refused_here, sent, received, last_at;
+	char last_refusal[256];
+	struct scope_state *scopes;
+	int nscopes;
 };
 
 /* What status reports, gathered from the daemon and the files. */
@@ -90,6 +103,40 @@ static int read_files(struct cli *cli, struct site_status *s)
 	return EXIT_OK;
 }
 
+static void read_sync(const msgpack_object *o, struct peer_state *st)
+{
+	const msgpack_object *y = mp_map_get(o, "sync"), *arr = mp_map_get(o, "scopes");
+	uint32_t i;
+
+	if (y != NULL && y->type == MSGPACK_OBJECT_MAP) {
+		mp_map_bool(y, "ready", &st->ready);
+		mp_map_int(y, "to_send", &st->to_send);
+		mp_map_int(y, "to_receive", &st->to_receive);
+		mp_map_int(y, "refused_there", &st->refused_there);
+		mp_map_int(y, "refused_here", &st->refused_here);
+		mp_map_int(y, "sent", &st->sent);
+		mp_map_int(y, "received", &st->received);
+		mp_map_int(y, "last_at", &st->last_at);
+		mp_map_str(y, "last_refusal", st->last_refusal, sizeof(st->last_refusal));
+	}
+	if (arr == NULL || arr->type != MSGPACK_OBJECT_ARRAY || arr->via.array.size == 0)
+		return;
+	st->scopes = calloc(arr->via.array.size, sizeof(*st->scopes));
+	if (st->scopes == NULL)
+		return;
+	for (i = 0; i < arr->via.array.size; i++) {
+		struct scope_state *sc = &st->scopes[st->nscopes];
+		const msgpack_object *e = &arr->via.array.ptr[i];
+
+		if (!mp_map_str(e, "scope", sc->scope, sizeof(sc->scope)))
+			continue;
+		mp_map_int(e, "to_send", &sc->to_send);
+		mp_map_int(e, "to_receive", &sc->to_receive);
+		mp_map_int(e, "last_at", &sc->last_at);
+		st->nscopes++;
+	}
+}
+
 static int read_peer(const msgpack_object *o, struct peer *p, struct peer_state *st)
 {
 	char id[SITEID_TEXT_LEN + 8];
@@ -109,6 +156,7 @@ static int read_peer(const msgpack_object *o, struct peer *p, struct peer_state 
 	mp_map_str(o, "last_error", st->last_error, sizeof(st->last_error));
 	mp_map_int(o, "since", &st->since);
 	mp_map_int(o, "rtt_us", &st->rtt_us);
+	read_sync(o, st);
 	return 0;
 }
 
@@ -179,6 +227,51 @@ static void format_duration(int64_t ms, char *out, size_t cap)
 			 (long long)(s / 3600 % 24));
 }
 
+static void print_ago(int64_t at)
+{
+	char ago[32];
+
+	if (at <= 0) {
+		printf("never");
+		return;
+	}
+	format_duration((int64_t)(time(NULL) - at) * 1000, ago, sizeof(ago));
+	printf("%s ago", ago);
+}
+
+static void print_sync(const struct peer_state *st)
+{
+	int i;
+
+	if (!st->ready) {
+		printf("    sync: exchanging version vectors\n");
+		return;
+	}
+	printf("    sync: %lld sent, %lld received, last ", (long long)st->sent,
+	       (long long)st->received);
+	print_ago(st->last_at);
+	if (st->refused_there)
+		printf("; %lld refused by the peer", (long long)st->refused_there);
+	if (st->refused_here)
+		printf("; %lld refused here", (long long)st->refused_here);
+	printf("\n");
+	if (st->last_refusal[0])
+		printf("    last refusal: %s\n", st->last_refusal);
+	for (i = 0; i < st->nscopes; i++) {
+		const struct scope_state *sc = &st->scopes[i];
+
+		printf("    scope %-32s ", sc->scope);
+		if (sc->to_send == 0 && sc->to_receive == 0)
+			printf("in step");
+		else
+			printf("peer lacks %lld, this site lacks %lld", (long long)sc->to_send,
+			       (long long)sc->to_receive);
+		printf(", last change ");
+		print_ago(sc->last_at);
+		printf("\n");
+	}
+}
+
 static void print_peer_state(const struct peer_state *st)
 {
 	char when[32], ago[32];
@@ -196,6 +289,7 @@ static void print_peer_state(const struct peer_state *st)
 	if (st->rtt_us >= 0)
 		printf(", rtt %.1f ms", (double)st->rtt_us / 1000.0);
 	printf("\n");
+	print_sync(st);
 }
 
 static void print_text(const struct cli *cli, const struct site_status *s)
@@ -235,6 +329,35 @@ static void print_text(const struct cli *cli, const struct site_status *s)
 	}
 }
 
+static void sync_json(struct json *j, const struct peer_state *st)
+{
+	int i;
+
+	json_key(j, "sync");
+	json_object_begin(j);
+	json_kv_bool(j, "ready", st->ready);
+	json_kv_int(j, "to_send", st->to_send);
+	json_kv_int(j, "to_receive", st->to_receive);
+	json_kv_int(j, "refused_there", st->refused_there);
+	json_kv_int(j, "refused_here", st->refused_here);
+	json_kv_int(j, "sent", st->sent);
+	json_kv_int(j, "received", st->received);
+	json_kv_int(j, "last_at", st->last_at);
+	json_kv_str(j, "last_refusal", st->last_refusal);
+	json_object_end(j);
+	json_key(j, "scopes");
+	json_array_begin(j);
+	for (i = 0; i < st->nscopes; i++) {
+		json_object_begin(j);
+		json_kv_str(j, "scope", st->scopes[i].scope);
+		json_kv_int(j, "to_send", st->scopes[i].to_send);
+		json_kv_int(j, "to_receive", st->scopes[i].to_receive);
+		json_kv_int(j, "last_at", st->scopes[i].last_at);
+		json_object_end(j);
+	}
+	json_array_end(j);
+}
+
 static void peers_state_json(struct json *j, const struct site_status *s)
 {
 	char id[SITEID_TEXT_LEN + 1];
@@ -260,6 +383,7 @@ static void peers_state_json(struct json *j, const struct site_status *s)
 				json_int(j, st->rtt_us);
 			else
 				json_null(j);
+			sync_json(j, st);
 		}
 		json_kv_str(j, "last_error", st->last_error);
 		json_object_end(j);
@@ -316,7 +440,7 @@ static int run(struct cli *cli, int argc, char **argv)
 	    {NULL, 0, NULL, 0},
 	};
 	struct site_status s;
-	int c, as_json = 0, rc;
+	int c, i, as_json = 0, rc;
 
 	while ((c = cli_getopt(&cmd_status, argc, argv, ":h", longopts)) != -1) {
 		if (c == 'j')
@@ -338,6 +462,8 @@ static int run(struct cli *cli, int argc, char **argv)
 		rc = s.running ? EXIT_OK : EXIT_NOT_RUNNING;
 	}
 	free(s.peers);
+	for (i = 0; s.states != NULL && i < s.npeers; i++)
+		free(s.states[i].scopes);
 	free(s.states);
 	return rc;
 }

@@ -123,8 +123,8 @@ static int unpack_owned(const uint8_t *msg, size_t len, msgpack_unpacked *reply,
 	return 0;
 }
 
-static int exchange(int fd, const char *command, int timeout_ms, msgpack_unpacked *reply,
-		    lm_err *err)
+static int exchange(int fd, const char *command, const uint64_t *arg, int timeout_ms,
+		    msgpack_unpacked *reply, lm_err *err)
 {
 	msgpack_sbuffer sb;
 	msgpack_packer pk;
@@ -136,8 +136,10 @@ static int exchange(int fd, const char *command, int timeout_ms, msgpack_unpacke
 
 	msgpack_sbuffer_init(&sb);
 	msgpack_packer_init(&pk, &sb, msgpack_sbuffer_write);
-	msgpack_pack_array(&pk, 1);
+	msgpack_pack_array(&pk, arg ? 2 : 1);
 	mp_pack_cstr(&pk, command);
+	if (arg)
+		msgpack_pack_uint64(&pk, *arg);
 	ctl_header_write(hdr, (uint32_t)sb.size);
 	ctl_reader_init(&r, REPLY_MAX);
 	rc = send_all(fd, hdr, sizeof(hdr), err);
@@ -152,8 +154,8 @@ static int exchange(int fd, const char *command, int timeout_ms, msgpack_unpacke
 	return rc;
 }
 
-int control_request(const char *path, const char *command, int timeout_ms, msgpack_unpacked *reply,
-		    lm_err *err)
+static int request(const char *path, const char *command, const uint64_t *arg, int timeout_ms,
+		   msgpack_unpacked *reply, lm_err *err)
 {
 	int fd = -1, rc;
 
@@ -161,7 +163,19 @@ int control_request(const char *path, const char *command, int timeout_ms, msgpa
 	rc = connect_socket(path, &fd, err);
 	if (rc != CONTROL_REPLY)
 		return rc;
-	rc = exchange(fd, command, timeout_ms, reply, err);
+	rc = exchange(fd, command, arg, timeout_ms, reply, err);
 	close(fd);
 	return rc;
+}
+
+int control_request(const char *path, const char *command, int timeout_ms, msgpack_unpacked *reply,
+		    lm_err *err)
+{
+	return request(path, command, NULL, timeout_ms, reply, err);
+}
+
+int control_request_u64(const char *path, const char *command, uint64_t arg, int timeout_ms,
+			msgpack_unpacked *reply, lm_err *err)
+{
+	return request(path, command, &arg, timeout_ms, reply, err);
 }

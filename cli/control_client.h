@@ -4,6 +4,7 @@
 #define LMSYNC_CLI_CONTROL_CLIENT_H
 
 #include <msgpack.h>
+#include <stdint.h>
 
 #include "proto/err.h"
 
@@ -15,5 +16,9 @@ enum { CONTROL_REPLY = 0, CONTROL_NOT_RUNNING = 1 };
  * -1 with a message. Waits at most timeout_ms for the reply. */
 int control_request(const char *path, const char *command, int timeout_ms, msgpack_unpacked *reply,
 		    lm_err *err);
+
+/* The same for the request [command, arg]. */
+int control_request_u64(const char *path, const char *command, uint64_t arg, int timeout_ms,
+			msgpack_unpacked *reply, lm_err *err);
 
 #endif

@@ -204,6 +204,7 @@ void conf_defaults(struct conf *conf)
 	conf->limits.reconnect_max_ms = 30000;
 	conf->limits.max_connections = 512;
 	conf->limits.max_handshakes = 64;
+	conf->limits.max_skew_ms = 300000;
 	conf->kind = SITE_KOMMUNE;
 	snprintf(conf->listen.host, sizeof(conf->listen.host), "127.0.0.1");
 	conf->listen.port = DEFAULT_PORT;
@@ -254,6 +255,7 @@ static const struct {
     {"reconnect_max", offsetof(struct conf_limits, reconnect_max_ms), 0, 0},
     {"max_connections", offsetof(struct conf_limits, max_connections), 1, 100000},
     {"max_handshakes", offsetof(struct conf_limits, max_handshakes), 1, 100000},
+    {"max_skew", offsetof(struct conf_limits, max_skew_ms), 0, 0},
 };
 #define NLIMIT_KEYS (sizeof(limit_keys) / sizeof(limit_keys[0]))
 

@@ -42,6 +42,7 @@ struct conf_limits {
 	uint32_t reconnect_max_ms;     /* cap of the reconnect backoff */
 	uint32_t max_connections;      /* peer connections at once, all states */
 	uint32_t max_handshakes;       /* inbound connections not yet authenticated */
+	uint32_t max_skew_ms;	       /* change sets dated further ahead of our clock wait */
 };
 
 struct conf {

@@ -16,6 +16,7 @@
 
 #include "daemon/daemon.h"
 #include "daemon/log.h"
+#include "daemon/sync.h"
 #include "proto/ctl.h"
 #include "proto/mp.h"
 #include "proto/siteid.h"
@@ -89,13 +90,54 @@ static void send_reply(struct control_client *c, struct control_write *w)
 	}
 }
 
-static void pack_link(msgpack_packer *pk, const struct link *l)
+/* A peer's sync figures; barrier 0 when no `sync --wait` asks. */
+static void pack_sync(msgpack_packer *pk, struct session *s, uint64_t barrier)
+{
+	struct sync_report r;
+
+	sync_report(s, barrier, &r);
+	msgpack_pack_map(pk, 13);
+	mp_pack_kv_bool(pk, "ready", r.ready);
+	mp_pack_kv_int(pk, "bytes_out", (int64_t)s->bytes_out);
+	mp_pack_kv_int(pk, "bytes_in", (int64_t)s->bytes_in);
+	mp_pack_kv_bool(pk, "in_step", r.in_step);
+	mp_pack_kv_int(pk, "to_send", (int64_t)r.to_send);
+	mp_pack_kv_int(pk, "to_receive", (int64_t)r.to_receive);
+	mp_pack_kv_int(pk, "refused_there", (int64_t)r.refused_there);
+	mp_pack_kv_int(pk, "refused_here", (int64_t)r.refused_here);
+	mp_pack_kv_int(pk, "sent", (int64_t)r.sets_sent);
+	mp_pack_kv_int(pk, "received", (int64_t)r.sets_received);
+	mp_pack_kv_int(pk, "last_at", r.last_at);
+	mp_pack_kv_int(pk, "inflight", (int64_t)r.inflight);
+	mp_pack_kv_str(pk, "last_refusal", r.last_refusal);
+}
+
+static void pack_scopes(msgpack_packer *pk, struct session *s)
+{
+	struct sync_scope_report *scopes = NULL;
+	size_t n = 0, i;
+	lm_err err;
+
+	if (s != NULL && sync_scope_report(s, &scopes, &n, &err) != 0)
+		log_error("control", "cannot report scopes error=\"%s\"", err.msg);
+	msgpack_pack_array(pk, n);
+	for (i = 0; i < n; i++) {
+		msgpack_pack_map(pk, 4);
+		mp_pack_kv_str(pk, "scope", scopes[i].scope);
+		mp_pack_kv_int(pk, "to_send", (int64_t)scopes[i].to_send);
+		mp_pack_kv_int(pk, "to_receive", (int64_t)scopes[i].to_receive);
+		mp_pack_kv_int(pk, "last_at", scopes[i].last_at);
+	}
+	free(scopes);
+}
+
+static void pack_link(msgpack_packer *pk, const struct link *l, uint64_t barrier)
 {
 	char id[SITEID_TEXT_LEN + 1];
-	const struct session *s = l->session;
+	struct session *s = l->session;
 
 	siteid_to_text(l->peer.id, id);
-	msgpack_pack_map(pk, 10);
+	msgpack_pack_map(pk, 12);
 	mp_pack_kv_str(pk, "id", id);
 	mp_pack_kv_str(pk, "name", l->peer.name);
 	mp_pack_kv_str(pk, "addr", l->peer.addr);
@@ -106,16 +148,23 @@ static void pack_link(msgpack_packer *pk, const struct link *l)
 	mp_pack_kv_int(pk, "since", s == NULL ? 0 : (int64_t)l->connected_at);
 	mp_pack_kv_int(pk, "rtt_us", l->rtt_us);
 	mp_pack_kv_str(pk, "last_error", l->last_error);
+	mp_pack_cstr(pk, "sync");
+	if (s == NULL)
+		msgpack_pack_nil(pk);
+	else
+		pack_sync(pk, s, barrier);
+	mp_pack_cstr(pk, "scopes");
+	pack_scopes(pk, s);
 }
 
-static void pack_peers(msgpack_packer *pk, const struct daemon *d)
+static void pack_peers(msgpack_packer *pk, const struct daemon *d, uint64_t barrier)
 {
 	const struct link *l;
 
 	mp_pack_cstr(pk, "peers");
 	msgpack_pack_array(pk, (size_t)d->nlinks);
 	for (l = d->links; l; l = l->next)
-		pack_link(pk, l);
+		pack_link(pk, l, barrier);
 }
 
 static void reply_status(struct daemon *d, msgpack_packer *pk)
@@ -136,7 +185,28 @@ static void reply_status(struct daemon *d, msgpack_packer *pk)
 	mp_pack_kv_int(pk, "uptime_ms", (int64_t)uptime_ms);
 	mp_pack_kv_str(pk, "listen", listen);
 	mp_pack_kv_int(pk, "connections", d->nsessions);
-	pack_peers(pk, d);
+	pack_peers(pk, d, 0);
+}
+
+/* `lmsync sync --wait`: "sync-begin" starts a barrier; "sync-state" with
+ * its number reports each peer against it. */
+static void reply_sync_begin(struct daemon *d, msgpack_packer *pk)
+{
+	msgpack_pack_map(pk, 2);
+	mp_pack_kv_bool(pk, "ok", 1);
+	mp_pack_kv_int(pk, "barrier", (int64_t)sync_barrier_start(d));
+}
+
+static void reply_sync_state(struct daemon *d, msgpack_packer *pk, const msgpack_object *req)
+{
+	int64_t barrier = 0;
+
+	if (req->via.array.size >= 2 &&
+	    req->via.array.ptr[1].type == MSGPACK_OBJECT_POSITIVE_INTEGER)
+		barrier = (int64_t)req->via.array.ptr[1].via.u64;
+	msgpack_pack_map(pk, 2);
+	mp_pack_kv_bool(pk, "ok", 1);
+	pack_peers(pk, d, (uint64_t)barrier);
 }
 
 static void reply_error(msgpack_packer *pk, const char *msg)
@@ -179,6 +249,12 @@ static int handle_request(struct control_client *c, const uint8_t *msg, size_t l
 		cmd = &req.data.via.array.ptr[0];
 	if (cmd != NULL && mp_str_eq(cmd, "status")) {
 		reply_status(d, &pk);
+		ok = 1;
+	} else if (cmd != NULL && mp_str_eq(cmd, "sync-begin")) {
+		reply_sync_begin(d, &pk);
+		ok = 1;
+	} else if (cmd != NULL && mp_str_eq(cmd, "sync-state")) {
+		reply_sync_state(d, &pk, &req.data);
 		ok = 1;
 	} else if (cmd != NULL && mp_str_eq(cmd, "reload")) {
 		log_info("control", "reload requested");

@@ -8,13 +8,16 @@
 #include "daemon/daemon.h"
 
 #include <signal.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
 
 #include "daemon/lock.h"
 #include "daemon/log.h"
+#include "daemon/sync.h"
 #include "proto/siteid.h"
+#include "store/cslog.h"
 #include "store/seal.h"
 
 static void on_signal(uv_signal_t *h, int signum)
@@ -81,7 +84,64 @@ static void seal_local_changes(struct daemon *d)
 			 &err) != 0)
 		log_error("store", "sealing local changes failed error=\"%s\"", err.msg);
 	else
-		log_info("store", "sealed local changes changesets=%d", count);
+		log_debug("store", "sealed local changes changesets=%d", count);
+}
+
+void daemon_log_check(struct daemon *d)
+{
+	int64_t last;
+	lm_err err;
+
+	seal_local_changes(d);
+	if (cslog_last_id(&d->store, &last, &err) != 0) {
+		log_error("store", "cannot read the log error=\"%s\"", err.msg);
+		return;
+	}
+	if (last == d->log_last_id)
+		return;
+	d->log_last_id = last;
+	sync_log_grew(d);
+}
+
+/* Another connection committed (data_version moved): look for captures. */
+static void check_other_writers(struct daemon *d)
+{
+	uint64_t v;
+	lm_err err;
+
+	if (store_data_version(&d->store, &v, &err) != 0) {
+		log_error("store", "cannot read data_version error=\"%s\"", err.msg);
+		return;
+	}
+	if (v == d->data_version)
+		return;
+	d->data_version = v;
+	daemon_log_check(d);
+}
+
+static void on_wal_change(uv_fs_event_t *h, const char *file, int events, int status)
+{
+	(void)file;
+	(void)events;
+	if (status == 0)
+		check_other_writers(h->data);
+}
+
+/* A commit by any client writes the WAL: watching it makes a write by the
+ * sqlite3 shell reach peers at once, not at the next tick. Only a speed-up:
+ * the tick looks too, so a platform without inotify loses nothing else. */
+static void watch_wal(struct daemon *d)
+{
+	char path[sizeof(d->sd.store) + 8];
+
+	snprintf(path, sizeof(path), "%s-wal", d->sd.store);
+	if (uv_fs_event_init(&d->loop, &d->wal_watch) != 0)
+		return;
+	d->wal_watch.data = d;
+	d->wal_watching = 1;
+	if (uv_fs_event_start(&d->wal_watch, on_wal_change, path, 0) != 0)
+		log_warn("store", "cannot watch %s; local writes are noticed every %d ms", path,
+			 TICK_MS);
 }
 
 static void on_tick(uv_timer_t *t)
@@ -94,7 +154,8 @@ static void on_tick(uv_timer_t *t)
 	for (s = d->sessions; s; s = s->next)
 		session_tick(s, now);
 	link_tick_all(d, now);
-	seal_local_changes(d);
+	check_other_writers(d);
+	daemon_log_check(d);
 }
 
 static void on_peer_connection(uv_stream_t *server, int status)
@@ -186,6 +247,7 @@ static int start_loop(struct daemon *d, lm_err *err)
 		rc = uv_timer_start(&d->tick, on_tick, 0, TICK_MS);
 	if (rc < 0)
 		return lm_errf(err, "cannot start the timer: %s", uv_strerror(rc));
+	watch_wal(d);
 	return control_start(&d->control, d, d->sd.control, err);
 }
 
@@ -230,6 +292,8 @@ void daemon_stop(struct daemon *d, const char *why)
 	link_close_all(d);
 	close_if_open((uv_handle_t *)&d->listener);
 	close_if_open((uv_handle_t *)&d->tick);
+	if (d->wal_watching)
+		close_if_open((uv_handle_t *)&d->wal_watch);
 	close_if_open((uv_handle_t *)&d->sig_term);
 	close_if_open((uv_handle_t *)&d->sig_int);
 	close_if_open((uv_handle_t *)&d->sig_hup);

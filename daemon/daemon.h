@@ -36,7 +36,12 @@ struct daemon {
 	int nsessions;
 
 	uv_tcp_t listener;
-	uv_timer_t tick; /* housekeeping: timeouts, keepalives, redials */
+	uv_timer_t tick;	 /* housekeeping: timeouts, keepalives, redials */
+	uv_fs_event_t wal_watch; /* the store's WAL: another client committed */
+	int wal_watching;
+	uint64_t data_version; /* PRAGMA data_version when last looked */
+	int64_t log_last_id;   /* the newest log entry peers were pumped for */
+	uint64_t barrier;      /* the latest `sync --wait` barrier */
 	uv_signal_t sig_term, sig_int, sig_hup;
 	struct control_server control;
 	uint8_t rbuf[65536]; /* the read buffer every session shares */
@@ -57,6 +62,11 @@ void daemon_close(struct daemon *d);
 
 /* Ask the loop to wind down: close every handle; daemon_run then returns. */
 void daemon_stop(struct daemon *d, const char *why);
+
+/* Seal local changes if there are any, then pump every peer if the log
+ * grew. Cheap when nothing happened; called after merges, on every tick
+ * and when the store's WAL changes. */
+void daemon_log_check(struct daemon *d);
 
 /* Re-read the peer list from the store. */
 int daemon_reload_peers(struct daemon *d, lm_err *err);

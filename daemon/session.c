@@ -25,6 +25,7 @@
 #include "daemon/daemon.h"
 #include "daemon/link.h"
 #include "daemon/log.h"
+#include "daemon/sync.h"
 #include "proto/msg.h"
 #include "proto/siteid.h"
 
@@ -95,6 +96,7 @@ static void session_free(struct session *s)
 	d->nsessions--;
 	if (s->link)
 		link_release(s->link);
+	sync_free(s);
 	noise_handshake_wipe(&s->hs);
 	noise_cipher_wipe(&s->tx);
 	noise_cipher_wipe(&s->rx);
@@ -198,11 +200,12 @@ static int frame_send(struct session *s, struct session_write *w)
 	}
 	s->pending++;
 	s->queued_bytes += w->len;
+	s->bytes_out += w->len;
 	return 0;
 }
 
 /* Encrypt plain as one transport message and send it. */
-static int send_plain(struct session *s, const uint8_t *plain, size_t len)
+int session_send(struct session *s, const uint8_t *plain, size_t len)
 {
 	struct session_write *w;
 	uint8_t *body;
@@ -246,25 +249,6 @@ static int send_handshake(struct session *s)
 	return frame_send(s, w);
 }
 
-static void send_hello(struct session *s)
-{
-	struct msg_hello hello;
-	uint8_t buf[256];
-	size_t len;
-	lm_err err;
-
-	memset(&hello, 0, sizeof(hello));
-	memcpy(hello.site, s->d->key.public_key, 32);
-	snprintf(hello.software, sizeof(hello.software), "lmsync %s", LMSYNC_VERSION);
-	hello.protocol = MSG_PROTOCOL_VERSION;
-	hello.schema = (uint32_t)store_schema_latest();
-	if (msg_encode_hello(&hello, buf, sizeof(buf), &len, &err) != 0) {
-		session_close(s, err.msg, 0);
-		return;
-	}
-	send_plain(s, buf, len);
-}
-
 /* Tell the peer why, then close once that is sent. */
 static void fail_with(struct session *s, const char *code, const char *text)
 {
@@ -274,7 +258,7 @@ static void fail_with(struct session *s, const char *code, const char *text)
 
 	if (noise_cipher_has_key(&s->tx) &&
 	    msg_encode_error(code, text, buf, sizeof(buf), &len, &err) == 0 &&
-	    send_plain(s, buf, len) == 0) {
+	    session_send(s, buf, len) == 0) {
 		session_close(s, text, 1);
 		return;
 	}
@@ -290,7 +274,7 @@ static void send_ping(struct session *s, uint64_t now)
 	s->ping_nonce++;
 	if (msg_encode_ping(s->ping_nonce, buf, sizeof(buf), &len, &err) != 0)
 		return;
-	if (send_plain(s, buf, len) == 0) {
+	if (session_send(s, buf, len) == 0) {
 		s->ping_sent_ms = now;
 		s->ping_sent_ns = uv_hrtime();
 		s->ping_outstanding = 1;
@@ -393,7 +377,7 @@ static void handshake_on_frame(struct session *s, const uint8_t *frame, size_t l
 		identify_initiator(s);
 	/* An unknown initiator gets nothing until its hello says who it is. */
 	if (s->link != NULL)
-		send_hello(s);
+		sync_send_hello(s);
 }
 
 /* ---- messages ---------------------------------------------------------- */
@@ -443,8 +427,11 @@ static void on_hello(struct session *s, const struct msg_hello *hello)
 	s->ready_ms = uv_now(&s->d->loop);
 	log_debug("peer", "hello software=\"%s\" schema=%u", hello->software, hello->schema);
 	link_on_ready(s->link, s);
-	if (s->state == SESSION_READY)
-		send_ping(s, s->ready_ms);
+	if (s->state != SESSION_READY)
+		return;
+	send_ping(s, s->ready_ms);
+	if (sync_start(s, hello) != 0)
+		session_close(s, "out of memory", 0);
 }
 
 static void on_pong(struct session *s, uint64_t nonce)
@@ -493,13 +480,20 @@ static void message_on_frame(struct session *s, const uint8_t *frame, size_t len
 		break;
 	case MSG_PING:
 		if (msg_encode_pong(m.u.nonce, buf, sizeof(buf), &plen, &err) == 0)
-			send_plain(s, buf, plen);
+			session_send(s, buf, plen);
 		break;
 	case MSG_PONG:
 		on_pong(s, m.u.nonce);
 		break;
 	case MSG_ERROR:
 		on_error_message(s, &m.u.error);
+		break;
+	case MSG_HEADS:
+	case MSG_SETS:
+	case MSG_ACK:
+	case MSG_MARK:
+	case MSG_MARKED:
+		sync_on_message(s, &m);
 		break;
 	case MSG_UNKNOWN:
 		log_debug("peer", "ignored message type=\"%s\"", m.type_name);
@@ -545,6 +539,7 @@ static void on_read(uv_stream_t *stream, ssize_t nread, const uv_buf_t *buf)
 		return;
 	}
 	s->last_recv_ms = uv_now(&s->d->loop);
+	s->bytes_in += left;
 	while (left > 0 && s->state != SESSION_CLOSING) {
 		int rc = frame_reader_next(&s->reader, data, left, &used, &frame, &flen, &err);
 
@@ -742,4 +737,5 @@ void session_tick(struct session *s, uint64_t now)
 	}
 	if (now - s->ping_sent_ms >= lim->keepalive_ms)
 		send_ping(s, now);
+	sync_tick(s, now);
 }

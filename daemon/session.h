@@ -28,6 +28,7 @@
 
 struct daemon;
 struct link;
+struct sync;
 
 enum session_state {
 	SESSION_CONNECTING,
@@ -57,9 +58,11 @@ struct session {
 	uint64_t ping_sent_ns; /* uv_hrtime, for the round-trip time */
 	uint64_t ping_nonce;
 	int ping_outstanding;
-	size_t queued_bytes;	    /* written but not yet handed to the kernel */
-	char remote[PEER_ADDR_MAX]; /* the peer's address, for logs and status */
-	uint8_t remote_key[32];	    /* the peer's Noise static key, after the handshake */
+	size_t queued_bytes;	      /* written but not yet handed to the kernel */
+	uint64_t bytes_out, bytes_in; /* on the wire, frames and tags included */
+	char remote[PEER_ADDR_MAX];   /* the peer's address, for logs and status */
+	struct sync *sync;	      /* from READY on (sync.h) */
+	uint8_t remote_key[32];	      /* the peer's Noise static key, after the handshake */
 };
 
 /* Accept a connection on the listener into a new inbound session. */
@@ -72,6 +75,9 @@ int session_dial(struct daemon *d, struct link *link, lm_err *err);
 /* Close: log why, tell the link, and free once libuv is done. With flush,
  * what was written is sent first (used after an error message). */
 void session_close(struct session *s, const char *reason, int flush);
+
+/* Encrypt plain (one message) and queue it. -1: the session is closing. */
+int session_send(struct session *s, const uint8_t *plain, size_t len);
 
 /* Housekeeping, called every tick: handshake timeout, keepalive, dead peer. */
 void session_tick(struct session *s, uint64_t now);

@@ -136,7 +136,7 @@ static size_t utf8_char(const uint8_t *p, size_t n, uint32_t *cp)
 	return len;
 }
 
-static int check_scope(const char *s, size_t n, lm_err *err)
+int cs_scope_check(const char *s, size_t n, lm_err *err)
 {
 	const uint8_t *p = (const uint8_t *)s;
 	size_t i, k;
@@ -433,7 +433,7 @@ int cs_writer_begin(struct cs_writer *w, const struct cs_header *h, lm_err *err)
 
 	memset(w, 0, sizeof(*w));
 	w->failed = 1;
-	if (check_scope(h->scope, scope_len, err) < 0 || check_seq_prev(h, err) < 0)
+	if (cs_scope_check(h->scope, scope_len, err) < 0 || check_seq_prev(h, err) < 0)
 		return lm_err_wrap(err, "cannot begin a change set");
 	w->failed = 0;
 	msgpack_packer_init(&pk, w, writer_write);
@@ -776,7 +776,7 @@ static int decode_scope(const msgpack_object *o, struct cs_header *h, lm_err *er
 	if (o->type != MSGPACK_OBJECT_STR)
 		return lm_errf(err, "the scope must be a str, got %s",
 			       mp_describe(o, what, sizeof(what)));
-	if (check_scope(o->via.str.ptr, o->via.str.size, err) < 0)
+	if (cs_scope_check(o->via.str.ptr, o->via.str.size, err) < 0)
 		return -1;
 	memcpy(h->scope, o->via.str.ptr, o->via.str.size);
 	h->scope[o->via.str.size] = '\0';

@@ -152,4 +152,8 @@ int changeset_verify_run(const struct changeset *const *cs, size_t n,
  * by memcmp, then length); returns <0, 0, >0. */
 int cs_value_cmp(const struct cs_value *a, const struct cs_value *b);
 
+/* The scope rule: 1 to CS_SCOPE_MAX bytes of well-formed UTF-8 without
+ * control characters (docs/PROTOCOL.md, "Body"). Messages check it too. */
+int cs_scope_check(const char *s, size_t n, lm_err *err);
+
 #endif

@@ -251,3 +251,112 @@ void cslog_missing_end(struct cslog_missing *it)
 	free(it->mine);
 	memset(it, 0, sizeof(*it));
 }
+
+/* ---- reading in arrival order ------------------------------------------ */
+
+int cslog_scan(struct store *st, int64_t after, struct cslog_entry *out, size_t cap, size_t *n,
+	       lm_err *err)
+{
+	sqlite3_stmt *stmt;
+	int rc;
+
+	*n = 0;
+	if (cached(st,
+		   "SELECT local_id, origin, scope, seq FROM changeset WHERE local_id > ? "
+		   "ORDER BY local_id LIMIT ?",
+		   &stmt, err) != 0)
+		return -1;
+	sqlite3_bind_int64(stmt, 1, after);
+	sqlite3_bind_int64(stmt, 2, (sqlite3_int64)cap);
+	while ((rc = sqlite3_step(stmt)) == SQLITE_ROW) {
+		struct cslog_entry *e = &out[*n];
+		const unsigned char *scope = sqlite3_column_text(stmt, 2);
+
+		if (sqlite3_column_bytes(stmt, 1) != CS_KEY_LEN || scope == NULL) {
+			rc = SQLITE_CORRUPT;
+			break;
+		}
+		e->local_id = sqlite3_column_int64(stmt, 0);
+		memcpy(e->origin, sqlite3_column_blob(stmt, 1), CS_KEY_LEN);
+		snprintf(e->scope, sizeof(e->scope), "%s", (const char *)scope);
+		e->seq = (uint64_t)sqlite3_column_int64(stmt, 3);
+		(*n)++;
+	}
+	store_release(st, stmt);
+	if (rc != SQLITE_DONE)
+		return lm_errf(err, "%s: reading the log: %s", st->path,
+			       rc == SQLITE_CORRUPT ? "a log entry is damaged"
+						    : sqlite3_errmsg(st->db));
+	return 0;
+}
+
+int cslog_envelope(struct store *st, int64_t local_id, uint8_t **env, size_t *len, lm_err *err)
+{
+	sqlite3_stmt *stmt;
+	int rc, found = 0;
+
+	*env = NULL;
+	*len = 0;
+	if (cached(st, "SELECT envelope FROM changeset WHERE local_id = ?", &stmt, err) != 0)
+		return -1;
+	sqlite3_bind_int64(stmt, 1, local_id);
+	rc = sqlite3_step(stmt);
+	if (rc == SQLITE_ROW) {
+		size_t n = (size_t)sqlite3_column_bytes(stmt, 0);
+
+		*env = malloc(n ? n : 1);
+		if (*env == NULL) {
+			store_release(st, stmt);
+			return lm_errf(err, "out of memory reading the log");
+		}
+		if (n)
+			memcpy(*env, sqlite3_column_blob(stmt, 0), n);
+		*len = n;
+		found = 1;
+	}
+	store_release(st, stmt);
+	if (rc != SQLITE_ROW && rc != SQLITE_DONE)
+		return lm_errf(err, "%s: reading the log: %s", st->path, sqlite3_errmsg(st->db));
+	return found;
+}
+
+int cslog_local_id(struct store *st, const uint8_t origin[CS_KEY_LEN], const char *scope,
+		   uint64_t seq, int64_t *local_id, lm_err *err)
+{
+	sqlite3_stmt *stmt;
+	int rc, found = 0;
+
+	*local_id = 0;
+	if (cached(st, "SELECT local_id FROM changeset WHERE origin = ? AND scope = ? AND seq = ?",
+		   &stmt, err) != 0)
+		return -1;
+	sqlite3_bind_blob(stmt, 1, origin, CS_KEY_LEN, SQLITE_STATIC);
+	sqlite3_bind_text(stmt, 2, scope, -1, SQLITE_STATIC);
+	sqlite3_bind_int64(stmt, 3, (sqlite3_int64)seq);
+	rc = sqlite3_step(stmt);
+	if (rc == SQLITE_ROW) {
+		*local_id = sqlite3_column_int64(stmt, 0);
+		found = 1;
+	}
+	store_release(st, stmt);
+	if (rc != SQLITE_ROW && rc != SQLITE_DONE)
+		return lm_errf(err, "%s: reading the log: %s", st->path, sqlite3_errmsg(st->db));
+	return found;
+}
+
+int cslog_last_id(struct store *st, int64_t *local_id, lm_err *err)
+{
+	sqlite3_stmt *stmt;
+	int rc;
+
+	*local_id = 0;
+	if (cached(st, "SELECT coalesce(max(local_id), 0) FROM changeset", &stmt, err) != 0)
+		return -1;
+	rc = sqlite3_step(stmt);
+	if (rc == SQLITE_ROW)
+		*local_id = sqlite3_column_int64(stmt, 0);
+	store_release(st, stmt);
+	if (rc != SQLITE_ROW)
+		return lm_errf(err, "%s: reading the log: %s", st->path, sqlite3_errmsg(st->db));
+	return 0;
+}

@@ -68,4 +68,35 @@ int cslog_missing_next(struct cslog_missing *it, const uint8_t **envelope, size_
 		       lm_err *err);
 void cslog_missing_end(struct cslog_missing *it);
 
+/* ---- reading the log in arrival order (the sync engine) ----
+ *
+ * Every change set has a local_id, the order in which this site accepted it.
+ * That order respects every dependency the merge checks (a grant before the
+ * writes it allows, seq n before n + 1), so a peer fed in local_id order can
+ * apply everything as it comes. A scan holds no statement between calls:
+ * a slow peer never pins a read snapshot (which would stop checkpoints). */
+
+struct cslog_entry {
+	int64_t local_id;
+	uint8_t origin[CS_KEY_LEN];
+	char scope[CS_SCOPE_MAX + 1];
+	uint64_t seq;
+};
+
+/* Up to cap entries with local_id > after, in local_id order; *n receives
+ * how many. Only metadata: fetch envelopes with cslog_envelope. */
+int cslog_scan(struct store *st, int64_t after, struct cslog_entry *out, size_t cap, size_t *n,
+	       lm_err *err);
+
+/* The envelope of local_id, copied into a malloc'd buffer (*env, *len) the
+ * caller frees. Returns 1 when found, 0 when not. */
+int cslog_envelope(struct store *st, int64_t local_id, uint8_t **env, size_t *len, lm_err *err);
+
+/* The local_id of (origin, scope, seq): 1 when held, 0 when not. */
+int cslog_local_id(struct store *st, const uint8_t origin[CS_KEY_LEN], const char *scope,
+		   uint64_t seq, int64_t *local_id, lm_err *err);
+
+/* The newest local_id (0 for an empty log). */
+int cslog_last_id(struct store *st, int64_t *local_id, lm_err *err);
+
 #endif

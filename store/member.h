@@ -44,4 +44,45 @@ int member_role(struct store *st, const char *scope, const uint8_t site[CS_KEY_L
 
 const char *member_role_name(enum member_role role);
 
+/* Parse admin, member, reader or relay (never ROLE_NONE). */
+int member_role_parse(const char *s, enum member_role *role, lm_err *err);
+
+/* This site's governed scope named name: NAME@ followed by this site's id in
+ * hex, into out (cap >= CS_SCOPE_MAX + 1). name needs 1 byte or more, no '@'
+ * and the characters any scope id allows, and must leave the whole id within
+ * CS_SCOPE_MAX. Writes nothing: a scope exists once a row is written in it. */
+int member_scope_make(struct store *st, const char *name, char *out, size_t cap, lm_err *err);
+
+/* Give site role (not ROLE_NONE) in the governed scope, or change its role,
+ * by writing its lm_member row in a transaction of its own. It is an
+ * ordinary write: the capture triggers record it for replication and refuse
+ * it unless this site is an administrator of the scope, which the message
+ * then says. The root's role cannot be set: it is always admin. Returns 1
+ * when written, 0 when site held that role already (nothing written), -1 on
+ * error. */
+int member_set(struct store *st, const char *scope, const uint8_t site[CS_KEY_LEN],
+	       enum member_role role, lm_err *err);
+
+/* Take site's role in scope away (delete its row, replicated the same way).
+ * Returns 1 when removed, 0 when site had no row there, -1 on error. */
+int member_unset(struct store *st, const char *scope, const uint8_t site[CS_KEY_LEN], lm_err *err);
+
+/* One line of a member list. */
+struct member_entry {
+	const char *scope;
+	uint8_t site[CS_KEY_LEN];
+	enum member_role role;
+	int root; /* the scope's root: admin by its id, not by a row */
+};
+
+/* Return non-zero to stop the walk. */
+typedef int (*member_list_cb)(const struct member_entry *e, void *ctx);
+
+/* The member lists, scope by scope (only scope's when not NULL): the root
+ * first, then the lm_member rows by role and site. The root of every
+ * governed scope this store holds members, live rows or change sets of is
+ * listed, with no row needed; rows naming the root are left out, since its
+ * role is admin whatever they say. */
+int member_list(struct store *st, const char *scope, member_list_cb cb, void *ctx, lm_err *err);
+
 #endif

@@ -447,3 +447,18 @@ int store_claim(struct store *st, const uint8_t site_id[32], lm_err *err)
 			       st->path, have, hex);
 	return 0;
 }
+
+int store_data_version(struct store *st, uint64_t *version, lm_err *err)
+{
+	sqlite3_stmt *stmt = store_stmt(st, "PRAGMA data_version", err);
+	int rc;
+
+	if (stmt == NULL)
+		return -1;
+	rc = sqlite3_step(stmt);
+	*version = rc == SQLITE_ROW ? (uint64_t)sqlite3_column_int64(stmt, 0) : 0;
+	store_release(st, stmt);
+	if (rc != SQLITE_ROW)
+		return lm_errf(err, "%s: %s", st->path, sqlite3_errmsg(st->db));
+	return 0;
+}

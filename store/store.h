@@ -47,6 +47,9 @@ int store_meta_get(struct store *st, const char *key, char *value, size_t cap, l
 /* Record the owner at creation; on later opens, refuse a different owner. */
 int store_claim(struct store *st, const uint8_t site_id[32], lm_err *err);
 
+/* PRAGMA data_version: changes when another connection commits. */
+int store_data_version(struct store *st, uint64_t *version, lm_err *err);
+
 /* Run a statement with no result rows; used for BEGIN/COMMIT and DDL. */
 int store_exec(struct store *st, const char *sql, lm_err *err);
 

@@ -1,0 +1,257 @@
+/* SPDX-License-Identifier: MIT */
+/* lmsync sync: is this site in step with its connected peers, and waiting
+ * until it is. */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include "cli/cli.h"
+#include "cli/control_client.h"
+#include "cli/json.h"
+#include "proto/mp.h"
+
+#define POLL_MS 50
+
+static int run(struct cli *cli, int argc, char **argv);
+
+const struct cli_command cmd_sync = {
+    "sync",
+    "wait until this site and its connected peers hold the same change sets",
+    "usage: lmsync sync [--wait] [--timeout SECONDS] [--json]\n"
+    "\n"
+    "Reports, for every connected peer, whether this site has sent everything\n"
+    "the peer lacks (in the scopes the peer may receive) and holds everything\n"
+    "the peer has told it of. With --wait, asks every connected peer to finish\n"
+    "what it is sending and waits until all are in step.\n"
+    "\n"
+    "Options:\n"
+    "  --wait             wait until in step (at least one peer must be connected)\n"
+    "  --timeout SECONDS  give up waiting after this long (default 60)\n"
+    "  --json             print the last report as JSON\n"
+    "\n"
+    "Exit status: 0 in step; 1 not in step (or timed out), with what is missing;\n"
+    "2 usage error; 3 lmsyncd is not running.\n"
+    "\n"
+    "A change set a peer refused (a broken signature, a forged chain) keeps the\n"
+    "two sites out of step: the report names it, and `lmsync status` shows the\n"
+    "peer's last refusal.\n",
+    run,
+};
+
+struct peer_sync {
+	char name[128], id[64];
+	int connected, ready, in_step;
+	int64_t to_send, to_receive, refused_there, refused_here;
+	char last_refusal[256];
+};
+
+struct report {
+	struct peer_sync *peers;
+	size_t n, connected, in_step;
+};
+
+static void read_report(const msgpack_object *reply, struct report *r)
+{
+	const msgpack_object *arr = mp_map_get(reply, "peers");
+	size_t i;
+
+	memset(r, 0, sizeof(*r));
+	if (arr == NULL || arr->type != MSGPACK_OBJECT_ARRAY || arr->via.array.size == 0)
+		return;
+	r->peers = calloc(arr->via.array.size, sizeof(*r->peers));
+	if (r->peers == NULL)
+		return;
+	for (i = 0; i < arr->via.array.size; i++) {
+		const msgpack_object *o = &arr->via.array.ptr[i], *y;
+		struct peer_sync *p = &r->peers[r->n++];
+
+		mp_map_str(o, "name", p->name, sizeof(p->name));
+		mp_map_str(o, "id", p->id, sizeof(p->id));
+		mp_map_bool(o, "connected", &p->connected);
+		y = mp_map_get(o, "sync");
+		if (!p->connected || y == NULL || y->type != MSGPACK_OBJECT_MAP)
+			continue;
+		r->connected++;
+		mp_map_bool(y, "ready", &p->ready);
+		mp_map_bool(y, "in_step", &p->in_step);
+		mp_map_int(y, "to_send", &p->to_send);
+		mp_map_int(y, "to_receive", &p->to_receive);
+		mp_map_int(y, "refused_there", &p->refused_there);
+		mp_map_int(y, "refused_here", &p->refused_here);
+		mp_map_str(y, "last_refusal", p->last_refusal, sizeof(p->last_refusal));
+		r->in_step += p->in_step;
+	}
+}
+
+static int ask(struct cli *cli, const char *command, const uint64_t *arg, msgpack_unpacked *reply,
+	       int *exit_code)
+{
+	lm_err err;
+	int ok = 0, rc;
+
+	rc = arg ? control_request_u64(cli->sd.control, command, *arg, 5000, reply, &err)
+		 : control_request(cli->sd.control, command, 5000, reply, &err);
+	if (rc == CONTROL_NOT_RUNNING) {
+		fprintf(stderr,
+			"lmsync: lmsyncd is not running for %s; start it with `lmsyncd -d %s`\n",
+			cli->sd.dir, cli->sd.dir);
+		*exit_code = EXIT_NOT_RUNNING;
+		return -1;
+	}
+	if (rc < 0) {
+		*exit_code = cli_fail("%s", err.msg);
+		return -1;
+	}
+	if (!mp_map_bool(&reply->data, "ok", &ok) || !ok) {
+		*exit_code = cli_fail("lmsyncd refused the request %s", command);
+		return -1;
+	}
+	return 0;
+}
+
+static int get_report(struct cli *cli, uint64_t barrier, struct report *r, int *exit_code)
+{
+	msgpack_unpacked reply;
+	int rc = ask(cli, "sync-state", &barrier, &reply, exit_code);
+
+	if (rc == 0)
+		read_report(&reply.data, r);
+	msgpack_unpacked_destroy(&reply);
+	return rc;
+}
+
+static void print_text(const struct report *r)
+{
+	size_t i;
+
+	for (i = 0; i < r->n; i++) {
+		const struct peer_sync *p = &r->peers[i];
+		const char *name = p->name[0] ? p->name : p->id;
+
+		if (!p->connected) {
+			printf("%-24s not connected\n", name);
+		} else if (p->in_step) {
+			printf("%-24s in step\n", name);
+		} else if (!p->ready) {
+			printf("%-24s connected, exchanging version vectors\n", name);
+		} else {
+			printf("%-24s %lld to send, %lld to receive", name, (long long)p->to_send,
+			       (long long)p->to_receive);
+			if (p->refused_there)
+				printf(", %lld refused by the peer", (long long)p->refused_there);
+			if (p->refused_here)
+				printf(", %lld refused here", (long long)p->refused_here);
+			printf("\n");
+		}
+		if (p->last_refusal[0])
+			printf("%-24s last refusal: %s\n", "", p->last_refusal);
+	}
+}
+
+static void print_json(const struct report *r, int done)
+{
+	struct json j;
+	size_t i;
+
+	json_init(&j, stdout);
+	json_object_begin(&j);
+	json_kv_bool(&j, "in_step", done);
+	json_key(&j, "peers");
+	json_array_begin(&j);
+	for (i = 0; i < r->n; i++) {
+		const struct peer_sync *p = &r->peers[i];
+
+		json_object_begin(&j);
+		json_kv_str(&j, "id", p->id);
+		json_kv_str(&j, "name", p->name);
+		json_kv_bool(&j, "connected", p->connected);
+		json_kv_bool(&j, "in_step", p->in_step);
+		json_kv_int(&j, "to_send", p->to_send);
+		json_kv_int(&j, "to_receive", p->to_receive);
+		json_kv_int(&j, "refused_there", p->refused_there);
+		json_kv_int(&j, "refused_here", p->refused_here);
+		json_kv_str(&j, "last_refusal", p->last_refusal);
+		json_object_end(&j);
+	}
+	json_array_end(&j);
+	json_object_end(&j);
+	json_finish(&j);
+}
+
+static int64_t mono_ms(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+static int run(struct cli *cli, int argc, char **argv)
+{
+	static const struct option longopts[] = {{"wait", no_argument, NULL, 'w'},
+						 {"timeout", required_argument, NULL, 't'},
+						 {"json", no_argument, NULL, 'j'},
+						 {NULL, 0, NULL, 0}};
+	int wait = 0, json = 0, opt, code = EXIT_OK, done;
+	double timeout_s = 60;
+	uint64_t barrier = 0;
+	int64_t deadline;
+	struct report r;
+	char *end;
+
+	while ((opt = cli_getopt(&cmd_sync, argc, argv, "", longopts)) != -1) {
+		if (opt == 'w')
+			wait = 1;
+		else if (opt == 'j')
+			json = 1;
+		else if (opt == 't') {
+			timeout_s = strtod(optarg, &end);
+			if (*end != '\0' || end == optarg || timeout_s < 0 || timeout_s > 86400)
+				return cli_usage(
+				    &cmd_sync, "--timeout takes seconds from 0 to 86400, not '%s'",
+				    optarg);
+		} else
+			return EXIT_USAGE;
+	}
+	if (optind != argc)
+		return cli_usage(&cmd_sync, "unexpected argument '%s'", argv[optind]);
+	if (cli_require_site(cli) != EXIT_OK)
+		return EXIT_FAIL;
+	deadline = mono_ms() + (int64_t)(timeout_s * 1000);
+	if (wait) {
+		msgpack_unpacked reply;
+		int64_t b = 0;
+
+		if (ask(cli, "sync-begin", NULL, &reply, &code) != 0) {
+			msgpack_unpacked_destroy(&reply);
+			return code;
+		}
+		mp_map_int(&reply.data, "barrier", &b);
+		msgpack_unpacked_destroy(&reply);
+		barrier = (uint64_t)b;
+	}
+	for (;;) {
+		if (get_report(cli, barrier, &r, &code) != 0)
+			return code;
+		done = r.connected > 0 && r.in_step == r.connected;
+		if (done || !wait || mono_ms() >= deadline)
+			break;
+		free(r.peers);
+		struct timespec ts = {0, POLL_MS * 1000000L};
+		nanosleep(&ts, NULL);
+	}
+	if (json)
+		print_json(&r, done);
+	else
+		print_text(&r);
+	if (!done && !json) {
+		if (r.connected == 0)
+			fprintf(stderr, "lmsync: no peer is connected%s\n",
+				wait ? " (waited for one until the timeout)" : "");
+		else if (wait)
+			fprintf(stderr, "lmsync: not in step after %.0f s\n", timeout_s);
+	}
+	free(r.peers);
+	return done ? EXIT_OK : EXIT_FAIL;
+}

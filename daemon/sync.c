@@ -1,0 +1,827 @@
+/* SPDX-License-Identifier: MIT */
+/* The sync engine; see sync.h and docs/PROTOCOL.md ("Sync"). */
+#include "daemon/sync.h"
+
+#include <sodium.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include "daemon/daemon.h"
+#include "daemon/heads.h"
+#include "daemon/log.h"
+#include "daemon/session.h"
+#include "proto/siteid.h"
+#include "store/cslog.h"
+#include "store/member.h"
+#include "store/merge.h"
+
+#define SCAN_BATCH   256    /* log entries read per step of the pump */
+#define RETRY_MIN_MS 2000   /* first wait before resending what a peer refused */
+#define RETRY_MAX_MS 120000 /* longest wait */
+#define SCOPE_MEMO   16	    /* routing verdicts remembered within one pump */
+
+struct scope_memo {
+	char scope[CS_SCOPE_MAX + 1];
+	int may;
+};
+
+struct sync {
+	struct heads peer; /* what the peer holds */
+	int heads_done;	   /* its initial vector is complete */
+	int64_t cursor;	   /* log entries up to here were considered for it */
+	int idle;	   /* the last pump found nothing more to send */
+
+	uint64_t sent_msgs, acked_msgs, recv_msgs;
+	size_t *inflight_len; /* ring: the sizes of unacknowledged sets messages */
+	size_t inflight_cap, inflight;
+
+	uint64_t mark_in;  /* the peer's barrier to answer once idle, 0: none */
+	uint64_t mark_out; /* our latest barrier sent */
+	uint64_t marked;   /* the peer's latest answer */
+	uint64_t refused_there, refused_here;
+	uint64_t sets_sent, sets_received;
+	int64_t last_at;
+	char last_refusal[256];
+
+	struct scope_memo memo[SCOPE_MEMO];
+	size_t nmemo;
+};
+
+static uint64_t wall_ms(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_REALTIME, &ts);
+	return (uint64_t)ts.tv_sec * 1000 + (uint64_t)ts.tv_nsec / 1000000;
+}
+
+static void label(const struct session *s, char *out, size_t cap)
+{
+	char id[SITEID_SHORT_LEN + 1];
+
+	siteid_to_short(s->link->peer.id, id);
+	snprintf(out, cap, "%s", id);
+}
+
+/* ---- routing ------------------------------------------------------------ */
+
+/* 1 when site may receive scope by this store's member lists, 0 when not. */
+static int may_receive(struct daemon *d, const char *scope, const uint8_t site[32])
+{
+	uint8_t root[CS_KEY_LEN];
+	enum member_role role;
+	lm_err err;
+
+	if (!scope_root(scope, root))
+		return 1;
+	if (member_role(&d->store, scope, site, &role, &err) != 0) {
+		log_error("sync", "cannot read the member list of %s error=\"%s\"", scope, err.msg);
+		return 0;
+	}
+	return role != ROLE_NONE;
+}
+
+static int peer_may_receive(struct session *s, const char *scope)
+{
+	struct sync *y = s->sync;
+	size_t i;
+	int may;
+
+	for (i = 0; i < y->nmemo; i++)
+		if (strcmp(y->memo[i].scope, scope) == 0)
+			return y->memo[i].may;
+	may = may_receive(s->d, scope, s->link->peer.id);
+	if (y->nmemo < SCOPE_MEMO) {
+		snprintf(y->memo[y->nmemo].scope, sizeof(y->memo[0].scope), "%s", scope);
+		y->memo[y->nmemo++].may = may;
+	}
+	return may;
+}
+
+/* ---- hello and heads ---------------------------------------------------- */
+
+/* Our heads in the scopes the peer may receive, split into hello and as
+ * many heads messages as they need. */
+void sync_send_hello(struct session *s)
+{
+	static const size_t budget = MSG_MAX - MSG_HEADS_OVERHEAD;
+	struct vv_entry *vv = NULL;
+	struct msg_heads_writer w;
+	struct msg_hello hello;
+	uint8_t *heads, *msg;
+	size_t n = 0, i = 0, len;
+	int first = 1;
+	lm_err err;
+
+	heads = malloc(budget);
+	msg = malloc(MSG_MAX);
+	if (heads == NULL || msg == NULL) {
+		session_close(s, "out of memory", 0);
+		goto done;
+	}
+	if (cslog_vv(&s->d->store, &vv, &n, &err) != 0) {
+		session_close(s, err.msg, 0);
+		goto done;
+	}
+	do {
+		msg_heads_writer_begin(&w, heads, budget);
+		for (; i < n; i++) {
+			int rc;
+
+			if (!may_receive(s->d, vv[i].scope, s->link->peer.id))
+				continue;
+			rc = msg_heads_writer_add(&w, vv[i].scope, vv[i].origin, vv[i].seq, &err);
+			if (rc == 1)
+				break;
+			if (rc < 0) {
+				session_close(s, err.msg, 0);
+				goto done;
+			}
+		}
+		struct msg_heads h = {heads, msg_heads_writer_finish(&w)};
+		int more = i < n;
+
+		if (first) {
+			memset(&hello, 0, sizeof(hello));
+			memcpy(hello.site, s->d->key.public_key, 32);
+			snprintf(hello.software, sizeof(hello.software), "lmsync %s",
+				 LMSYNC_VERSION);
+			hello.protocol = MSG_PROTOCOL_VERSION;
+			hello.schema = (uint32_t)store_schema_latest();
+			hello.heads = h;
+			hello.more = more;
+			if (msg_encode_hello(&hello, msg, MSG_MAX, &len, &err) != 0) {
+				session_close(s, err.msg, 0);
+				goto done;
+			}
+		} else if (msg_encode_heads(&h, more, msg, MSG_MAX, &len, &err) != 0) {
+			session_close(s, err.msg, 0);
+			goto done;
+		}
+		if (session_send(s, msg, len) != 0)
+			goto done;
+		first = 0;
+	} while (i < n);
+done:
+	free(vv);
+	free(heads);
+	free(msg);
+}
+
+/* Take in heads the peer sent: it holds at least that much. */
+static int take_heads(struct session *s, const struct msg_heads *h)
+{
+	struct msg_heads_iter it;
+	const uint8_t *origin;
+	const char *scope;
+	size_t scope_len;
+	uint64_t seq;
+	lm_err err;
+	int rc;
+
+	msg_heads_iter_begin(&it, h);
+	while ((rc = msg_heads_next(&it, &scope, &scope_len, &origin, &seq, &err)) == 1) {
+		struct head *e = heads_get(&s->sync->peer, origin, scope, scope_len);
+
+		if (e == NULL)
+			return -1;
+		if (seq > e->theirs)
+			e->theirs = seq;
+	}
+	return rc;
+}
+
+/* Start after the log entries the peer holds: at the first one it lacks. */
+static int place_cursor(struct session *s, lm_err *err)
+{
+	struct sync *y = s->sync;
+	struct vv_entry *vv;
+	size_t n, i;
+	int64_t at;
+
+	if (cslog_last_id(&s->d->store, &y->cursor, err) != 0 ||
+	    cslog_vv(&s->d->store, &vv, &n, err) != 0)
+		return -1;
+	y->nmemo = 0;
+	for (i = 0; i < n; i++) {
+		struct head *e =
+		    heads_find(&y->peer, vv[i].origin, vv[i].scope, strlen(vv[i].scope));
+		uint64_t theirs = e ? e->theirs : 0;
+		int found;
+
+		if (vv[i].seq <= theirs || !peer_may_receive(s, vv[i].scope))
+			continue;
+		found =
+		    cslog_local_id(&s->d->store, vv[i].origin, vv[i].scope, theirs + 1, &at, err);
+		if (found < 0) {
+			free(vv);
+			return -1;
+		}
+		if (found && at - 1 < y->cursor)
+			y->cursor = at - 1;
+	}
+	free(vv);
+	return 0;
+}
+
+static void heads_complete(struct session *s)
+{
+	lm_err err;
+
+	s->sync->heads_done = 1;
+	if (place_cursor(s, &err) != 0) {
+		session_close(s, err.msg, 0);
+		return;
+	}
+	if (s->d->barrier > s->sync->mark_out) {
+		uint8_t buf[32];
+		size_t len;
+
+		if (msg_encode_mark(s->d->barrier, buf, sizeof(buf), &len, &err) == 0 &&
+		    session_send(s, buf, len) == 0)
+			s->sync->mark_out = s->d->barrier;
+	}
+	sync_pump(s);
+}
+
+int sync_start(struct session *s, const struct msg_hello *hello)
+{
+	struct sync *y = calloc(1, sizeof(*y));
+
+	if (y == NULL)
+		return -1;
+	heads_init(&y->peer);
+	s->sync = y;
+	if (take_heads(s, &hello->heads) != 0)
+		return -1;
+	if (!hello->more)
+		heads_complete(s);
+	return 0;
+}
+
+void sync_free(struct session *s)
+{
+	if (s->sync == NULL)
+		return;
+	heads_free(&s->sync->peer);
+	free(s->sync->inflight_len);
+	free(s->sync);
+	s->sync = NULL;
+}
+
+/* ---- sending ------------------------------------------------------------ */
+
+static int inflight_push(struct sync *y, size_t len)
+{
+	size_t count = y->sent_msgs - y->acked_msgs;
+
+	/* A ring indexed by message number modulo its size. */
+	if (count == y->inflight_cap) {
+		size_t cap = y->inflight_cap ? 2 * y->inflight_cap : 64, k;
+		size_t *ring = malloc(cap * sizeof(*ring));
+
+		if (ring == NULL)
+			return -1;
+		for (k = 0; k < count; k++)
+			ring[(y->acked_msgs + k) % cap] =
+			    y->inflight_len[(y->acked_msgs + k) % y->inflight_cap];
+		free(y->inflight_len);
+		y->inflight_len = ring;
+		y->inflight_cap = cap;
+	}
+	y->inflight_len[y->sent_msgs % y->inflight_cap] = len;
+	y->sent_msgs++;
+	y->inflight += len;
+	return 0;
+}
+
+static int flush_sets(struct session *s, struct msg_sets_writer *w, uint8_t *buf)
+{
+	struct sync *y = s->sync;
+	size_t count = msg_sets_writer_count(w), len;
+
+	if (count == 0)
+		return 0;
+	len = msg_sets_writer_finish(w);
+	if (session_send(s, buf, len) != 0)
+		return -1;
+	if (inflight_push(y, len) != 0) {
+		session_close(s, "out of memory", 0);
+		return -1;
+	}
+	y->sets_sent += count;
+	y->last_at = (int64_t)time(NULL);
+	msg_sets_writer_begin(w, buf, MSG_MAX);
+	return 0;
+}
+
+/* How many change sets the peer did not take from us: those of stalled
+ * pairs. */
+static uint64_t not_taken(struct session *s)
+{
+	uint8_t hash[CS_HASH_LEN];
+	uint64_t total = 0, mine;
+	struct head *e;
+	size_t i = 0;
+	lm_err err;
+
+	while ((e = heads_each(&s->sync->peer, &i)) != NULL)
+		if (e->stalled &&
+		    cslog_head(&s->d->store, e->origin, e->scope, &mine, hash, &err) == 0)
+			total += mine > e->theirs ? mine - e->theirs : 1;
+	return total;
+}
+
+static void answer_mark(struct session *s)
+{
+	struct sync *y = s->sync;
+	uint8_t buf[48];
+	size_t len;
+	lm_err err;
+
+	if (y->mark_in == 0 || !y->idle)
+		return;
+	if (msg_encode_marked(y->mark_in, not_taken(s), buf, sizeof(buf), &len, &err) == 0)
+		session_send(s, buf, len);
+	y->mark_in = 0;
+}
+
+/* One step: add what the peer lacks among the next log entries. Returns 1
+ * when the window is full, 0 when the log was read to its end, -1 on error
+ * (the session is closed). */
+static int pump_step(struct session *s, struct msg_sets_writer *w, uint8_t *buf)
+{
+	struct cslog_entry batch[SCAN_BATCH];
+	struct sync *y = s->sync;
+	size_t n, i;
+	lm_err err;
+
+	if (cslog_scan(&s->d->store, y->cursor, batch, SCAN_BATCH, &n, &err) != 0) {
+		log_error("sync", "cannot read the log error=\"%s\"", err.msg);
+		session_close(s, "this site cannot read its log", 0);
+		return -1;
+	}
+	for (i = 0; i < n; i++) {
+		const struct cslog_entry *c = &batch[i];
+		struct head *e;
+		uint8_t *env;
+		size_t len;
+		int rc;
+
+		if (!peer_may_receive(s, c->scope)) {
+			y->cursor = c->local_id;
+			continue;
+		}
+		e = heads_get(&y->peer, c->origin, c->scope, strlen(c->scope));
+		if (e == NULL) {
+			session_close(s, "out of memory", 0);
+			return -1;
+		}
+		/* Held already, stalled (resent from a rewind), or out of turn. */
+		if (c->seq != e->theirs + 1 || e->stalled) {
+			y->cursor = c->local_id;
+			continue;
+		}
+		if (y->inflight >= SYNC_WINDOW)
+			return 1;
+		rc = cslog_envelope(&s->d->store, c->local_id, &env, &len, &err);
+		if (rc <= 0) {
+			log_error("sync", "cannot read change set %lld of the log error=\"%s\"",
+				  (long long)c->local_id, rc < 0 ? err.msg : "gone");
+			session_close(s, "this site cannot read its log", 0);
+			return -1;
+		}
+		rc = msg_sets_writer_add(w, env, len, &err);
+		if (rc == 1) {
+			if (flush_sets(s, w, buf) != 0) {
+				free(env);
+				return -1;
+			}
+			rc = msg_sets_writer_add(w, env, len, &err);
+		}
+		free(env);
+		if (rc != 0) {
+			session_close(s, "a change set of the log does not fit a message", 0);
+			return -1;
+		}
+		e->theirs = c->seq;
+		e->last_msg = y->sent_msgs + 1; /* the message being filled */
+		e->last_at = (int64_t)time(NULL);
+		y->cursor = c->local_id;
+	}
+	return n == 0 ? 0 : 2;
+}
+
+void sync_pump(struct session *s)
+{
+	struct sync *y = s->sync;
+	struct msg_sets_writer w;
+	uint8_t *buf;
+	int rc;
+
+	if (y == NULL || !y->heads_done || s->state != SESSION_READY || s->link == NULL ||
+	    s->link->session != s)
+		return;
+	buf = malloc(MSG_MAX);
+	if (buf == NULL) {
+		session_close(s, "out of memory", 0);
+		return;
+	}
+	y->nmemo = 0;
+	y->idle = 0;
+	msg_sets_writer_begin(&w, buf, MSG_MAX);
+	do
+		rc = pump_step(s, &w, buf);
+	while (rc == 2);
+	if (rc >= 0 && flush_sets(s, &w, buf) == 0 && rc == 0) {
+		y->idle = 1;
+		answer_mark(s);
+	}
+	free(buf);
+}
+
+void sync_log_grew(struct daemon *d)
+{
+	struct session *s;
+
+	for (s = d->sessions; s; s = s->next)
+		sync_pump(s);
+}
+
+uint64_t sync_barrier_start(struct daemon *d)
+{
+	struct session *s;
+	uint8_t buf[32];
+	size_t len;
+	lm_err err;
+
+	d->barrier++;
+	for (s = d->sessions; s; s = s->next) {
+		if (s->sync == NULL || !s->sync->heads_done || s->state != SESSION_READY)
+			continue;
+		if (msg_encode_mark(d->barrier, buf, sizeof(buf), &len, &err) == 0 &&
+		    session_send(s, buf, len) == 0)
+			s->sync->mark_out = d->barrier;
+	}
+	return d->barrier;
+}
+
+/* ---- receiving ---------------------------------------------------------- */
+
+static void note_refusal(struct session *s, const struct merge_outcome *o)
+{
+	struct sync *y = s->sync;
+	char hex[2 * CS_KEY_LEN + 1], who[SITEID_SHORT_LEN + 1];
+
+	sodium_bin2hex(hex, sizeof(hex), o->origin, CS_KEY_LEN);
+	label(s, who, sizeof(who));
+	snprintf(y->last_refusal, sizeof(y->last_refusal),
+		 "%s: origin %.16s... scope %s seq %llu: %s", merge_result_name(o->result), hex,
+		 o->scope, (unsigned long long)o->seq, o->reason);
+	log_warn("sync", "%s change set from peer=%s origin=%.16s scope=%s seq=%llu reason=\"%s\"",
+		 merge_result_name(o->result), who, hex, o->scope, (unsigned long long)o->seq,
+		 o->reason);
+}
+
+/* The ack for the sets message just merged: our heads of every pair it
+ * touched, in as many messages as they need (all with the same count). */
+static void send_ack(struct session *s, const struct merge_outcome *out, size_t n)
+{
+	static const size_t budget = MSG_MAX - MSG_HEADS_OVERHEAD;
+	struct sync *y = s->sync;
+	struct msg_heads_writer w;
+	uint8_t *heads = malloc(budget), *msg = malloc(MSG_MAX);
+	uint8_t hash[CS_HASH_LEN];
+	size_t i = 0, j, len;
+	uint64_t seq;
+	lm_err err;
+
+	if (heads == NULL || msg == NULL) {
+		session_close(s, "out of memory", 0);
+		goto done;
+	}
+	do {
+		msg_heads_writer_begin(&w, heads, budget);
+		for (; i < n; i++) {
+			int dup = 0, rc;
+
+			if (out[i].scope[0] == '\0')
+				continue; /* not even a header could be read */
+			for (j = 0; j < i && !dup; j++)
+				dup = strcmp(out[j].scope, out[i].scope) == 0 &&
+				      memcmp(out[j].origin, out[i].origin, CS_KEY_LEN) == 0;
+			if (dup)
+				continue;
+			if (cslog_head(&s->d->store, out[i].origin, out[i].scope, &seq, hash,
+				       &err) != 0) {
+				session_close(s, err.msg, 0);
+				goto done;
+			}
+			rc = msg_heads_writer_add(&w, out[i].scope, out[i].origin, seq, &err);
+			if (rc == 1)
+				break;
+			if (rc < 0) {
+				session_close(s, err.msg, 0);
+				goto done;
+			}
+		}
+		struct msg_heads h = {heads, msg_heads_writer_finish(&w)};
+
+		if (msg_encode_ack(y->recv_msgs, &h, msg, MSG_MAX, &len, &err) != 0) {
+			session_close(s, err.msg, 0);
+			goto done;
+		}
+		if (session_send(s, msg, len) != 0)
+			goto done;
+	} while (i < n);
+done:
+	free(heads);
+	free(msg);
+}
+
+static void on_sets(struct session *s, const struct msg_sets *sets)
+{
+	struct daemon *d = s->d;
+	struct sync *y = s->sync;
+	struct seal_key key = {d->key.public_key, d->key.secret_key};
+	struct merge_options opt = {wall_ms(), d->conf.limits.max_skew_ms, &key};
+	const uint8_t **envs = calloc(sets->count + 1, sizeof(*envs));
+	size_t *lens = calloc(sets->count + 1, sizeof(*lens));
+	struct merge_outcome *out = calloc(sets->count + 1, sizeof(*out));
+	struct msg_sets_iter it;
+	size_t n = 0, i;
+	lm_err err;
+
+	if (envs == NULL || lens == NULL || out == NULL) {
+		session_close(s, "out of memory", 0);
+		goto done;
+	}
+	msg_sets_iter_begin(&it, sets);
+	while (n < sets->count && msg_sets_next(&it, &envs[n], &lens[n], &err) == 1)
+		n++;
+	if (merge_batch(&d->store, envs, lens, n, &opt, out, &err) != 0) {
+		log_error("sync", "merging failed error=\"%s\"", err.msg);
+		session_close(s, "this site could not merge; see its log", 0);
+		goto done;
+	}
+	y->recv_msgs++;
+	y->sets_received += n;
+	y->last_at = (int64_t)time(NULL);
+	for (i = 0; i < n; i++) {
+		struct head *e;
+
+		if (out[i].result == MERGE_REJECTED || out[i].result == MERGE_QUARANTINED ||
+		    out[i].result == MERGE_HELD) {
+			if (out[i].result != MERGE_HELD)
+				y->refused_here++;
+			note_refusal(s, &out[i]);
+		}
+		if (out[i].result == MERGE_REJECTED || out[i].scope[0] == '\0')
+			continue;
+		/* The peer holds what it sent us: never send it back. */
+		e = heads_get(&y->peer, out[i].origin, out[i].scope, strlen(out[i].scope));
+		if (e != NULL && out[i].seq > e->theirs)
+			e->theirs = out[i].seq;
+		if (e != NULL)
+			e->last_at = y->last_at;
+	}
+	send_ack(s, out, n);
+	/* Applied and quarantined change sets alike went into the log. */
+	daemon_log_check(d);
+done:
+	free(envs);
+	free(lens);
+	free(out);
+}
+
+/* An ack: the window opens, and a head lower than what we sent shows a
+ * change set the peer did not take. */
+static void on_ack(struct session *s, uint64_t count, const struct msg_heads *h)
+{
+	struct sync *y = s->sync;
+	struct msg_heads_iter it;
+	const uint8_t *origin;
+	const char *scope;
+	size_t scope_len;
+	uint64_t seq, now = uv_now(&s->d->loop);
+	lm_err err;
+	int rc;
+
+	if (count > y->sent_msgs) {
+		session_close(s, "the peer acknowledged more than was sent", 0);
+		return;
+	}
+	while (y->acked_msgs < count) {
+		y->inflight -= y->inflight_len[y->acked_msgs % y->inflight_cap];
+		y->acked_msgs++;
+	}
+	msg_heads_iter_begin(&it, h);
+	while ((rc = msg_heads_next(&it, &scope, &scope_len, &origin, &seq, &err)) == 1) {
+		struct head *e = heads_find(&y->peer, origin, scope, scope_len);
+
+		if (e == NULL)
+			continue;
+		if (seq > e->theirs) {
+			e->theirs = seq; /* it had more, from elsewhere */
+		} else if (seq < e->theirs && e->last_msg <= count && !e->stalled) {
+			char who[SITEID_SHORT_LEN + 1];
+
+			label(s, who, sizeof(who));
+			e->stalled = 1;
+			y->refused_there += e->theirs - seq;
+			e->backoff_ms = e->backoff_ms ? e->backoff_ms : RETRY_MIN_MS;
+			e->retry_ms = now + e->backoff_ms;
+			log_warn("sync",
+				 "peer=%s did not take scope=%s seq=%llu (holds %llu); "
+				 "sending it again in %u ms",
+				 who, e->scope, (unsigned long long)seq + 1,
+				 (unsigned long long)seq, e->backoff_ms);
+			e->backoff_ms =
+			    e->backoff_ms * 2 > RETRY_MAX_MS ? RETRY_MAX_MS : e->backoff_ms * 2;
+			e->theirs = seq;
+		}
+	}
+	if (rc < 0) {
+		session_close(s, err.msg, 0);
+		return;
+	}
+	sync_pump(s);
+}
+
+void sync_on_message(struct session *s, const struct msg *m)
+{
+	struct sync *y = s->sync;
+
+	if (y == NULL)
+		return;
+	switch (m->type) {
+	case MSG_HEADS:
+		if (y->heads_done) {
+			session_close(s, "heads after the initial vector was complete", 0);
+			return;
+		}
+		if (take_heads(s, &m->u.heads.heads) != 0) {
+			session_close(s, "out of memory", 0);
+			return;
+		}
+		if (!m->u.heads.more)
+			heads_complete(s);
+		break;
+	case MSG_SETS:
+		on_sets(s, &m->u.sets);
+		break;
+	case MSG_ACK:
+		on_ack(s, m->u.ack.count, &m->u.ack.heads);
+		break;
+	case MSG_MARK:
+		y->mark_in = m->u.mark.n;
+		sync_pump(s);
+		break;
+	case MSG_MARKED:
+		if (m->u.marked.n > y->marked)
+			y->marked = m->u.marked.n;
+		break;
+	default:
+		break;
+	}
+}
+
+/* ---- time --------------------------------------------------------------- */
+
+void sync_tick(struct session *s, uint64_t now)
+{
+	struct sync *y = s->sync;
+	struct head *e;
+	size_t i = 0;
+	int rewound = 0;
+	lm_err err;
+
+	if (y == NULL || !y->heads_done)
+		return;
+	while ((e = heads_each(&y->peer, &i)) != NULL) {
+		int64_t at;
+		int found;
+
+		if (!e->stalled || now < e->retry_ms)
+			continue;
+		e->stalled = 0;
+		found = cslog_local_id(&s->d->store, e->origin, e->scope, e->theirs + 1, &at, &err);
+		if (found < 0) {
+			session_close(s, err.msg, 0);
+			return;
+		}
+		if (found && at - 1 < y->cursor)
+			y->cursor = at - 1;
+		rewound = 1;
+	}
+	if (rewound || (y->mark_in && !y->idle))
+		sync_pump(s);
+}
+
+/* ---- reports ------------------------------------------------------------ */
+
+void sync_report(struct session *s, uint64_t barrier, struct sync_report *r)
+{
+	struct sync *y = s->sync;
+	struct sync_scope_report *scopes;
+	size_t n = 0, i;
+	lm_err err;
+
+	memset(r, 0, sizeof(*r));
+	if (y == NULL)
+		return;
+	r->ready = y->heads_done;
+	r->refused_here = y->refused_here;
+	r->sets_sent = y->sets_sent;
+	r->sets_received = y->sets_received;
+	r->last_at = y->last_at;
+	r->inflight = y->inflight;
+	snprintf(r->last_refusal, sizeof(r->last_refusal), "%s", y->last_refusal);
+	r->refused_there = not_taken(s);
+	if (sync_scope_report(s, &scopes, &n, &err) == 0) {
+		for (i = 0; i < n; i++) {
+			r->to_send += scopes[i].to_send;
+			r->to_receive += scopes[i].to_receive;
+		}
+		free(scopes);
+	}
+	r->in_step = y->heads_done && y->idle && y->inflight == 0 && y->marked >= barrier &&
+		     r->refused_there == 0 && r->to_send == 0 && r->to_receive == 0;
+}
+
+static struct sync_scope_report *scope_entry(struct sync_scope_report **arr, size_t *n, size_t *cap,
+					     const char *scope)
+{
+	size_t i;
+
+	for (i = 0; i < *n; i++)
+		if (strcmp((*arr)[i].scope, scope) == 0)
+			return &(*arr)[i];
+	if (*n == *cap) {
+		size_t c = *cap ? 2 * *cap : 8;
+		struct sync_scope_report *grown = realloc(*arr, c * sizeof(**arr));
+
+		if (grown == NULL)
+			return NULL;
+		*arr = grown;
+		*cap = c;
+	}
+	memset(&(*arr)[*n], 0, sizeof(**arr));
+	snprintf((*arr)[*n].scope, sizeof((*arr)[0].scope), "%s", scope);
+	return &(*arr)[(*n)++];
+}
+
+int sync_scope_report(struct session *s, struct sync_scope_report **out, size_t *n, lm_err *err)
+{
+	struct sync *y = s->sync;
+	struct sync_scope_report *arr = NULL, *r;
+	struct vv_entry *vv;
+	size_t nvv, cap = 0, i;
+	struct head *e;
+
+	*out = NULL;
+	*n = 0;
+	if (y == NULL)
+		return 0;
+	if (cslog_vv(&s->d->store, &vv, &nvv, err) != 0)
+		return -1;
+	y->nmemo = 0;
+	for (i = 0; i < nvv; i++) {
+		if (!peer_may_receive(s, vv[i].scope))
+			continue;
+		e = heads_find(&y->peer, vv[i].origin, vv[i].scope, strlen(vv[i].scope));
+		r = scope_entry(&arr, n, &cap, vv[i].scope);
+		if (r == NULL)
+			goto oom;
+		if (e == NULL || e->theirs < vv[i].seq)
+			r->to_send += vv[i].seq - (e ? e->theirs : 0);
+	}
+	i = 0;
+	while ((e = heads_each(&y->peer, &i)) != NULL) {
+		uint8_t hash[CS_HASH_LEN];
+		uint64_t mine;
+
+		if (cslog_head(&s->d->store, e->origin, e->scope, &mine, hash, err) != 0) {
+			free(vv);
+			free(arr);
+			return -1;
+		}
+		r = scope_entry(&arr, n, &cap, e->scope);
+		if (r == NULL)
+			goto oom;
+		if (e->theirs > mine)
+			r->to_receive += e->theirs - mine;
+		if (e->last_at > r->last_at)
+			r->last_at = e->last_at;
+	}
+	free(vv);
+	*out = arr;
+	return 0;
+oom:
+	free(vv);
+	free(arr);
+	*n = 0;
+	return lm_errf(err, "out of memory");
+}

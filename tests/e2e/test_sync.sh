@@ -1,0 +1,236 @@
+#!/usr/bin/env bash
+# End-to-end: daemons keep their stores in step through a regional hub,
+# across stops, kill -9, tampering and a peer that stops reading. Real
+# lmsyncd processes on 127.0.0.1, driven through lmsync and the sqlite3 shell
+# (any SQLite client may write a replicated table).
+. "$(dirname "$0")/lib.sh" "$@"
+
+NOTE_SQL="CREATE TABLE note (id TEXT NOT NULL PRIMARY KEY, scope TEXT NOT NULL DEFAULT '', body TEXT, n INTEGER)"
+
+# site NAME: a site with the replicated table note (policy scope).
+site() {
+	local dir
+	dir=$(new_site "$1" kommune)
+	sql "$dir" "$NOTE_SQL" || fail "create note in $1"
+	lm "$dir" table register note --key id --scope scope --policy scope >/dev/null ||
+		fail "register note in $1"
+	echo "$dir"
+}
+
+# hub_of SITES...: a hub that every site knows (only the hub), and that knows them.
+hub_for() {
+	local hub=$1 s
+	shift
+	for s in "$@"; do
+		lm "$s" peer add "$(lm "$hub" id)" --addr "127.0.0.1:$(cat "$hub/port")" --hub \
+			--name hub >/dev/null || fail "peer add hub to $s"
+		lm "$hub" peer add "$(lm "$s" id)" --addr "127.0.0.1:$(cat "$s/port")" \
+			--name "$(basename "$s")" >/dev/null || fail "peer add $s to hub"
+	done
+}
+
+# write DIR FROM TO SCOPE [PREFIX]: rows PREFIX-FROM..PREFIX-TO in one transaction.
+write() {
+	local prefix=${5:-$(basename "$1")}
+	sql "$1" "WITH RECURSIVE c(i) AS (SELECT $2 UNION ALL SELECT i + 1 FROM c WHERE i < $3)
+		INSERT INTO note(id, scope, body, n) SELECT '$prefix-' || i, '$4',
+		'Kurs i mestring av KOLS, samling ' || i || ' på Lærings- og mestringssenteret', i FROM c" ||
+		fail "write rows $2..$3 at $1"
+}
+
+# sql DIR QUERY: the sqlite3 shell on DIR's store, waiting while lmsyncd writes.
+sql() {
+	sqlite3 -cmd ".timeout 10000" "$1/store.db" "$2"
+}
+
+# at_least N DIR QUERY: the query's number is N or more.
+at_least() {
+	[ "$(sql "$2" "$3")" -ge "$1" ]
+}
+
+# exactly N DIR QUERY
+exactly() {
+	[ "$(sql "$2" "$3")" = "$1" ]
+}
+
+dump() {
+	sql "$1" "SELECT id, scope, body, n FROM note ORDER BY id" | md5sum
+}
+
+count() {
+	sql "$1" "SELECT count(*) FROM note ${2:-}"
+}
+
+same() {
+	[ "$(dump "$1")" = "$(dump "$2")" ]
+}
+
+# converge SECONDS A B: wait until A and B hold the same notes.
+converge() {
+	wait_for "$1" same "$2" "$3" ||
+		fail "$(basename "$2") ($(count "$2") notes) and $(basename "$3") ($(count "$3") notes) did not converge within $1 s"
+}
+
+test_hub_and_three_sites_converge() {
+	local hub a b c
+	hub=$(new_site hub hub) || exit 1
+	a=$(site a) || exit 1
+	b=$(site b) || exit 1
+	c=$(site c) || exit 1
+	hub_for "$hub" "$a" "$b" "$c"
+	for s in "$hub" "$a" "$b" "$c"; do start_daemon "$s"; done
+	write "$a" 1 1000 region
+	[ "$(count "$a")" = 1000 ] || fail "a holds $(count "$a") notes"
+	converge 30 "$a" "$b"
+	converge 30 "$a" "$c"
+	# sync --wait agrees: everyone is in step with the hub.
+	expect_rc 0 lm "$a" sync --wait --timeout 20
+	expect_rc 0 lm "$b" sync --wait --timeout 20
+	contains "$OUT" "in step"
+	# Each row exactly once, with one change set log per origin at B.
+	[ "$(count "$b")" = 1000 ] || fail "b holds $(count "$b") notes"
+	# status shows the scope, in step.
+	expect_rc 0 lm "$b" status
+	contains "$OUT" "scope region"
+	contains "$OUT" "in step"
+}
+
+test_stopped_site_catches_up_through_the_hub_alone() {
+	local hub a b c
+	hub=$(new_site hub hub) || exit 1
+	a=$(site a) || exit 1
+	b=$(site b) || exit 1
+	c=$(site c) || exit 1
+	hub_for "$hub" "$a" "$b" "$c"
+	for s in "$hub" "$a" "$b" "$c"; do start_daemon "$s"; done
+	write "$a" 1 10 region
+	converge 20 "$a" "$c"
+	stop_daemon "$c"
+	write "$a" 11 300 region
+	write "$b" 1 200 region
+	converge 20 "$a" "$b"
+	expect_rc 0 lm "$a" sync --wait --timeout 20
+	expect_rc 0 lm "$b" sync --wait --timeout 20
+	stop_daemon "$a"
+	start_daemon "$c"
+	converge 30 "$b" "$c"
+	[ "$(count "$c")" = 500 ] || fail "c holds $(count "$c") notes, not 500"
+}
+
+test_kill_9_mid_stream_loses_nothing() {
+	local hub a b c pid
+	hub=$(new_site hub hub) || exit 1
+	a=$(site a) || exit 1
+	b=$(site b) || exit 1
+	c=$(site c) || exit 1
+	hub_for "$hub" "$a" "$b" "$c"
+	for s in "$hub" "$b" "$c"; do start_daemon "$s"; done
+	write "$a" 1 20000 region
+	start_daemon "$a"
+	pid=$DAEMON_PID
+	# Kill A as soon as the hub has some of it, not all.
+	wait_for 60 at_least 1 "$hub" "SELECT count(*) FROM changeset" || fail "the hub got nothing"
+	kill -KILL "$pid"
+	wait_exit "$pid" 5
+	write "$a" 20001 20100 region
+	start_daemon "$a"
+	converge 120 "$a" "$b"
+	converge 60 "$a" "$c"
+	[ "$(count "$c")" = 20100 ] || fail "c holds $(count "$c") notes, not 20100"
+	[ "$(sql "$c" "SELECT count(DISTINCT id) FROM note")" = 20100 ] ||
+		fail "c holds a note twice"
+}
+
+test_site_outside_a_scope_never_holds_it() {
+	local hub a b c scope
+	hub=$(new_site hub hub) || exit 1
+	a=$(site a) || exit 1
+	b=$(site b) || exit 1
+	c=$(site c) || exit 1
+	hub_for "$hub" "$a" "$b" "$c"
+	scope=$(lm "$a" scope create avtale) || fail "scope create"
+	lm "$a" member add "$scope" "$(lm "$hub" id)" --role relay >/dev/null || fail "grant hub"
+	lm "$a" member add "$scope" "$(lm "$b" id)" --role member >/dev/null || fail "grant b"
+	for s in "$hub" "$a" "$b" "$c"; do start_daemon "$s"; done
+	write "$a" 1 50 "$scope" secret
+	write "$a" 1 20 region open
+	wait_for 30 exactly 50 "$b" "SELECT count(*) FROM note WHERE scope = '$scope'" ||
+		fail "b holds $(count "$b" "WHERE scope = '$scope'") of 50 notes of $scope"
+	wait_for 30 exactly 20 "$c" "SELECT count(*) FROM note" ||
+		fail "c holds $(count "$c") of the 20 open notes"
+	expect_rc 0 lm "$c" sync --wait --timeout 20
+	[ "$(count "$c" "WHERE scope = '$scope'")" = 0 ] || fail "c holds rows of $scope"
+	exactly 0 "$c" "SELECT count(*) FROM changeset WHERE scope = '$scope'" ||
+		fail "c holds change sets of $scope"
+	exactly 0 "$c" "SELECT count(*) FROM lm_member" || fail "c holds the member list of $scope"
+	# The hub relays it without being able to read a table it does not have.
+	at_least 2 "$hub" "SELECT count(*) FROM changeset WHERE scope = '$scope'" ||
+		fail "the hub does not hold $scope"
+}
+
+test_change_set_altered_at_the_hub_is_rejected() {
+	local hub a b c
+	hub=$(new_site hub hub) || exit 1
+	a=$(site a) || exit 1
+	b=$(site b) || exit 1
+	c=$(site c) || exit 1
+	hub_for "$hub" "$a" "$b" "$c"
+	start_daemon "$hub"
+	start_daemon "$a"
+	write "$a" 1 5 region
+	wait_for 20 at_least 1 "$hub" "SELECT count(*) FROM changeset" ||
+		fail "the hub never got a's change set"
+	lm "$a" sync --wait --timeout 20 >/dev/null || fail "a not in step with the hub"
+	stop_daemon "$a"
+	stop_daemon "$hub"
+	# Change one text byte inside the body: 'KOLS' becomes 'KULS'.
+	sql "$hub" "UPDATE changeset SET envelope = CAST(replace(CAST(envelope AS TEXT), 'KOLS', 'KULS') AS BLOB) WHERE local_id = 1" ||
+		fail "editing the hub's log"
+	start_daemon "$hub"
+	start_daemon "$b"
+	start_daemon "$c"
+	write "$c" 1 7 region
+	wait_for 30 exactly 7 "$b" "SELECT count(*) FROM note WHERE id LIKE 'c-%'" ||
+		fail "b did not keep syncing c's notes"
+	[ "$(count "$b" "WHERE id LIKE 'a-%'")" = 0 ] || fail "b applied the altered change set"
+	expect_rc 1 lm "$b" sync --timeout 1
+	expect_rc 0 lm "$b" status
+	contains "$OUT" "refused here"
+	contains "$OUT" "rejected"
+	grep -q "rejected change set" "$b/daemon.log" || fail "b's log does not report the rejection"
+}
+
+# RSS of a process in KiB.
+rss() {
+	awk '/^VmRSS/ {print $2}' "/proc/$1/status"
+}
+
+test_stalled_peer_costs_bounded_memory_and_delays_nobody() {
+	local hub a b c hubpid cpid before after
+	hub=$(new_site hub hub) || exit 1
+	a=$(site a) || exit 1
+	b=$(site b) || exit 1
+	c=$(site c) || exit 1
+	hub_for "$hub" "$a" "$b" "$c"
+	start_daemon "$hub"
+	hubpid=$DAEMON_PID
+	start_daemon "$a"
+	start_daemon "$b"
+	start_daemon "$c"
+	cpid=$DAEMON_PID
+	write "$a" 1 10 region
+	converge 20 "$a" "$c"
+	kill -STOP "$cpid"
+	before=$(rss "$hubpid")
+	write "$a" 11 20010 region
+	converge 60 "$a" "$b"
+	after=$(rss "$hubpid")
+	kill -CONT "$cpid"
+	# 20,000 notes are about 3 MB of change sets: the hub must not have
+	# buffered them for c beyond its window (1 MiB) and the socket buffers.
+	[ $((after - before)) -lt 12288 ] ||
+		fail "the hub grew by $((after - before)) KiB while c was stopped"
+	converge 60 "$a" "$c"
+}
+
+run_tests
