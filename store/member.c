@@ -98,32 +98,6 @@ static int own_site(struct store *st, char hex[ROOT_HEX + 1], uint8_t id[CS_KEY_
 	return 0;
 }
 
-/* The change set writer owns the rule for scope ids (1 to CS_SCOPE_MAX
- * bytes of UTF-8, no control characters): asking it keeps what is accepted
- * here and what sealing accepts from drifting apart. */
-static int scope_check(const char *scope, lm_err *err)
-{
-	size_t len = strlen(scope);
-	struct cs_header h;
-	struct cs_writer w;
-	const char *why;
-	lm_err inner;
-	int rc;
-
-	if (len > CS_SCOPE_MAX)
-		return lm_errf(err, "the scope id has %zu bytes; at most %d", len, CS_SCOPE_MAX);
-	memset(&h, 0, sizeof(h));
-	h.seq = 1;
-	memcpy(h.scope, scope, len + 1);
-	rc = cs_writer_begin(&w, &h, &inner);
-	cs_writer_free(&w);
-	if (rc == 0)
-		return 0;
-	/* Leave out the writer's own context ("cannot begin a change set"). */
-	why = strstr(inner.msg, "the scope");
-	return lm_errf(err, "%s", why ? why : inner.msg);
-}
-
 int member_scope_make(struct store *st, const char *name, char *out, size_t cap, lm_err *err)
 {
 	size_t len = strlen(name), max = CS_SCOPE_MAX - ROOT_HEX - 1;
@@ -148,7 +122,7 @@ int member_scope_make(struct store *st, const char *name, char *out, size_t cap,
 	if (cap < len + 1 + ROOT_HEX + 1)
 		return lm_errf(err, "no room for the scope id of '%s'", name);
 	snprintf(out, cap, "%s@%s", name, hex);
-	if (scope_check(out, &why) != 0)
+	if (cs_scope_check(out, strlen(out), &why) != 0)
 		return lm_errf(err, "the scope name cannot be used: %s", why.msg);
 	return 0;
 }
@@ -204,7 +178,7 @@ static int member_write(struct store *st, const char *scope, const uint8_t site[
 	sqlite3_stmt *stmt;
 	int rc, xrc, changed = 0;
 
-	if (scope_check(scope, err) != 0)
+	if (cs_scope_check(scope, strlen(scope), err) != 0)
 		return -1;
 	if (!scope_root(scope, root))
 		return lm_errf(
