@@ -46,6 +46,7 @@ struct peer_state {
 	int64_t since, rtt_us;
 	int ready;
 	int64_t to_send, to_receive, refused_there, refused_here, sent, received, last_at;
+	int64_t inflight, bytes_out, bytes_in;
 	char last_refusal[256];
 	struct scope_state *scopes;
 	int nscopes;
@@ -117,6 +118,9 @@ static void read_sync(const msgpack_object *o, struct peer_state *st)
 		mp_map_int(y, "sent", &st->sent);
 		mp_map_int(y, "received", &st->received);
 		mp_map_int(y, "last_at", &st->last_at);
+		mp_map_int(y, "inflight", &st->inflight);
+		mp_map_int(y, "bytes_out", &st->bytes_out);
+		mp_map_int(y, "bytes_in", &st->bytes_in);
 		mp_map_str(y, "last_refusal", st->last_refusal, sizeof(st->last_refusal));
 	}
 	if (arr == NULL || arr->type != MSGPACK_OBJECT_ARRAY || arr->via.array.size == 0)
@@ -247,8 +251,10 @@ static void print_sync(const struct peer_state *st)
 		printf("    sync: exchanging version vectors\n");
 		return;
 	}
-	printf("    sync: %lld sent, %lld received, last ", (long long)st->sent,
-	       (long long)st->received);
+	printf("    sync: %lld change sets sent, %lld received (%.1f / %.1f KiB on the wire), "
+	       "last ",
+	       (long long)st->sent, (long long)st->received, (double)st->bytes_out / 1024.0,
+	       (double)st->bytes_in / 1024.0);
 	print_ago(st->last_at);
 	if (st->refused_there)
 		printf("; %lld refused by the peer", (long long)st->refused_there);
@@ -343,6 +349,9 @@ static void sync_json(struct json *j, const struct peer_state *st)
 	json_kv_int(j, "sent", st->sent);
 	json_kv_int(j, "received", st->received);
 	json_kv_int(j, "last_at", st->last_at);
+	json_kv_int(j, "inflight", st->inflight);
+	json_kv_int(j, "bytes_out", st->bytes_out);
+	json_kv_int(j, "bytes_in", st->bytes_in);
 	json_kv_str(j, "last_refusal", st->last_refusal);
 	json_object_end(j);
 	json_key(j, "scopes");

@@ -200,13 +200,34 @@ test_change_set_altered_at_the_hub_is_rejected() {
 	grep -q "rejected change set" "$b/daemon.log" || fail "b's log does not report the rejection"
 }
 
+test_hubs_peer_with_hubs() {
+	local h1 h2 a b scope
+	h1=$(new_site h1 hub) || exit 1
+	h2=$(new_site h2 hub) || exit 1
+	a=$(site a) || exit 1
+	b=$(site b) || exit 1
+	hub_for "$h1" "$a"
+	hub_for "$h2" "$b"
+	connect_sites "$h1" "$h2"
+	# A governed scope crosses both hubs once both may relay it.
+	scope=$(lm "$a" scope create region) || fail "scope create"
+	lm "$a" member add "$scope" "$(lm "$h1" id)" --role relay >/dev/null || fail "grant h1"
+	lm "$a" member add "$scope" "$(lm "$h2" id)" --role relay >/dev/null || fail "grant h2"
+	lm "$a" member add "$scope" "$(lm "$b" id)" --role member >/dev/null || fail "grant b"
+	for s in "$h1" "$h2" "$a" "$b"; do start_daemon "$s"; done
+	write "$a" 1 100 "$scope"
+	write "$b" 1 100 open
+	converge 30 "$a" "$b"
+	[ "$(count "$b")" = 200 ] || fail "b holds $(count "$b") notes, not 200"
+}
+
 # RSS of a process in KiB.
 rss() {
 	awk '/^VmRSS/ {print $2}' "/proc/$1/status"
 }
 
 test_stalled_peer_costs_bounded_memory_and_delays_nobody() {
-	local hub a b c hubpid cpid before after
+	local hub a b c hubpid cpid before after inflight
 	hub=$(new_site hub hub) || exit 1
 	a=$(site a) || exit 1
 	b=$(site b) || exit 1
@@ -225,11 +246,23 @@ test_stalled_peer_costs_bounded_memory_and_delays_nobody() {
 	write "$a" 11 20010 region
 	converge 60 "$a" "$b"
 	after=$(rss "$hubpid")
+	# What the hub has sent c and c has not acknowledged stays within the
+	# window (1 MiB and one message), whatever c does not read.
+	inflight=$(lm "$hub" status --json | /usr/bin/python3 -c '
+import json, sys
+for p in json.load(sys.stdin)["peers"]:
+    if p["name"] == "c":
+        print(p["sync"]["inflight"] if p.get("sync") else 0)')
 	kill -CONT "$cpid"
+	[ "$inflight" -le $((1048576 + 65536)) ] || fail "the hub has $inflight bytes in flight to c"
 	# 20,000 notes are about 3 MB of change sets: the hub must not have
-	# buffered them for c beyond its window (1 MiB) and the socket buffers.
-	[ $((after - before)) -lt 12288 ] ||
-		fail "the hub grew by $((after - before)) KiB while c was stopped"
+	# buffered them for c beyond its window and the socket buffers (the
+	# store's page cache grows too). Under AddressSanitizer freed memory
+	# stays resident in its quarantine, so RSS says nothing there.
+	if ! ldd "$LMSYNCD" | grep -q libasan; then
+		[ $((after - before)) -lt 12288 ] ||
+			fail "the hub grew by $((after - before)) KiB while c was stopped"
+	fi
 	converge 60 "$a" "$c"
 }
 
