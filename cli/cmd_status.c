@@ -243,8 +243,21 @@ static void print_ago(int64_t at)
 	printf("%s ago", ago);
 }
 
+/* NAME@ROOT with the 64 hex digits of ROOT cut to 8: enough to tell scopes
+ * apart on a screen (--json has them whole). */
+static void scope_short(const char *scope, char *out, size_t cap)
+{
+	const char *at = strrchr(scope, '@');
+
+	if (at != NULL && strlen(at + 1) == 64)
+		snprintf(out, cap, "%.*s@%.8s...", (int)(at - scope), scope, at + 1);
+	else
+		snprintf(out, cap, "%s", scope);
+}
+
 static void print_sync(const struct peer_state *st)
 {
+	char name[CS_SCOPE_MAX + 1];
 	int i;
 
 	if (!st->ready) {
@@ -266,7 +279,8 @@ static void print_sync(const struct peer_state *st)
 	for (i = 0; i < st->nscopes; i++) {
 		const struct scope_state *sc = &st->scopes[i];
 
-		printf("    scope %-32s ", sc->scope);
+		scope_short(sc->scope, name, sizeof(name));
+		printf("    scope %-32s ", name);
 		if (sc->to_send == 0 && sc->to_receive == 0)
 			printf("in step");
 		else
