@@ -103,45 +103,75 @@ void daemon_log_check(struct daemon *d)
 	sync_log_grew(d);
 }
 
-/* Another connection committed (data_version moved): look for captures. */
-static void check_other_writers(struct daemon *d)
+/* Another connection committed (data_version moved): look for captures.
+ * Returns 1 when it had. */
+static int check_other_writers(struct daemon *d)
 {
 	uint64_t v;
 	lm_err err;
 
 	if (store_data_version(&d->store, &v, &err) != 0) {
 		log_error("store", "cannot read data_version error=\"%s\"", err.msg);
-		return;
+		return 0;
 	}
 	if (v == d->data_version)
-		return;
+		return 0;
 	d->data_version = v;
 	daemon_log_check(d);
+	return 1;
+}
+
+#define RECHECK_TRIES 100 /* 1 ms apart: a commit's fsync on a slow disk */
+
+static void on_recheck(uv_timer_t *t)
+{
+	struct daemon *d = t->data;
+
+	if (check_other_writers(d) || --d->recheck_left <= 0)
+		uv_timer_stop(t);
 }
 
 static void on_wal_change(uv_fs_event_t *h, const char *file, int events, int status)
 {
-	(void)file;
+	struct daemon *d = h->data;
+	const char *base = strrchr(d->sd.store, '/');
+	size_t n;
+
 	(void)events;
-	if (status == 0)
-		check_other_writers(h->data);
+	base = base ? base + 1 : d->sd.store;
+	n = strlen(base);
+	/* Only the store's WAL: the directory also holds logs and sockets. */
+	if (status != 0 || file == NULL || strncmp(file, base, n) != 0 ||
+	    strcmp(file + n, "-wal") != 0)
+		return;
+	/* The writer writes its frames first and commits after (fsync, then the
+	 * WAL index in shared memory, which no event announces): until the
+	 * commit shows, look again every millisecond for a while. */
+	if (!check_other_writers(d) && !uv_is_active((uv_handle_t *)&d->recheck)) {
+		d->recheck_left = RECHECK_TRIES;
+		uv_timer_start(&d->recheck, on_recheck, 1, 1);
+	}
 }
 
 /* A commit by any client writes the WAL: watching it makes a write by the
- * sqlite3 shell reach peers at once, not at the next tick. Only a speed-up:
+ * sqlite3 shell reach peers at once, not at the next tick. The directory is
+ * watched, not the file, because SQLite creates the WAL only on the first
+ * write and removes it when the last connection closes. Only a speed-up:
  * the tick looks too, so a platform without inotify loses nothing else. */
 static void watch_wal(struct daemon *d)
 {
-	char path[sizeof(d->sd.store) + 8];
-
-	snprintf(path, sizeof(path), "%s-wal", d->sd.store);
-	if (uv_fs_event_init(&d->loop, &d->wal_watch) != 0)
+	if (uv_timer_init(&d->loop, &d->recheck) != 0)
 		return;
+	d->recheck.data = d;
+	if (uv_fs_event_init(&d->loop, &d->wal_watch) != 0) {
+		uv_close((uv_handle_t *)&d->recheck, NULL);
+		return;
+	}
 	d->wal_watch.data = d;
 	d->wal_watching = 1;
-	if (uv_fs_event_start(&d->wal_watch, on_wal_change, path, 0) != 0)
-		log_warn("store", "cannot watch %s; local writes are noticed every %d ms", path,
-			 TICK_MS);
+	if (uv_fs_event_start(&d->wal_watch, on_wal_change, d->sd.dir, 0) != 0)
+		log_warn("store", "cannot watch %s; local writes are noticed every %d ms",
+			 d->sd.dir, TICK_MS);
 }
 
 static void on_tick(uv_timer_t *t)
@@ -292,8 +322,10 @@ void daemon_stop(struct daemon *d, const char *why)
 	link_close_all(d);
 	close_if_open((uv_handle_t *)&d->listener);
 	close_if_open((uv_handle_t *)&d->tick);
-	if (d->wal_watching)
+	if (d->wal_watching) {
 		close_if_open((uv_handle_t *)&d->wal_watch);
+		close_if_open((uv_handle_t *)&d->recheck);
+	}
 	close_if_open((uv_handle_t *)&d->sig_term);
 	close_if_open((uv_handle_t *)&d->sig_int);
 	close_if_open((uv_handle_t *)&d->sig_hup);

@@ -38,6 +38,8 @@ struct daemon {
 	uv_tcp_t listener;
 	uv_timer_t tick;	 /* housekeeping: timeouts, keepalives, redials */
 	uv_fs_event_t wal_watch; /* the store's WAL: another client committed */
+	uv_timer_t recheck;	 /* after a WAL event, until the commit shows */
+	int recheck_left;
 	int wal_watching;
 	uint64_t data_version; /* PRAGMA data_version when last looked */
 	int64_t log_last_id;   /* the newest log entry peers were pumped for */
