@@ -121,6 +121,25 @@ static int check_other_writers(struct daemon *d)
 	return 1;
 }
 
+static void on_flush(uv_check_t *h)
+{
+	struct daemon *d = h->data;
+	struct session *s;
+	int any = 0;
+
+	uv_check_stop(h);
+	for (s = d->sessions; s; s = s->next)
+		any |= sync_flush(s);
+	if (any)
+		daemon_log_check(d); /* merged change sets went into the log */
+}
+
+void daemon_flush_soon(struct daemon *d)
+{
+	if (d->flush_ready && !uv_is_active((uv_handle_t *)&d->flush))
+		uv_check_start(&d->flush, on_flush);
+}
+
 #define RECHECK_TRIES 100 /* 1 ms apart: a commit's fsync on a slow disk */
 
 static void on_recheck(uv_timer_t *t)
@@ -277,6 +296,11 @@ static int start_loop(struct daemon *d, lm_err *err)
 		rc = uv_timer_start(&d->tick, on_tick, 0, TICK_MS);
 	if (rc < 0)
 		return lm_errf(err, "cannot start the timer: %s", uv_strerror(rc));
+	rc = uv_check_init(&d->loop, &d->flush);
+	if (rc < 0)
+		return lm_errf(err, "cannot start the event loop: %s", uv_strerror(rc));
+	d->flush.data = d;
+	d->flush_ready = 1;
 	watch_wal(d);
 	return control_start(&d->control, d, d->sd.control, err);
 }
@@ -322,6 +346,8 @@ void daemon_stop(struct daemon *d, const char *why)
 	link_close_all(d);
 	close_if_open((uv_handle_t *)&d->listener);
 	close_if_open((uv_handle_t *)&d->tick);
+	if (d->flush_ready)
+		close_if_open((uv_handle_t *)&d->flush);
 	if (d->wal_watching) {
 		close_if_open((uv_handle_t *)&d->wal_watch);
 		close_if_open((uv_handle_t *)&d->recheck);

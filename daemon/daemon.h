@@ -38,7 +38,9 @@ struct daemon {
 	uv_tcp_t listener;
 	uv_timer_t tick;	 /* housekeeping: timeouts, keepalives, redials */
 	uv_fs_event_t wal_watch; /* the store's WAL: another client committed */
-	uv_timer_t recheck;	 /* after a WAL event, until the commit shows */
+	uv_check_t flush;	 /* after the reads of a loop turn: merge what came */
+	int flush_ready;
+	uv_timer_t recheck; /* after a WAL event, until the commit shows */
 	int recheck_left;
 	int wal_watching;
 	uint64_t data_version; /* PRAGMA data_version when last looked */
@@ -46,7 +48,7 @@ struct daemon {
 	uint64_t barrier;      /* the latest `sync --wait` barrier */
 	uv_signal_t sig_term, sig_int, sig_hup;
 	struct control_server control;
-	uint8_t rbuf[65536]; /* the read buffer every session shares */
+	uint8_t rbuf[262144]; /* the read buffer every session shares */
 
 	uint64_t started_ms; /* uv_now at start, for uptime */
 	time_t started_at;   /* wall clock at start, for display */
@@ -69,6 +71,9 @@ void daemon_stop(struct daemon *d, const char *why);
  * grew. Cheap when nothing happened; called after merges, on every tick
  * and when the store's WAL changes. */
 void daemon_log_check(struct daemon *d);
+
+/* Merge received sets once this loop turn's reads are done (sync_flush). */
+void daemon_flush_soon(struct daemon *d);
 
 /* Re-read the peer list from the store. */
 int daemon_reload_peers(struct daemon *d, lm_err *err);

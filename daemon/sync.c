@@ -17,10 +17,11 @@
 #include "store/member.h"
 #include "store/merge.h"
 
-#define SCAN_BATCH   256    /* log entries read per step of the pump */
-#define RETRY_MIN_MS 2000   /* first wait before resending what a peer refused */
-#define RETRY_MAX_MS 120000 /* longest wait */
-#define SCOPE_MEMO   16	    /* routing verdicts remembered within one pump */
+#define SCAN_BATCH   256	       /* log entries read per step of the pump */
+#define RETRY_MIN_MS 2000	       /* first wait before resending what a peer refused */
+#define RETRY_MAX_MS 120000	       /* longest wait */
+#define SCOPE_MEMO   16		       /* routing verdicts remembered within one pump */
+#define RX_MAX	     (4 * 1024 * 1024) /* received bytes merged at once, at most */
 
 struct scope_memo {
 	char scope[CS_SCOPE_MAX + 1];
@@ -47,6 +48,12 @@ struct sync {
 
 	struct scope_memo memo[SCOPE_MEMO];
 	size_t nmemo;
+
+	/* Received, not yet merged (sync_flush): envelopes back to back. */
+	uint8_t *rx_buf;
+	size_t rx_len, rx_cap;
+	size_t *rx_at, *rx_len_of, rx_n, rx_ncap;
+	uint64_t rx_msgs;
 };
 
 static uint64_t wall_ms(void)
@@ -267,6 +274,9 @@ void sync_free(struct session *s)
 		return;
 	heads_free(&s->sync->peer);
 	free(s->sync->inflight_len);
+	free(s->sync->rx_buf);
+	free(s->sync->rx_at);
+	free(s->sync->rx_len_of);
 	free(s->sync);
 	s->sync = NULL;
 }
@@ -398,6 +408,11 @@ static int pump_step(struct session *s, struct msg_sets_writer *w, uint8_t *buf)
 			if (flush_sets(s, w, buf) != 0) {
 				free(env);
 				return -1;
+			}
+			/* Full now: this one waits for the next pump. */
+			if (y->inflight >= SYNC_WINDOW) {
+				free(env);
+				return 1;
 			}
 			rc = msg_sets_writer_add(w, env, len, &err);
 		}
@@ -541,32 +556,38 @@ done:
 	free(msg);
 }
 
-static void on_sets(struct session *s, const struct msg_sets *sets)
+/* Merge what arrived since the last flush as one batch: one transaction
+ * (one fsync) for every sets message the loop read in one go. */
+int sync_flush(struct session *s)
 {
 	struct daemon *d = s->d;
 	struct sync *y = s->sync;
 	struct seal_key key = {d->key.public_key, d->key.secret_key};
 	struct merge_options opt = {wall_ms(), d->conf.limits.max_skew_ms, &key};
-	const uint8_t **envs = calloc(sets->count + 1, sizeof(*envs));
-	size_t *lens = calloc(sets->count + 1, sizeof(*lens));
-	struct merge_outcome *out = calloc(sets->count + 1, sizeof(*out));
-	struct msg_sets_iter it;
-	size_t n = 0, i;
+	const uint8_t **envs = NULL;
+	struct merge_outcome *out = NULL;
+	size_t n, i;
 	lm_err err;
 
-	if (envs == NULL || lens == NULL || out == NULL) {
+	if (y == NULL || y->rx_msgs == 0)
+		return 0;
+	n = y->rx_n;
+	envs = calloc(n + 1, sizeof(*envs));
+	out = calloc(n + 1, sizeof(*out));
+	if (envs == NULL || out == NULL) {
 		session_close(s, "out of memory", 0);
 		goto done;
 	}
-	msg_sets_iter_begin(&it, sets);
-	while (n < sets->count && msg_sets_next(&it, &envs[n], &lens[n], &err) == 1)
-		n++;
-	if (merge_batch(&d->store, envs, lens, n, &opt, out, &err) != 0) {
+	for (i = 0; i < n; i++)
+		envs[i] = y->rx_buf + y->rx_at[i];
+	if (s->state == SESSION_CLOSING)
+		goto done;
+	if (merge_batch(&d->store, envs, y->rx_len_of, n, &opt, out, &err) != 0) {
 		log_error("sync", "merging failed error=\"%s\"", err.msg);
 		session_close(s, "this site could not merge; see its log", 0);
 		goto done;
 	}
-	y->recv_msgs++;
+	y->recv_msgs += y->rx_msgs;
 	y->sets_received += n;
 	y->last_at = (int64_t)time(NULL);
 	for (i = 0; i < n; i++) {
@@ -588,12 +609,76 @@ static void on_sets(struct session *s, const struct msg_sets *sets)
 			e->last_at = y->last_at;
 	}
 	send_ack(s, out, n);
-	/* Applied and quarantined change sets alike went into the log. */
-	daemon_log_check(d);
 done:
+	y->rx_msgs = 0;
+	y->rx_n = 0;
+	y->rx_len = 0;
 	free(envs);
-	free(lens);
 	free(out);
+	return 1;
+}
+
+static int rx_reserve(struct sync *y, size_t bytes)
+{
+	if (y->rx_n == y->rx_ncap) {
+		size_t cap = y->rx_ncap ? 2 * y->rx_ncap : 256;
+		size_t *at = realloc(y->rx_at, cap * sizeof(*at));
+		size_t *len;
+
+		if (at == NULL)
+			return -1;
+		y->rx_at = at;
+		len = realloc(y->rx_len_of, cap * sizeof(*len));
+		if (len == NULL)
+			return -1;
+		y->rx_len_of = len;
+		y->rx_ncap = cap;
+	}
+	if (y->rx_len + bytes > y->rx_cap) {
+		size_t cap = y->rx_cap ? y->rx_cap : 65536;
+		uint8_t *buf;
+
+		while (cap < y->rx_len + bytes)
+			cap *= 2;
+		buf = realloc(y->rx_buf, cap);
+		if (buf == NULL)
+			return -1;
+		y->rx_buf = buf;
+		y->rx_cap = cap;
+	}
+	return 0;
+}
+
+/* Keep the envelopes (they point into a buffer the next read reuses) and
+ * have them merged once the loop has read what the socket holds. */
+static void on_sets(struct session *s, const struct msg_sets *sets)
+{
+	struct sync *y = s->sync;
+	struct msg_sets_iter it;
+	const uint8_t *env;
+	size_t len;
+	lm_err err;
+
+	msg_sets_iter_begin(&it, sets);
+	while (msg_sets_next(&it, &env, &len, &err) == 1) {
+		if (rx_reserve(y, len) != 0) {
+			session_close(s, "out of memory", 0);
+			return;
+		}
+		memcpy(y->rx_buf + y->rx_len, env, len);
+		y->rx_at[y->rx_n] = y->rx_len;
+		y->rx_len_of[y->rx_n++] = len;
+		y->rx_len += len;
+	}
+	y->rx_msgs++;
+	/* The window bounds what a peer sends unacknowledged; this bounds what
+	 * waits here if a peer ignores it. */
+	if (y->rx_len >= RX_MAX) {
+		sync_flush(s);
+		daemon_log_check(s->d);
+		return;
+	}
+	daemon_flush_soon(s->d);
 }
 
 /* An ack: the window opens, and a head lower than what we sent shows a

@@ -6,13 +6,13 @@
  *                other may receive; once the peer's vector is complete we
  *                stream what it lacks, in log (local_id) order
  *   sets/ack     change sets go out in messages within the frame limit; the
- *                peer merges each message in one transaction and acks it
- *                with its heads afterwards
+ *                peer merges what one loop turn read as one batch (one
+ *                transaction) and acks it with its heads afterwards
  *   mark/marked  a barrier for `lmsync sync --wait`
  *
  * Invariants:
- *  - Flow control: at most SYNC_WINDOW bytes of sets are unacknowledged per
- *    peer, and the log is read only as the window opens, so a stalled peer
+ *  - Flow control: at most SYNC_WINDOW bytes of sets (plus one message) are
+ *    unacknowledged per peer, and the log is read only as the window opens, so a stalled peer
  *    costs a bounded amount of memory and never delays the others.
  *  - Routing: a change set goes to a peer only when, by this store's own
  *    replicated member lists, the peer may receive its scope (open scopes:
@@ -47,6 +47,10 @@ void sync_free(struct session *s);
 
 /* A heads, sets, ack, mark or marked message from the peer. */
 void sync_on_message(struct session *s, const struct msg *m);
+
+/* Merge the sets received since the last flush, as one batch, and ack
+ * them. Returns 1 when there were any. */
+int sync_flush(struct session *s);
 
 /* Send what the peer lacks, as far as the window allows. */
 void sync_pump(struct session *s);
