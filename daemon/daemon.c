@@ -198,6 +198,7 @@ static void on_tick(uv_timer_t *t)
 	struct daemon *d = t->data;
 	uint64_t now = uv_now(&d->loop);
 	struct session *s;
+	lm_err err;
 
 	/* session_tick may close a session; it is freed later, in a callback. */
 	for (s = d->sessions; s; s = s->next)
@@ -205,6 +206,9 @@ static void on_tick(uv_timer_t *t)
 	link_tick_all(d, now);
 	check_other_writers(d);
 	daemon_log_check(d);
+	/* Off the path of any one change: a commit never waits for a checkpoint. */
+	if (store_checkpoint(&d->store, &err) != 0)
+		log_warn("store", "checkpoint failed error=\"%s\"", err.msg);
 }
 
 static void on_peer_connection(uv_stream_t *server, int status)
@@ -268,7 +272,8 @@ static int open_store(struct daemon *d, lm_err *err)
 		return -1;
 	if (store_open(&d->store, d->sd.store, STORE_OPEN, err) != 0)
 		return -1;
-	if (store_claim(&d->store, d->key.public_key, err) != 0)
+	if (store_claim(&d->store, d->key.public_key, err) != 0 ||
+	    store_defer_checkpoints(&d->store, err) != 0)
 		return -1;
 	return 0;
 }

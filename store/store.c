@@ -462,3 +462,20 @@ int store_data_version(struct store *st, uint64_t *version, lm_err *err)
 		return lm_errf(err, "%s: %s", st->path, sqlite3_errmsg(st->db));
 	return 0;
 }
+
+int store_defer_checkpoints(struct store *st, lm_err *err)
+{
+	if (sqlite3_wal_autocheckpoint(st->db, 0) != SQLITE_OK)
+		return lm_errf(err, "%s: %s", st->path, sqlite3_errmsg(st->db));
+	return 0;
+}
+
+int store_checkpoint(struct store *st, lm_err *err)
+{
+	int rc = sqlite3_wal_checkpoint_v2(st->db, NULL, SQLITE_CHECKPOINT_PASSIVE, NULL, NULL);
+
+	/* Busy: another connection is checkpointing; ours can wait a tick. */
+	if (rc != SQLITE_OK && rc != SQLITE_BUSY)
+		return lm_errf(err, "%s: checkpoint: %s", st->path, sqlite3_errmsg(st->db));
+	return 0;
+}

@@ -47,6 +47,13 @@ int store_meta_get(struct store *st, const char *key, char *value, size_t cap, l
 /* Record the owner at creation; on later opens, refuse a different owner. */
 int store_claim(struct store *st, const uint8_t site_id[32], lm_err *err);
 
+/* Leave checkpoints to the caller (store_checkpoint), so commits on this
+ * connection never copy the WAL back into the database themselves. */
+int store_defer_checkpoints(struct store *st, lm_err *err);
+
+/* A passive checkpoint: copies what no reader still needs, never waits. */
+int store_checkpoint(struct store *st, lm_err *err);
+
 /* PRAGMA data_version: changes when another connection commits. */
 int store_data_version(struct store *st, uint64_t *version, lm_err *err);
 
