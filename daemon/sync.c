@@ -563,7 +563,8 @@ int sync_flush(struct session *s)
 	struct daemon *d = s->d;
 	struct sync *y = s->sync;
 	struct seal_key key = {d->key.public_key, d->key.secret_key};
-	struct merge_options opt = {wall_ms(), d->conf.limits.max_skew_ms, &key};
+	struct merge_options opt = {wall_ms(), d->conf.limits.max_skew_ms, &key,
+				    d->conf.kind == SITE_HUB};
 	const uint8_t **envs = NULL;
 	struct merge_outcome *out = NULL;
 	size_t n, i;

@@ -50,6 +50,7 @@ struct merging {
 	} memo[16];
 	unsigned memo_next;
 	int members_changed; /* an lm_member row was applied */
+	int known_last;	     /* the last row applied was known here (apply_row) */
 	/* Change sets a table constraint refused in an earlier attempt at this
 	 * batch, quarantined this time; and the one refused in this attempt. */
 	const struct refusal *refused;
@@ -402,9 +403,15 @@ static int row_state_read(struct store *st, const struct repl_table *t, const st
 	return 0;
 }
 
-/* Store the row's causal length, scope register and clocks, one statement. */
+#define ROW_STATE_INSERT                                                                           \
+	"INSERT INTO repl_row(tbl, pk, cl, scope, scope_hlc, scope_origin, clocks) "               \
+	"VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7) ON CONFLICT (tbl, pk) "
+
+/* Store the row's causal length, scope register and clocks, one statement.
+ * With only_new, only when repl_row holds nothing for the key
+ * (sqlite3_changes says whether it went in). */
 static int row_state_write(struct store *st, const struct repl_table *t, const struct rowkey *k,
-			   const struct row_state *rs, lm_err *err)
+			   const struct row_state *rs, int only_new, lm_err *err)
 {
 	uint8_t blob[ROWCLOCK_BLOB_MAX];
 	sqlite3_stmt *stmt;
@@ -414,11 +421,11 @@ static int row_state_write(struct store *st, const struct repl_table *t, const s
 		return lm_errf(err, "%s: cannot encode the column clocks of %s", st->path, t->name);
 	stmt =
 	    store_stmt(st,
-		       "INSERT INTO repl_row(tbl, pk, cl, scope, scope_hlc, scope_origin, clocks) "
-		       "VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7) ON CONFLICT (tbl, pk) DO UPDATE "
-		       "SET cl = excluded.cl, scope = excluded.scope, "
-		       "scope_hlc = excluded.scope_hlc, scope_origin = excluded.scope_origin, "
-		       "clocks = excluded.clocks",
+		       only_new ? ROW_STATE_INSERT "DO NOTHING"
+				: ROW_STATE_INSERT
+			   "DO UPDATE SET cl = excluded.cl, scope = excluded.scope, "
+			   "scope_hlc = excluded.scope_hlc, scope_origin = excluded.scope_origin, "
+			   "clocks = excluded.clocks",
 		       err);
 	if (stmt == NULL)
 		return -1;
@@ -485,6 +492,35 @@ static int record_stale(struct merging *m, const struct repl_table *t, const str
 	return 0;
 }
 
+/* apply_row for a row with no state here, which any causal length of 1 or
+ * more makes fresh: it takes this change set's causal length and scope, and
+ * every column it sends, written by it (with no clock to lose against,
+ * merge_columns records no conflict). With only_new the state goes in only
+ * when repl_row holds nothing for the key, so that a row can be tried as
+ * new without reading repl_row first. 1: applied; 0: the row is known after
+ * all, nothing was written; -1: error. */
+static int apply_new_row(struct merging *m, const struct repl_table *t, const struct rowkey *k,
+			 const struct cs_row *row, const struct changeset *cs, int only_new,
+			 lm_err *err)
+{
+	struct row_state rs;
+	struct row_values v;
+
+	memset(&rs, 0, sizeof(rs));
+	rs.cl = row->cl;
+	snprintf(rs.scope, sizeof(rs.scope), "%s", cs->h.scope);
+	rs.scope_hlc = cs->h.hlc;
+	memcpy(rs.scope_origin, cs->h.origin, CS_KEY_LEN);
+	if (merge_columns(m, t, k, row, cs, &rs.clocks, &v, err) != 0 ||
+	    row_state_write(m->st, t, k, &rs, only_new, err) != 0)
+		return -1;
+	if (only_new && sqlite3_changes(m->st->db) == 0)
+		return 0;
+	if (row->cl % 2 == 0)
+		return row_delete(m, t, k, err) == 0 ? 1 : -1;
+	return row_ensure(m, t, k, cs->h.scope, &v, err) == 0 ? 1 : -1;
+}
+
 /* Apply one row: causal length first (an older incarnation loses whole, a
  * newer one starts afresh with no column written), then the scope register
  * (the write with the highest (hlc, origin) at the row's causal length sets
@@ -496,8 +532,21 @@ static int apply_row(struct merging *m, const struct repl_table *t, const struct
 	struct row_values v;
 	int fresh, moved = 0;
 
+	/* Most rows a catch-up brings are new here: trying one as new first
+	 * spares reading repl_row. Later change sets mostly touch known rows,
+	 * where the try would cost a lookup more; rows come in runs of either,
+	 * so the last row decides. */
+	if (!m->known_last && row->cl > 0) {
+		int rc = apply_new_row(m, t, k, row, cs, 1, err);
+
+		if (rc != 0)
+			return rc < 0 ? -1 : 0;
+	}
 	if (row_state_read(m->st, t, k, &rs, err) != 0)
 		return -1;
+	m->known_last = rs.found;
+	if (!rs.found && row->cl > 0)
+		return apply_new_row(m, t, k, row, cs, 0, err) < 0 ? -1 : 0;
 	if (row->cl < rs.cl)
 		return record_stale(m, t, k, row, cs, err);
 	fresh = row->cl > rs.cl;
@@ -515,14 +564,14 @@ static int apply_row(struct merging *m, const struct repl_table *t, const struct
 		memset(&rs.clocks, 0, sizeof(rs.clocks));
 	}
 	if (row->cl % 2 == 0) {
-		if (moved >= 0 && row_state_write(m->st, t, k, &rs, err) != 0)
+		if (moved >= 0 && row_state_write(m->st, t, k, &rs, 0, err) != 0)
 			return -1;
 		return fresh ? row_delete(m, t, k, err) : 0;
 	}
 	if (merge_columns(m, t, k, row, cs, &rs.clocks, &v, err) != 0)
 		return -1;
 	if (moved >= 0 || v.cols != 0) {
-		if (row_state_write(m->st, t, k, &rs, err) != 0)
+		if (row_state_write(m->st, t, k, &rs, 0, err) != 0)
 			return -1;
 	}
 	if (fresh || moved > 0)
@@ -540,6 +589,9 @@ static int merge_row(struct merging *m, const struct changeset *cs, const struct
 
 	snprintf(name, sizeof(name), "%.*s", (int)row->table_len, row->table);
 	t = table_cache_get(&m->tables, m->st, name, err);
+	/* check_policy let it through: a table a relay does not replicate. */
+	if (t == NULL && m->opt->relay)
+		return 0;
 	if (t == NULL ||
 	    rowkey_from_values(m->st, &k, row->table, row->table_len, row->pk, row->npk, err) != 0)
 		return -1;
@@ -571,6 +623,8 @@ static int check_policy(struct merging *m, const struct changeset *cs, enum memb
 
 		snprintf(name, sizeof(name), "%.*s", (int)row->table_len, row->table);
 		t = table_cache_get(&m->tables, m->st, name, &err);
+		if (t == NULL && m->opt->relay)
+			continue; /* a hub stores and forwards what it does not replicate */
 		if (t == NULL)
 			return snprintf(why, cap, "row %zu: table '%s' is not replicated here", r,
 					name),

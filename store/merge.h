@@ -9,6 +9,9 @@
  *    origin's signature is valid (once per consecutive run, see
  *    changeset_verify_run). Duplicates are ignored; a different change set
  *    under a seq already held is a fork and is rejected.
+ *  - With opt->relay (a hub), rows of tables this store does not replicate
+ *    are skipped: the change set is still verified, logged and counted, its
+ *    other rows (the member lists) applied, so the hub can forward it.
  *  - A change set that breaks a write policy is quarantined: never applied,
  *    listed with its reason, but logged and counted in the version vector so
  *    the origin's later change sets still flow and every site decides alike.
@@ -57,6 +60,8 @@ struct merge_options {
 	uint64_t now_ms;	     /* the wall clock */
 	uint64_t max_skew_ms;	     /* hold back change sets dated further ahead */
 	const struct seal_key *seal; /* this site's key: local changes are sealed first */
+	int relay;		     /* a hub: rows of tables not replicated here are logged and
+				      * forwarded, not applied, instead of quarantining the set */
 };
 
 /* Merge envelopes[0..n-1] (in the given order) in one transaction. out[i]

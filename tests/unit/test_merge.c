@@ -33,6 +33,7 @@
 #include <unistd.h>
 
 #include "proto/changeset.h"
+#include "store/cslog.h"
 #include "store/registry.h"
 #include "tests/support/replica.h"
 #include "tests/support/replica_check.h"
@@ -1057,7 +1058,7 @@ static void crash_child(struct fx *f, const char *path, const struct envlist *l,
 {
 	struct merge_outcome *o = calloc(l->n, sizeof(*o));
 	const uint8_t **envs = calloc(l->n, sizeof(*envs));
-	struct merge_options opt = {f->now, SKEW_MS, NULL};
+	struct merge_options opt = {f->now, SKEW_MS, NULL, 0};
 	struct store st;
 	lm_err err;
 	size_t i;
@@ -1112,6 +1113,69 @@ static double crash_trial(struct fx *f, const char *pristine, const char *trial,
 	close(fds[0]);
 	assert_true(WIFSIGNALED(status) && WTERMSIG(status) == SIGKILL);
 	return took;
+}
+
+/* A hub without the table (relay): A's change sets are logged and counted,
+ * their rows skipped, nothing quarantined; without relay they would be
+ * quarantined. Forwarded from the hub, they apply at B as from A. */
+static void test_relay_without_the_table(void **state)
+{
+	struct fx *f = *state;
+	struct envlist *l = new_list(f), *fwd = new_list(f);
+	struct merge_outcome o[4];
+	struct merge_options opt = {f->now, SKEW_MS, NULL, 1};
+	const uint8_t *envs[4];
+	char path[160];
+	struct store hub;
+	lm_err err;
+	size_t i;
+
+	replica_sqlf(&f->a, "INSERT INTO note(id, scope, body) VALUES ('r1', 'net', 'videre')");
+	seal(f, &f->a);
+	replica_sqlf(&f->a, "UPDATE note SET body = 'videre 2' WHERE id = 'r1'");
+	seal(f, &f->a);
+	log_of(&f->a, l);
+	assert_int_equal(l->n, 2);
+	snprintf(path, sizeof(path), "%s/hub.db", f->dir);
+	if (store_open(&hub, path, STORE_CREATE, &err) != 0)
+		fail_msg("%s", err.msg);
+	for (i = 0; i < l->n; i++)
+		envs[i] = l->env[i];
+	assert_int_equal(merge_batch(&hub, envs, l->len, l->n, &opt, o, &err), 0);
+	for (i = 0; i < l->n; i++)
+		assert_int_equal(o[i].result, MERGE_APPLIED);
+	/* Without relay the same would be quarantined (a fresh store). */
+	{
+		struct store plain;
+		char p2[160];
+
+		opt.relay = 0;
+		snprintf(p2, sizeof(p2), "%s/plain.db", f->dir);
+		if (store_open(&plain, p2, STORE_CREATE, &err) != 0)
+			fail_msg("%s", err.msg);
+		assert_int_equal(merge_batch(&plain, envs, l->len, 1, &opt, o, &err), 0);
+		assert_int_equal(o[0].result, MERGE_QUARANTINED);
+		store_close(&plain);
+	}
+	/* The hub's log forwards them to B, byte for byte. */
+	{
+		struct cslog_entry e[4];
+		size_t n;
+		uint8_t *env;
+		size_t len;
+
+		assert_int_equal(cslog_scan(&hub, 0, e, 4, &n, &err), 0);
+		assert_int_equal(n, 2);
+		for (i = 0; i < n; i++) {
+			assert_int_equal(cslog_envelope(&hub, e[i].local_id, &env, &len, &err), 1);
+			assert_int_equal(envlist_add(fwd, env, len), 0);
+			free(env);
+		}
+	}
+	store_close(&hub);
+	merge_all(f, &f->b, fwd);
+	assert_string_equal(own(f, qtext(&f->b, "SELECT body FROM note WHERE id = 'r1'")),
+			    "t8:videre 2\n");
 }
 
 static void test_crash_mid_batch(void **state)
@@ -1229,6 +1293,7 @@ int main(void)
 	    cmocka_unit_test_setup_teardown(test_large_seal_splits, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_oversized_row_does_not_block, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_preexisting_rows_replicate, setup, teardown),
+	    cmocka_unit_test_setup_teardown(test_relay_without_the_table, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_crash_mid_batch, setup, teardown),
 	};
 
