@@ -176,6 +176,11 @@ static const char *const migrations[] = {
     ");\n"
     "INSERT INTO repl_table(name, pk_cols, scope_col, policy) "
     "VALUES ('lm_member', 'of_scope,member', 'scope', 'admin');\n",
+
+    /* 5 -> 6: sealing asks, for every column it ships, whether that column
+     * was captured; without an index each question scans every capture,
+     * which made sealing many updated rows quadratic. */
+    "CREATE INDEX repl_capture_key ON repl_capture(tbl, pk, col);\n",
 };
 
 int schema_latest(void)

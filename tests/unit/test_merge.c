@@ -743,6 +743,44 @@ static void test_concurrent_create_in_two_scopes(void **state)
 	assert_consistent(&f->b);
 }
 
+/* The same, reaching a third site that held neither: the row arrives new
+ * there, and the later of the two creates must keep the scope. */
+static void test_concurrent_create_reaches_third_site(void **state)
+{
+	struct fx *f = *state;
+
+	replica_sqlf(&f->a, "INSERT INTO note(id, scope, body) VALUES ('k', 'net', 'A sin')");
+	replica_sqlf(&f->b, "INSERT INTO note(id, scope, body) VALUES ('k', 'avtale', 'B sin')");
+	assert_int_equal(seal(f, &f->a), 1);
+	assert_int_equal(seal(f, &f->b), 1);
+	exchange(f, &f->a, &f->b);
+	pull(f, &f->c, &f->a);
+	replica_assert_same("tables", &f->a, &f->c, replica_dump_tables);
+	replica_assert_same("causal lengths", &f->a, &f->c, replica_dump_rows);
+	replica_assert_same("clocks", &f->a, &f->c, replica_dump_clocks);
+	assert_consistent(&f->c);
+}
+
+/* A new row after a known one in one change set (merge then reads repl_row
+ * before applying it) and a delete of a row never seen: each arrives whole. */
+static void test_new_and_known_rows_mixed(void **state)
+{
+	struct fx *f = *state;
+
+	shared_note(f, "k", "net");
+	replica_sqlf(&f->a, "UPDATE note SET body = 'endret' WHERE id = 'k'");
+	replica_sqlf(&f->a, "INSERT INTO note(id, scope, body, n) VALUES ('n1', 'net', 'ny', 1)");
+	replica_sqlf(&f->a, "UPDATE note SET n = 7 WHERE id = 'k'");
+	replica_sqlf(&f->a, "INSERT INTO note(id, scope, body, n) VALUES ('n2', 'net', 'ny', 2)");
+	replica_sqlf(&f->a, "DELETE FROM note WHERE id = 'n2'");
+	assert_int_equal(seal(f, &f->a), 1);
+	pull(f, &f->b, &f->a);
+	replica_assert_same("tables", &f->a, &f->b, replica_dump_tables);
+	replica_assert_same("causal lengths", &f->a, &f->b, replica_dump_rows);
+	replica_assert_same("clocks", &f->a, &f->b, replica_dump_clocks);
+	assert_consistent(&f->b);
+}
+
 /* Then each deletes its own: the tombstones must agree too (the scope a
  * deleted row is remembered in). */
 static void test_concurrent_deletes_in_two_scopes(void **state)
@@ -1280,6 +1318,9 @@ int main(void)
 	    cmocka_unit_test_setup_teardown(test_unsealed_local_write_survives_merge, setup,
 					    teardown),
 	    cmocka_unit_test_setup_teardown(test_concurrent_create_in_two_scopes, setup, teardown),
+	    cmocka_unit_test_setup_teardown(test_concurrent_create_reaches_third_site, setup,
+					    teardown),
+	    cmocka_unit_test_setup_teardown(test_new_and_known_rows_mixed, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_concurrent_deletes_in_two_scopes, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_recreate_in_other_scope, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_recreate_in_other_scope_reordered, setup,
