@@ -48,6 +48,9 @@ struct sync {
 
 	struct scope_memo memo[SCOPE_MEMO];
 	size_t nmemo;
+	char **denied; /* scopes the peer was refused (note_denied) */
+	size_t ndenied;
+	int regained; /* one of them is granted now: place the cursor again */
 
 	/* Received, not yet merged (sync_flush): envelopes back to back. */
 	uint8_t *rx_buf;
@@ -90,6 +93,34 @@ static int may_receive(struct daemon *d, const char *scope, const uint8_t site[3
 	return role != ROLE_NONE;
 }
 
+/* Remember that the peer was refused scope, so that a later grant is
+ * noticed: what the pump skipped then must be sent after all. */
+static void note_denied(struct sync *y, const char *scope, int may)
+{
+	size_t i;
+
+	for (i = 0; i < y->ndenied; i++)
+		if (strcmp(y->denied[i], scope) == 0)
+			break;
+	if (may && i < y->ndenied) {
+		free(y->denied[i]);
+		y->denied[i] = y->denied[--y->ndenied];
+		y->regained = 1;
+	} else if (!may && i == y->ndenied) {
+		char **grown = realloc(y->denied, (y->ndenied + 1) * sizeof(*grown));
+		char *copy = strdup(scope);
+
+		if (grown != NULL)
+			y->denied = grown;
+		if (grown == NULL || copy == NULL) {
+			free(copy);
+			y->regained = 1; /* cannot remember: look again from the start */
+			return;
+		}
+		y->denied[y->ndenied++] = copy;
+	}
+}
+
 static int peer_may_receive(struct session *s, const char *scope)
 {
 	struct sync *y = s->sync;
@@ -100,6 +131,7 @@ static int peer_may_receive(struct session *s, const char *scope)
 		if (strcmp(y->memo[i].scope, scope) == 0)
 			return y->memo[i].may;
 	may = may_receive(s->d, scope, s->link->peer.id);
+	note_denied(y, scope, may);
 	if (y->nmemo < SCOPE_MEMO) {
 		snprintf(y->memo[y->nmemo].scope, sizeof(y->memo[0].scope), "%s", scope);
 		y->memo[y->nmemo++].may = may;
@@ -274,6 +306,9 @@ void sync_free(struct session *s)
 		return;
 	heads_free(&s->sync->peer);
 	free(s->sync->inflight_len);
+	while (s->sync->ndenied > 0)
+		free(s->sync->denied[--s->sync->ndenied]);
+	free(s->sync->denied);
 	free(s->sync->rx_buf);
 	free(s->sync->rx_at);
 	free(s->sync->rx_len_of);
@@ -383,6 +418,16 @@ static int pump_step(struct session *s, struct msg_sets_writer *w, uint8_t *buf)
 		if (!peer_may_receive(s, c->scope)) {
 			y->cursor = c->local_id;
 			continue;
+		}
+		/* A scope the peer was refused before is granted now: what was
+		 * skipped then is due, so start again where it first lacks. */
+		if (y->regained) {
+			y->regained = 0;
+			if (place_cursor(s, &err) != 0) {
+				session_close(s, err.msg, 0);
+				return -1;
+			}
+			return 2;
 		}
 		e = heads_get(&y->peer, c->origin, c->scope, strlen(c->scope));
 		if (e == NULL) {

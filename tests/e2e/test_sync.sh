@@ -200,6 +200,28 @@ test_change_set_altered_at_the_hub_is_rejected() {
 	grep -q "rejected change set" "$b/daemon.log" || fail "b's log does not report the rejection"
 }
 
+test_grant_after_the_writes_sends_them() {
+	local hub a b scope
+	hub=$(new_site hub hub) || exit 1
+	a=$(site a) || exit 1
+	b=$(site b) || exit 1
+	hub_for "$hub" "$a" "$b"
+	for s in "$hub" "$a" "$b"; do start_daemon "$s"; done
+	scope=$(lm "$a" scope create sent) || fail "scope create"
+	# Written, sealed and skipped for the hub while it has no role there.
+	write "$a" 1 30 "$scope"
+	wait_for 10 at_least 1 "$a" "SELECT count(*) FROM changeset WHERE scope = '$scope'" ||
+		fail "a never sealed its rows"
+	lm "$a" sync --wait --timeout 10 >/dev/null || fail "a not in step"
+	exactly 0 "$hub" "SELECT count(*) FROM changeset WHERE scope = '$scope'" ||
+		fail "the hub got $scope before any grant"
+	lm "$a" member add "$scope" "$(lm "$b" id)" --role member >/dev/null || fail "grant b"
+	sleep 0.5
+	lm "$a" member add "$scope" "$(lm "$hub" id)" --role relay >/dev/null || fail "grant hub"
+	wait_for 30 exactly 30 "$b" "SELECT count(*) FROM note WHERE scope = '$scope'" ||
+		fail "b holds $(count "$b" "WHERE scope = '$scope'") of the 30 notes written before the grants"
+}
+
 test_hubs_peer_with_hubs() {
 	local h1 h2 a b scope
 	h1=$(new_site h1 hub) || exit 1
