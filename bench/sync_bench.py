@@ -602,7 +602,7 @@ def report(args, hub, direct, mem):
     add(fmt % ("RSS hub after the runs, MiB", "%.1f" % mib(hub["rss_hub_after"]), "", ""))
     add("")
     add("The hub has no course table: it verifies, logs and forwards the change sets "
-        "(and lists them as quarantined).")
+        "(relay mode of a site of kind hub).")
     add("WAL nudged: the bench touches A's store.db-wal after each commit, one more inotify "
         "event once the commit shows; plain minus nudged is what noticing a commit costs.")
     print("\n".join(lines), flush=True)
