@@ -9,6 +9,7 @@
 #define LMSYNC_CLI_CLI_H
 
 #include <getopt.h>
+#include <stddef.h>
 
 #include "conf/sitedir.h"
 #include "store/store.h"
@@ -43,6 +44,17 @@ int cli_fail(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
  * returns EXIT_USAGE. */
 int cli_usage(const struct cli_command *cmd, const char *fmt, ...)
     __attribute__((format(printf, 2, 3)));
+
+/* A subcommand: `lmsync peer add ...` runs add with argv[0] "add". */
+struct cli_subcommand {
+	const char *name;
+	int (*run)(struct cli *cli, int argc, char **argv);
+};
+
+/* Run the subcommand argv[1] names (with argv shifted by one), print the
+ * help for -h/--help, or a usage error naming the subcommands. */
+int cli_dispatch(const struct cli_command *cmd, const struct cli_subcommand *subs, size_t n,
+		 struct cli *cli, int argc, char **argv);
 
 /* getopt_long over a command's arguments (argv[0] is the command name).
  * Handles -h/--help (prints the help, exits 0) and reports unknown options

@@ -102,15 +102,9 @@ static int scope_create_cmd(struct cli *cli, int argc, char **argv)
 
 static int run_scope(struct cli *cli, int argc, char **argv)
 {
-	if (argc < 2)
-		return cli_usage(&cmd_scope, "which one: create?");
-	if (strcmp(argv[1], "--help") == 0 || strcmp(argv[1], "-h") == 0) {
-		fputs(cmd_scope.help, stdout);
-		return EXIT_OK;
-	}
-	if (strcmp(argv[1], "create") == 0)
-		return scope_create_cmd(cli, argc - 1, argv + 1);
-	return cli_usage(&cmd_scope, "unknown subcommand '%s'; use create", argv[1]);
+	static const struct cli_subcommand subs[] = {{"create", scope_create_cmd}};
+
+	return cli_dispatch(&cmd_scope, subs, sizeof(subs) / sizeof(subs[0]), cli, argc, argv);
 }
 
 /* Only governed scopes have members; say how to get one. */
@@ -302,17 +296,8 @@ static int member_list_cmd(struct cli *cli, int argc, char **argv)
 
 static int run_member(struct cli *cli, int argc, char **argv)
 {
-	if (argc < 2)
-		return cli_usage(&cmd_member, "which one: add, remove or list?");
-	if (strcmp(argv[1], "--help") == 0 || strcmp(argv[1], "-h") == 0) {
-		fputs(cmd_member.help, stdout);
-		return EXIT_OK;
-	}
-	if (strcmp(argv[1], "add") == 0)
-		return member_add_cmd(cli, argc - 1, argv + 1);
-	if (strcmp(argv[1], "remove") == 0)
-		return member_remove_cmd(cli, argc - 1, argv + 1);
-	if (strcmp(argv[1], "list") == 0)
-		return member_list_cmd(cli, argc - 1, argv + 1);
-	return cli_usage(&cmd_member, "unknown subcommand '%s'; use add, remove or list", argv[1]);
+	static const struct cli_subcommand subs[] = {
+	    {"add", member_add_cmd}, {"remove", member_remove_cmd}, {"list", member_list_cmd}};
+
+	return cli_dispatch(&cmd_member, subs, sizeof(subs) / sizeof(subs[0]), cli, argc, argv);
 }

@@ -237,17 +237,8 @@ static int peer_list_cmd(struct cli *cli, int argc, char **argv)
 
 static int run(struct cli *cli, int argc, char **argv)
 {
-	if (argc < 2)
-		return cli_usage(&cmd_peer, "which one: add, list or remove?");
-	if (strcmp(argv[1], "--help") == 0 || strcmp(argv[1], "-h") == 0) {
-		fputs(cmd_peer.help, stdout);
-		return EXIT_OK;
-	}
-	if (strcmp(argv[1], "add") == 0)
-		return peer_add_cmd(cli, argc - 1, argv + 1);
-	if (strcmp(argv[1], "list") == 0)
-		return peer_list_cmd(cli, argc - 1, argv + 1);
-	if (strcmp(argv[1], "remove") == 0)
-		return peer_remove_cmd(cli, argc - 1, argv + 1);
-	return cli_usage(&cmd_peer, "unknown subcommand '%s'; use add, list or remove", argv[1]);
+	static const struct cli_subcommand subs[] = {
+	    {"add", peer_add_cmd}, {"list", peer_list_cmd}, {"remove", peer_remove_cmd}};
+
+	return cli_dispatch(&cmd_peer, subs, sizeof(subs) / sizeof(subs[0]), cli, argc, argv);
 }

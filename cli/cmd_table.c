@@ -220,15 +220,8 @@ static int table_list_cmd(struct cli *cli, int argc, char **argv)
 
 static int run(struct cli *cli, int argc, char **argv)
 {
-	if (argc < 2)
-		return cli_usage(&cmd_table, "which one: register or list?");
-	if (strcmp(argv[1], "--help") == 0 || strcmp(argv[1], "-h") == 0) {
-		fputs(cmd_table.help, stdout);
-		return EXIT_OK;
-	}
-	if (strcmp(argv[1], "register") == 0)
-		return table_register_cmd(cli, argc - 1, argv + 1);
-	if (strcmp(argv[1], "list") == 0)
-		return table_list_cmd(cli, argc - 1, argv + 1);
-	return cli_usage(&cmd_table, "unknown subcommand '%s'; use register or list", argv[1]);
+	static const struct cli_subcommand subs[] = {{"register", table_register_cmd},
+						     {"list", table_list_cmd}};
+
+	return cli_dispatch(&cmd_table, subs, sizeof(subs) / sizeof(subs[0]), cli, argc, argv);
 }

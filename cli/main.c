@@ -75,6 +75,39 @@ int cli_usage(const struct cli_command *cmd, const char *fmt, ...)
 	return EXIT_USAGE;
 }
 
+/* "a", "a or b", "a, b or c". */
+static void list_names(const struct cli_subcommand *subs, size_t n, char *out, size_t cap)
+{
+	size_t i, len = 0;
+
+	out[0] = '\0';
+	for (i = 0; i < n && len < cap; i++)
+		len += (size_t)snprintf(out + len, cap - len, "%s%s",
+					i == 0	     ? ""
+					: i + 1 == n ? " or "
+						     : ", ",
+					subs[i].name);
+}
+
+int cli_dispatch(const struct cli_command *cmd, const struct cli_subcommand *subs, size_t n,
+		 struct cli *cli, int argc, char **argv)
+{
+	char names[256];
+	size_t i;
+
+	list_names(subs, n, names, sizeof(names));
+	if (argc < 2)
+		return cli_usage(cmd, "which one: %s?", names);
+	if (strcmp(argv[1], "--help") == 0 || strcmp(argv[1], "-h") == 0) {
+		fputs(cmd->help, stdout);
+		return EXIT_OK;
+	}
+	for (i = 0; i < n; i++)
+		if (strcmp(argv[1], subs[i].name) == 0)
+			return subs[i].run(cli, argc - 1, argv + 1);
+	return cli_usage(cmd, "unknown subcommand '%s'; use %s", argv[1], names);
+}
+
 int cli_getopt(const struct cli_command *cmd, int argc, char **argv, const char *shortopts,
 	       const struct option *longopts)
 {

@@ -66,10 +66,17 @@ int daemon_reload_peers(struct daemon *d, lm_err *err)
 
 /* Local writes, by lmsync or any other SQLite client, leave captures behind;
  * sealing turns them into signed change sets in the log. */
+uint64_t daemon_wall_ms(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_REALTIME, &ts);
+	return (uint64_t)ts.tv_sec * 1000 + (uint64_t)ts.tv_nsec / 1000000;
+}
+
 static void seal_local_changes(struct daemon *d)
 {
 	struct seal_key key = {d->key.public_key, d->key.secret_key};
-	struct timespec ts;
 	lm_err err;
 	int pending, count;
 
@@ -78,10 +85,7 @@ static void seal_local_changes(struct daemon *d)
 		log_error("store", "cannot look for local changes error=\"%s\"", err.msg);
 	if (pending <= 0)
 		return;
-	clock_gettime(CLOCK_REALTIME, &ts);
-	if (seal_pending(&d->store, &key,
-			 (uint64_t)ts.tv_sec * 1000 + (uint64_t)ts.tv_nsec / 1000000, &count,
-			 &err) != 0)
+	if (seal_pending(&d->store, &key, daemon_wall_ms(), &count, &err) != 0)
 		log_error("store", "sealing local changes failed error=\"%s\"", err.msg);
 	else
 		log_debug("store", "sealed local changes changesets=%d", count);

@@ -72,6 +72,9 @@ void daemon_stop(struct daemon *d, const char *why);
  * and when the store's WAL changes. */
 void daemon_log_check(struct daemon *d);
 
+/* The wall clock in milliseconds since the epoch (for seals and merges). */
+uint64_t daemon_wall_ms(void);
+
 /* Merge received sets once this loop turn's reads are done (sync_flush). */
 void daemon_flush_soon(struct daemon *d);
 

@@ -59,14 +59,6 @@ struct sync {
 	uint64_t rx_msgs;
 };
 
-static uint64_t wall_ms(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_REALTIME, &ts);
-	return (uint64_t)ts.tv_sec * 1000 + (uint64_t)ts.tv_nsec / 1000000;
-}
-
 static void label(const struct session *s, char *out, size_t cap)
 {
 	char id[SITEID_SHORT_LEN + 1];
@@ -253,7 +245,7 @@ static int place_cursor(struct session *s, lm_err *err)
 		if (vv[i].seq <= theirs || !peer_may_receive(s, vv[i].scope))
 			continue;
 		found =
-		    cslog_local_id(&s->d->store, vv[i].origin, vv[i].scope, theirs + 1, &at, err);
+		    cslog_find(&s->d->store, vv[i].origin, vv[i].scope, theirs + 1, &at, NULL, err);
 		if (found < 0) {
 			free(vv);
 			return -1;
@@ -265,6 +257,17 @@ static int place_cursor(struct session *s, lm_err *err)
 	return 0;
 }
 
+/* Ask the peer for barrier n (sync --wait). */
+static void send_mark(struct session *s, uint64_t n)
+{
+	uint8_t buf[32];
+	size_t len;
+	lm_err err;
+
+	if (msg_encode_mark(n, buf, sizeof(buf), &len, &err) == 0 && session_send(s, buf, len) == 0)
+		s->sync->mark_out = n;
+}
+
 static void heads_complete(struct session *s)
 {
 	lm_err err;
@@ -274,14 +277,8 @@ static void heads_complete(struct session *s)
 		session_close(s, err.msg, 0);
 		return;
 	}
-	if (s->d->barrier > s->sync->mark_out) {
-		uint8_t buf[32];
-		size_t len;
-
-		if (msg_encode_mark(s->d->barrier, buf, sizeof(buf), &len, &err) == 0 &&
-		    session_send(s, buf, len) == 0)
-			s->sync->mark_out = s->d->barrier;
-	}
+	if (s->d->barrier > s->sync->mark_out)
+		send_mark(s, s->d->barrier);
 	sync_pump(s);
 }
 
@@ -513,18 +510,11 @@ void sync_log_grew(struct daemon *d)
 uint64_t sync_barrier_start(struct daemon *d)
 {
 	struct session *s;
-	uint8_t buf[32];
-	size_t len;
-	lm_err err;
 
 	d->barrier++;
-	for (s = d->sessions; s; s = s->next) {
-		if (s->sync == NULL || !s->sync->heads_done || s->state != SESSION_READY)
-			continue;
-		if (msg_encode_mark(d->barrier, buf, sizeof(buf), &len, &err) == 0 &&
-		    session_send(s, buf, len) == 0)
-			s->sync->mark_out = d->barrier;
-	}
+	for (s = d->sessions; s; s = s->next)
+		if (s->sync != NULL && s->sync->heads_done && s->state == SESSION_READY)
+			send_mark(s, d->barrier);
 	return d->barrier;
 }
 
@@ -608,7 +598,7 @@ int sync_flush(struct session *s)
 	struct daemon *d = s->d;
 	struct sync *y = s->sync;
 	struct seal_key key = {d->key.public_key, d->key.secret_key};
-	struct merge_options opt = {wall_ms(), d->conf.limits.max_skew_ms, &key,
+	struct merge_options opt = {daemon_wall_ms(), d->conf.limits.max_skew_ms, &key,
 				    d->conf.kind == SITE_HUB};
 	const uint8_t **envs = NULL;
 	struct merge_outcome *out = NULL;
@@ -838,7 +828,8 @@ void sync_tick(struct session *s, uint64_t now)
 		if (!e->stalled || now < e->retry_ms)
 			continue;
 		e->stalled = 0;
-		found = cslog_local_id(&s->d->store, e->origin, e->scope, e->theirs + 1, &at, &err);
+		found =
+		    cslog_find(&s->d->store, e->origin, e->scope, e->theirs + 1, &at, NULL, &err);
 		if (found < 0) {
 			session_close(s, err.msg, 0);
 			return;

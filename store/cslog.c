@@ -89,21 +89,26 @@ int cslog_append(struct store *st, const struct cs_header *h, const uint8_t hash
 	return 0;
 }
 
-int cslog_hash_at(struct store *st, const uint8_t origin[CS_KEY_LEN], const char *scope,
-		  uint64_t seq, uint8_t hash[CS_HASH_LEN], lm_err *err)
+int cslog_find(struct store *st, const uint8_t origin[CS_KEY_LEN], const char *scope, uint64_t seq,
+	       int64_t *local_id, uint8_t hash[CS_HASH_LEN], lm_err *err)
 {
 	sqlite3_stmt *stmt;
 	int rc, found = 0;
 
-	if (cached(st, "SELECT hash FROM changeset WHERE origin = ? AND scope = ? AND seq = ?",
+	if (cached(st,
+		   "SELECT local_id, hash FROM changeset WHERE origin = ? AND scope = ? AND "
+		   "seq = ?",
 		   &stmt, err) != 0)
 		return -1;
 	sqlite3_bind_blob(stmt, 1, origin, CS_KEY_LEN, SQLITE_STATIC);
 	sqlite3_bind_text(stmt, 2, scope, -1, SQLITE_STATIC);
 	sqlite3_bind_int64(stmt, 3, (sqlite3_int64)seq);
 	rc = sqlite3_step(stmt);
-	if (rc == SQLITE_ROW && sqlite3_column_bytes(stmt, 0) == CS_HASH_LEN) {
-		memcpy(hash, sqlite3_column_blob(stmt, 0), CS_HASH_LEN);
+	if (rc == SQLITE_ROW && sqlite3_column_bytes(stmt, 1) == CS_HASH_LEN) {
+		if (local_id != NULL)
+			*local_id = sqlite3_column_int64(stmt, 0);
+		if (hash != NULL)
+			memcpy(hash, sqlite3_column_blob(stmt, 1), CS_HASH_LEN);
 		found = 1;
 	}
 	store_release(st, stmt);
@@ -312,30 +317,6 @@ int cslog_envelope(struct store *st, int64_t local_id, uint8_t **env, size_t *le
 		if (n)
 			memcpy(*env, sqlite3_column_blob(stmt, 0), n);
 		*len = n;
-		found = 1;
-	}
-	store_release(st, stmt);
-	if (rc != SQLITE_ROW && rc != SQLITE_DONE)
-		return lm_errf(err, "%s: reading the log: %s", st->path, sqlite3_errmsg(st->db));
-	return found;
-}
-
-int cslog_local_id(struct store *st, const uint8_t origin[CS_KEY_LEN], const char *scope,
-		   uint64_t seq, int64_t *local_id, lm_err *err)
-{
-	sqlite3_stmt *stmt;
-	int rc, found = 0;
-
-	*local_id = 0;
-	if (cached(st, "SELECT local_id FROM changeset WHERE origin = ? AND scope = ? AND seq = ?",
-		   &stmt, err) != 0)
-		return -1;
-	sqlite3_bind_blob(stmt, 1, origin, CS_KEY_LEN, SQLITE_STATIC);
-	sqlite3_bind_text(stmt, 2, scope, -1, SQLITE_STATIC);
-	sqlite3_bind_int64(stmt, 3, (sqlite3_int64)seq);
-	rc = sqlite3_step(stmt);
-	if (rc == SQLITE_ROW) {
-		*local_id = sqlite3_column_int64(stmt, 0);
 		found = 1;
 	}
 	store_release(st, stmt);

@@ -34,9 +34,10 @@ int cslog_head(struct store *st, const uint8_t origin[CS_KEY_LEN], const char *s
 int cslog_append(struct store *st, const struct cs_header *h, const uint8_t hash[CS_HASH_LEN],
 		 const uint8_t *envelope, size_t len, lm_err *err);
 
-/* The stored hash of (origin, scope, seq); returns 1 when held, 0 when not. */
-int cslog_hash_at(struct store *st, const uint8_t origin[CS_KEY_LEN], const char *scope,
-		  uint64_t seq, uint8_t hash[CS_HASH_LEN], lm_err *err);
+/* The log entry of (origin, scope, seq): its local_id and stored hash
+ * (either may be NULL). Returns 1 when held, 0 when not. */
+int cslog_find(struct store *st, const uint8_t origin[CS_KEY_LEN], const char *scope, uint64_t seq,
+	       int64_t *local_id, uint8_t hash[CS_HASH_LEN], lm_err *err);
 
 /* The whole version vector, in (scope, origin) order; the caller frees it. */
 int cslog_vv(struct store *st, struct vv_entry **vv, size_t *n, lm_err *err);
@@ -91,10 +92,6 @@ int cslog_scan(struct store *st, int64_t after, struct cslog_entry *out, size_t 
 /* The envelope of local_id, copied into a malloc'd buffer (*env, *len) the
  * caller frees. Returns 1 when found, 0 when not. */
 int cslog_envelope(struct store *st, int64_t local_id, uint8_t **env, size_t *len, lm_err *err);
-
-/* The local_id of (origin, scope, seq): 1 when held, 0 when not. */
-int cslog_local_id(struct store *st, const uint8_t origin[CS_KEY_LEN], const char *scope,
-		   uint64_t seq, int64_t *local_id, lm_err *err);
 
 /* The newest local_id (0 for an empty log). */
 int cslog_last_id(struct store *st, int64_t *local_id, lm_err *err);

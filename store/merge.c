@@ -733,7 +733,7 @@ static int place(struct merging *m, const struct changeset *cs, uint8_t head_has
 		return outcome(o, MERGE_GAP, "holds up to %llu; %llu comes first",
 			       (unsigned long long)head, (unsigned long long)head + 1),
 		       1;
-	found = cslog_hash_at(m->st, cs->h.origin, cs->h.scope, cs->h.seq, held, err);
+	found = cslog_find(m->st, cs->h.origin, cs->h.scope, cs->h.seq, NULL, held, err);
 	if (found < 0)
 		return -1;
 	if (found && sodium_memcmp(held, cs->hash, CS_HASH_LEN) == 0)

@@ -17,7 +17,7 @@ site() {
 	echo "$dir"
 }
 
-# hub_of SITES...: a hub that every site knows (only the hub), and that knows them.
+# hub_for HUB SITES...: every site knows the hub (and only it), and the hub knows them.
 hub_for() {
 	local hub=$1 s
 	shift
@@ -27,6 +27,16 @@ hub_for() {
 		lm "$hub" peer add "$(lm "$s" id)" --addr "127.0.0.1:$(cat "$s/port")" \
 			--name "$(basename "$s")" >/dev/null || fail "peer add $s to hub"
 	done
+}
+
+# hub_and_sites: a hub and the sites a, b and c, which know only the hub; sets
+# the caller's hub, a, b and c.
+hub_and_sites() {
+	hub=$(new_site hub hub) || exit 1
+	a=$(site a) || exit 1
+	b=$(site b) || exit 1
+	c=$(site c) || exit 1
+	hub_for "$hub" "$a" "$b" "$c"
 }
 
 # write DIR FROM TO SCOPE [PREFIX]: rows PREFIX-FROM..PREFIX-TO in one transaction.
@@ -73,11 +83,7 @@ converge() {
 
 test_hub_and_three_sites_converge() {
 	local hub a b c
-	hub=$(new_site hub hub) || exit 1
-	a=$(site a) || exit 1
-	b=$(site b) || exit 1
-	c=$(site c) || exit 1
-	hub_for "$hub" "$a" "$b" "$c"
+	hub_and_sites
 	for s in "$hub" "$a" "$b" "$c"; do start_daemon "$s"; done
 	write "$a" 1 1000 region
 	[ "$(count "$a")" = 1000 ] || fail "a holds $(count "$a") notes"
@@ -97,11 +103,7 @@ test_hub_and_three_sites_converge() {
 
 test_stopped_site_catches_up_through_the_hub_alone() {
 	local hub a b c
-	hub=$(new_site hub hub) || exit 1
-	a=$(site a) || exit 1
-	b=$(site b) || exit 1
-	c=$(site c) || exit 1
-	hub_for "$hub" "$a" "$b" "$c"
+	hub_and_sites
 	for s in "$hub" "$a" "$b" "$c"; do start_daemon "$s"; done
 	write "$a" 1 10 region
 	converge 20 "$a" "$c"
@@ -119,11 +121,7 @@ test_stopped_site_catches_up_through_the_hub_alone() {
 
 test_kill_9_mid_stream_loses_nothing() {
 	local hub a b c pid
-	hub=$(new_site hub hub) || exit 1
-	a=$(site a) || exit 1
-	b=$(site b) || exit 1
-	c=$(site c) || exit 1
-	hub_for "$hub" "$a" "$b" "$c"
+	hub_and_sites
 	for s in "$hub" "$b" "$c"; do start_daemon "$s"; done
 	write "$a" 1 20000 region
 	start_daemon "$a"
@@ -143,11 +141,7 @@ test_kill_9_mid_stream_loses_nothing() {
 
 test_site_outside_a_scope_never_holds_it() {
 	local hub a b c scope
-	hub=$(new_site hub hub) || exit 1
-	a=$(site a) || exit 1
-	b=$(site b) || exit 1
-	c=$(site c) || exit 1
-	hub_for "$hub" "$a" "$b" "$c"
+	hub_and_sites
 	scope=$(lm "$a" scope create avtale) || fail "scope create"
 	lm "$a" member add "$scope" "$(lm "$hub" id)" --role relay >/dev/null || fail "grant hub"
 	lm "$a" member add "$scope" "$(lm "$b" id)" --role member >/dev/null || fail "grant b"
@@ -170,11 +164,7 @@ test_site_outside_a_scope_never_holds_it() {
 
 test_change_set_altered_at_the_hub_is_rejected() {
 	local hub a b c
-	hub=$(new_site hub hub) || exit 1
-	a=$(site a) || exit 1
-	b=$(site b) || exit 1
-	c=$(site c) || exit 1
-	hub_for "$hub" "$a" "$b" "$c"
+	hub_and_sites
 	start_daemon "$hub"
 	start_daemon "$a"
 	write "$a" 1 5 region
@@ -250,11 +240,7 @@ rss() {
 
 test_stalled_peer_costs_bounded_memory_and_delays_nobody() {
 	local hub a b c hubpid cpid before after inflight
-	hub=$(new_site hub hub) || exit 1
-	a=$(site a) || exit 1
-	b=$(site b) || exit 1
-	c=$(site c) || exit 1
-	hub_for "$hub" "$a" "$b" "$c"
+	hub_and_sites
 	start_daemon "$hub"
 	hubpid=$DAEMON_PID
 	start_daemon "$a"
