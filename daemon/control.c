@@ -90,45 +90,44 @@ static void send_reply(struct control_client *c, struct control_write *w)
 	}
 }
 
-/* A peer's sync figures; barrier 0 when no `sync --wait` asks. */
+/* A peer's sync figures, then its scopes; barrier 0 when no `sync --wait`
+ * asks. Not connected: nil and no scopes. */
 static void pack_sync(msgpack_packer *pk, struct session *s, uint64_t barrier)
 {
 	struct sync_report r;
+	size_t i;
 
-	sync_report(s, barrier, &r);
-	msgpack_pack_map(pk, 13);
-	mp_pack_kv_bool(pk, "ready", r.ready);
-	mp_pack_kv_int(pk, "bytes_out", (int64_t)s->bytes_out);
-	mp_pack_kv_int(pk, "bytes_in", (int64_t)s->bytes_in);
-	mp_pack_kv_bool(pk, "in_step", r.in_step);
-	mp_pack_kv_int(pk, "to_send", (int64_t)r.to_send);
-	mp_pack_kv_int(pk, "to_receive", (int64_t)r.to_receive);
-	mp_pack_kv_int(pk, "refused_there", (int64_t)r.refused_there);
-	mp_pack_kv_int(pk, "refused_here", (int64_t)r.refused_here);
-	mp_pack_kv_int(pk, "sent", (int64_t)r.sets_sent);
-	mp_pack_kv_int(pk, "received", (int64_t)r.sets_received);
-	mp_pack_kv_int(pk, "last_at", r.last_at);
-	mp_pack_kv_int(pk, "inflight", (int64_t)r.inflight);
-	mp_pack_kv_str(pk, "last_refusal", r.last_refusal);
-}
-
-static void pack_scopes(msgpack_packer *pk, struct session *s)
-{
-	struct sync_scope_report *scopes = NULL;
-	size_t n = 0, i;
-	lm_err err;
-
-	if (s != NULL && sync_scope_report(s, &scopes, &n, &err) != 0)
-		log_error("control", "cannot report scopes error=\"%s\"", err.msg);
-	msgpack_pack_array(pk, n);
-	for (i = 0; i < n; i++) {
-		msgpack_pack_map(pk, 4);
-		mp_pack_kv_str(pk, "scope", scopes[i].scope);
-		mp_pack_kv_int(pk, "to_send", (int64_t)scopes[i].to_send);
-		mp_pack_kv_int(pk, "to_receive", (int64_t)scopes[i].to_receive);
-		mp_pack_kv_int(pk, "last_at", scopes[i].last_at);
+	memset(&r, 0, sizeof(r));
+	mp_pack_cstr(pk, "sync");
+	if (s == NULL) {
+		msgpack_pack_nil(pk);
+	} else {
+		sync_report(s, barrier, &r);
+		msgpack_pack_map(pk, 13);
+		mp_pack_kv_bool(pk, "ready", r.ready);
+		mp_pack_kv_int(pk, "bytes_out", (int64_t)s->bytes_out);
+		mp_pack_kv_int(pk, "bytes_in", (int64_t)s->bytes_in);
+		mp_pack_kv_bool(pk, "in_step", r.in_step);
+		mp_pack_kv_int(pk, "to_send", (int64_t)r.to_send);
+		mp_pack_kv_int(pk, "to_receive", (int64_t)r.to_receive);
+		mp_pack_kv_int(pk, "refused_there", (int64_t)r.refused_there);
+		mp_pack_kv_int(pk, "refused_here", (int64_t)r.refused_here);
+		mp_pack_kv_int(pk, "sent", (int64_t)r.sets_sent);
+		mp_pack_kv_int(pk, "received", (int64_t)r.sets_received);
+		mp_pack_kv_int(pk, "last_at", r.last_at);
+		mp_pack_kv_int(pk, "inflight", (int64_t)r.inflight);
+		mp_pack_kv_str(pk, "last_refusal", r.last_refusal);
 	}
-	free(scopes);
+	mp_pack_cstr(pk, "scopes");
+	msgpack_pack_array(pk, r.nscopes);
+	for (i = 0; i < r.nscopes; i++) {
+		msgpack_pack_map(pk, 4);
+		mp_pack_kv_str(pk, "scope", r.scopes[i].scope);
+		mp_pack_kv_int(pk, "to_send", (int64_t)r.scopes[i].to_send);
+		mp_pack_kv_int(pk, "to_receive", (int64_t)r.scopes[i].to_receive);
+		mp_pack_kv_int(pk, "last_at", r.scopes[i].last_at);
+	}
+	free(r.scopes);
 }
 
 static void pack_link(msgpack_packer *pk, const struct link *l, uint64_t barrier)
@@ -148,13 +147,7 @@ static void pack_link(msgpack_packer *pk, const struct link *l, uint64_t barrier
 	mp_pack_kv_int(pk, "since", s == NULL ? 0 : (int64_t)l->connected_at);
 	mp_pack_kv_int(pk, "rtt_us", l->rtt_us);
 	mp_pack_kv_str(pk, "last_error", l->last_error);
-	mp_pack_cstr(pk, "sync");
-	if (s == NULL)
-		msgpack_pack_nil(pk);
-	else
-		pack_sync(pk, s, barrier);
-	mp_pack_cstr(pk, "scopes");
-	pack_scopes(pk, s);
+	pack_sync(pk, s, barrier);
 }
 
 static void pack_peers(msgpack_packer *pk, const struct daemon *d, uint64_t barrier)

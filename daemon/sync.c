@@ -844,35 +844,6 @@ void sync_tick(struct session *s, uint64_t now)
 
 /* ---- reports ------------------------------------------------------------ */
 
-void sync_report(struct session *s, uint64_t barrier, struct sync_report *r)
-{
-	struct sync *y = s->sync;
-	struct sync_scope_report *scopes;
-	size_t n = 0, i;
-	lm_err err;
-
-	memset(r, 0, sizeof(*r));
-	if (y == NULL)
-		return;
-	r->ready = y->heads_done;
-	r->refused_here = y->refused_here;
-	r->sets_sent = y->sets_sent;
-	r->sets_received = y->sets_received;
-	r->last_at = y->last_at;
-	r->inflight = y->inflight;
-	snprintf(r->last_refusal, sizeof(r->last_refusal), "%s", y->last_refusal);
-	r->refused_there = not_taken(s);
-	if (sync_scope_report(s, &scopes, &n, &err) == 0) {
-		for (i = 0; i < n; i++) {
-			r->to_send += scopes[i].to_send;
-			r->to_receive += scopes[i].to_receive;
-		}
-		free(scopes);
-	}
-	r->in_step = y->heads_done && y->idle && y->inflight == 0 && y->marked >= barrier &&
-		     r->refused_there == 0 && r->to_send == 0 && r->to_receive == 0;
-}
-
 static struct sync_scope_report *scope_entry(struct sync_scope_report **arr, size_t *n, size_t *cap,
 					     const char *scope)
 {
@@ -895,7 +866,8 @@ static struct sync_scope_report *scope_entry(struct sync_scope_report **arr, siz
 	return &(*arr)[(*n)++];
 }
 
-int sync_scope_report(struct session *s, struct sync_scope_report **out, size_t *n, lm_err *err)
+/* The scopes the peer shares with us; *out is malloc'd. */
+static int scope_report(struct session *s, struct sync_scope_report **out, size_t *n, lm_err *err)
 {
 	struct sync *y = s->sync;
 	struct sync_scope_report *arr = NULL, *r;
@@ -946,4 +918,31 @@ oom:
 	free(arr);
 	*n = 0;
 	return lm_errf(err, "out of memory");
+}
+
+void sync_report(struct session *s, uint64_t barrier, struct sync_report *r)
+{
+	struct sync *y = s->sync;
+	size_t i;
+	lm_err err;
+
+	memset(r, 0, sizeof(*r));
+	if (y == NULL)
+		return;
+	r->ready = y->heads_done;
+	r->refused_here = y->refused_here;
+	r->sets_sent = y->sets_sent;
+	r->sets_received = y->sets_received;
+	r->last_at = y->last_at;
+	r->inflight = y->inflight;
+	snprintf(r->last_refusal, sizeof(r->last_refusal), "%s", y->last_refusal);
+	r->refused_there = not_taken(s);
+	if (scope_report(s, &r->scopes, &r->nscopes, &err) != 0)
+		log_error("sync", "cannot report scopes error=\"%s\"", err.msg);
+	for (i = 0; i < r->nscopes; i++) {
+		r->to_send += r->scopes[i].to_send;
+		r->to_receive += r->scopes[i].to_receive;
+	}
+	r->in_step = y->heads_done && y->idle && y->inflight == 0 && y->marked >= barrier &&
+		     r->refused_there == 0 && r->to_send == 0 && r->to_receive == 0;
 }

@@ -65,6 +65,13 @@ void sync_log_grew(struct daemon *d);
  * its number. */
 uint64_t sync_barrier_start(struct daemon *d);
 
+/* Per scope: what each side lacks, and when the scope last moved. */
+struct sync_scope_report {
+	char scope[CS_SCOPE_MAX + 1];
+	uint64_t to_send, to_receive;
+	int64_t last_at;
+};
+
 /* One peer's part in sync, for status and sync --wait. */
 struct sync_report {
 	int ready;		/* the peer's initial vector arrived */
@@ -77,20 +84,12 @@ struct sync_report {
 	int64_t last_at; /* wall clock of the last change set either way, 0: none */
 	size_t inflight; /* bytes sent, not yet acknowledged */
 	char last_refusal[256];
+	struct sync_scope_report *scopes; /* the scopes the two share; malloc'd */
+	size_t nscopes;
 };
 
 /* Fill r for session s; barrier is the number sync_barrier_start gave (0:
- * none asked). */
+ * none asked). The caller frees r->scopes. */
 void sync_report(struct session *s, uint64_t barrier, struct sync_report *r);
-
-/* Per scope: what each side lacks, and when the scope last moved. */
-struct sync_scope_report {
-	char scope[CS_SCOPE_MAX + 1];
-	uint64_t to_send, to_receive;
-	int64_t last_at;
-};
-
-/* The scopes the peer shares with us; *out is malloc'd (free it). */
-int sync_scope_report(struct session *s, struct sync_scope_report **out, size_t *n, lm_err *err);
 
 #endif
