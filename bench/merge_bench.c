@@ -83,7 +83,7 @@ static char bench_dir[512]; /* the temporary directory, once made */
 
 static void remove_db(const char *dir, const char *name)
 {
-	static const char *const suffixes[] = {"", "-wal", "-shm", "-journal"};
+	static const char *const suffixes[] = {"", "-wal", "-shm", "-journal", "-log"};
 	char path[600];
 	size_t i;
 

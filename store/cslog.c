@@ -7,6 +7,8 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "store/logfile.h"
+
 /* The same from the connection's cache; hand it back with store_release. */
 static int cached(struct store *st, const char *sql, sqlite3_stmt **stmt, lm_err *err)
 {
@@ -44,6 +46,7 @@ int cslog_append(struct store *st, const struct cs_header *h, const uint8_t hash
 	uint8_t head_hash[CS_HASH_LEN];
 	uint64_t head;
 	sqlite3_stmt *stmt;
+	int64_t at;
 	int rc;
 
 	/* The invariant every append keeps: no gap, and the chain links up. */
@@ -54,9 +57,10 @@ int cslog_append(struct store *st, const struct cs_header *h, const uint8_t hash
 			       "change set %llu of scope %s does not follow the log (which holds "
 			       "up to %llu)",
 			       (unsigned long long)h->seq, h->scope, (unsigned long long)head);
-	if (cached(st,
-		   "INSERT INTO changeset(origin, scope, seq, hlc, hash, envelope, local_id) "
-		   "VALUES (?1, ?2, ?3, ?4, ?5, ?6, "
+	if (logfile_append(st, envelope, len, &at, err) != 0 ||
+	    cached(st,
+		   "INSERT INTO changeset(origin, scope, seq, hlc, hash, len, at, local_id) "
+		   "VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, "
 		   "(SELECT coalesce(max(local_id), 0) + 1 FROM changeset))",
 		   &stmt, err) != 0)
 		return -1;
@@ -65,7 +69,8 @@ int cslog_append(struct store *st, const struct cs_header *h, const uint8_t hash
 	sqlite3_bind_int64(stmt, 3, (sqlite3_int64)h->seq);
 	sqlite3_bind_int64(stmt, 4, (sqlite3_int64)h->hlc);
 	sqlite3_bind_blob(stmt, 5, hash, CS_HASH_LEN, SQLITE_STATIC);
-	sqlite3_bind_blob(stmt, 6, envelope, (int)len, SQLITE_STATIC);
+	sqlite3_bind_int64(stmt, 6, (sqlite3_int64)len);
+	sqlite3_bind_int64(stmt, 7, at);
 	rc = sqlite3_step(stmt);
 	store_release(st, stmt);
 	if (rc != SQLITE_DONE)
@@ -167,6 +172,39 @@ int cslog_vv(struct store *st, struct vv_entry **vv, size_t *n, lm_err *err)
 	return 0;
 }
 
+/* ---- reading envelopes ---------------------------------------------------
+ * A row names its envelope's bytes in the log file (at, len), or holds them
+ * itself when it was logged before schema 7. */
+#define ENTRY_BYTES "at, len, envelope"
+
+/* The envelope of the row stmt is on, whose ENTRY_BYTES start at column
+ * col, into *buf (grown as needed, *cap its size); *len its length. */
+static int entry_bytes(struct store *st, sqlite3_stmt *stmt, int col, uint8_t **buf, size_t *cap,
+		       size_t *len, lm_err *err)
+{
+	int in_file = sqlite3_column_type(stmt, col) != SQLITE_NULL;
+	sqlite3_int64 n =
+	    in_file ? sqlite3_column_int64(stmt, col + 1) : sqlite3_column_bytes(stmt, col + 2);
+
+	if (n < 0 || n > CS_MAX_ENVELOPE)
+		return lm_errf(err, "%s: a log entry is damaged (it names %lld bytes)", st->path,
+			       (long long)n);
+	if ((size_t)n > *cap || *buf == NULL) {
+		uint8_t *grown = realloc(*buf, n > 0 ? (size_t)n : 1);
+
+		if (grown == NULL)
+			return lm_errf(err, "out of memory reading the log");
+		*buf = grown;
+		*cap = n > 0 ? (size_t)n : 1;
+	}
+	*len = (size_t)n;
+	if (in_file)
+		return logfile_read(st, sqlite3_column_int64(stmt, col), *len, *buf, err);
+	if (n > 0)
+		memcpy(*buf, sqlite3_column_blob(stmt, col + 2), *len);
+	return 0;
+}
+
 static uint64_t their_seq(const struct cslog_missing *it, const struct vv_entry *e)
 {
 	size_t i;
@@ -211,11 +249,11 @@ static int open_next(struct cslog_missing *it, lm_err *err)
 
 		if (!in_scopes(it, e->scope) || from >= e->seq)
 			continue;
-		if (store_prepare(
-			it->st,
-			"SELECT envelope FROM changeset WHERE origin = ? AND scope = ? AND "
-			"seq > ? ORDER BY seq",
-			&it->stmt, err) != 0)
+		if (store_prepare(it->st,
+				  "SELECT " ENTRY_BYTES
+				  " FROM changeset WHERE origin = ? AND scope = ? "
+				  "AND seq > ? ORDER BY seq",
+				  &it->stmt, err) != 0)
 			return -1;
 		sqlite3_bind_blob(it->stmt, 1, e->origin, CS_KEY_LEN, SQLITE_TRANSIENT);
 		sqlite3_bind_text(it->stmt, 2, e->scope, -1, SQLITE_TRANSIENT);
@@ -237,8 +275,9 @@ int cslog_missing_next(struct cslog_missing *it, const uint8_t **envelope, size_
 		}
 		rc = sqlite3_step(it->stmt);
 		if (rc == SQLITE_ROW) {
-			*envelope = sqlite3_column_blob(it->stmt, 0);
-			*len = (size_t)sqlite3_column_bytes(it->stmt, 0);
+			if (entry_bytes(it->st, it->stmt, 0, &it->buf, &it->cap, len, err) != 0)
+				return -1;
+			*envelope = it->buf;
 			return 1;
 		}
 		sqlite3_finalize(it->stmt);
@@ -254,6 +293,7 @@ void cslog_missing_end(struct cslog_missing *it)
 	if (it->stmt)
 		sqlite3_finalize(it->stmt);
 	free(it->mine);
+	free(it->buf);
 	memset(it, 0, sizeof(*it));
 }
 
@@ -300,26 +340,25 @@ int cslog_envelope(struct store *st, int64_t local_id, uint8_t **env, size_t *le
 	sqlite3_stmt *stmt;
 	int rc, found = 0;
 
+	size_t cap = 0;
+
 	*env = NULL;
 	*len = 0;
-	if (cached(st, "SELECT envelope FROM changeset WHERE local_id = ?", &stmt, err) != 0)
+	if (cached(st, "SELECT " ENTRY_BYTES " FROM changeset WHERE local_id = ?", &stmt, err) != 0)
 		return -1;
 	sqlite3_bind_int64(stmt, 1, local_id);
 	rc = sqlite3_step(stmt);
 	if (rc == SQLITE_ROW) {
-		size_t n = (size_t)sqlite3_column_bytes(stmt, 0);
-
-		*env = malloc(n ? n : 1);
-		if (*env == NULL) {
-			store_release(st, stmt);
-			return lm_errf(err, "out of memory reading the log");
+		found = entry_bytes(st, stmt, 0, env, &cap, len, err) == 0 ? 1 : -1;
+		if (found < 0) {
+			free(*env);
+			*env = NULL;
+			*len = 0;
 		}
-		if (n)
-			memcpy(*env, sqlite3_column_blob(stmt, 0), n);
-		*len = n;
-		found = 1;
 	}
 	store_release(st, stmt);
+	if (found < 0)
+		return -1;
 	if (rc != SQLITE_ROW && rc != SQLITE_DONE)
 		return lm_errf(err, "%s: reading the log: %s", st->path, sqlite3_errmsg(st->db));
 	return found;

@@ -7,7 +7,8 @@
  *    prev is the hash of the one before (vv.hash). vv(origin, scope) is n
  *    and the hash of change set n.
  *  - Envelopes are stored exactly as signed, so anything read back can be
- *    forwarded and verified by others.
+ *    forwarded and verified by others. Their bytes are in the log file
+ *    (store/logfile.h); the changeset table names them.
  *  - Callers hold a transaction around an append and the changes it brings.
  */
 #ifndef LMSYNC_STORE_CSLOG_H
@@ -61,6 +62,8 @@ struct cslog_missing {
 	struct vv_entry *mine; /* our vector, walked entry by entry */
 	size_t nmine, at;
 	sqlite3_stmt *stmt; /* the change sets of mine[at - 1] */
+	uint8_t *buf;	    /* the envelope last returned */
+	size_t cap;
 };
 
 int cslog_missing_begin(struct cslog_missing *it, struct store *st, const struct vv_entry *theirs,

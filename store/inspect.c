@@ -2,7 +2,10 @@
 /* Operator views of the replication state; see inspect.h. */
 #include "store/inspect.h"
 
+#include <stdlib.h>
 #include <string.h>
+
+#include "store/cslog.h"
 
 static void copy_key(uint8_t out[CS_KEY_LEN], sqlite3_stmt *stmt, int col)
 {
@@ -29,7 +32,7 @@ int inspect_changes(struct store *st, const struct inspect_filter *f, inspect_ch
 	lm_err bad;
 
 	if (store_prepare(st,
-			  "SELECT origin, scope, seq, hlc, envelope, "
+			  "SELECT origin, scope, seq, hlc, local_id, "
 			  "hex(origin) = upper((SELECT value FROM meta WHERE key = 'site_id')) "
 			  "FROM changeset WHERE (?1 IS NULL OR origin = ?1) AND (?2 IS NULL OR "
 			  "scope = ?2) ORDER BY local_id DESC LIMIT ?3",
@@ -41,9 +44,15 @@ int inspect_changes(struct store *st, const struct inspect_filter *f, inspect_ch
 		sqlite3_bind_text(stmt, 2, f->scope, -1, SQLITE_STATIC);
 	sqlite3_bind_int64(stmt, 3, f->limit > 0 ? f->limit : -1);
 	while (!stopped && (rc = sqlite3_step(stmt)) == SQLITE_ROW) {
-		const uint8_t *env = sqlite3_column_blob(stmt, 4);
-		size_t len = (size_t)sqlite3_column_bytes(stmt, 4);
+		uint8_t *env;
+		size_t len;
 
+		int found = cslog_envelope(st, sqlite3_column_int64(stmt, 4), &env, &len, err);
+
+		if (found < 0) {
+			sqlite3_finalize(stmt);
+			return -1;
+		}
 		memset(&c, 0, sizeof(c));
 		copy_key(c.origin, stmt, 0);
 		c.scope = (const char *)sqlite3_column_text(stmt, 1);
@@ -51,11 +60,12 @@ int inspect_changes(struct store *st, const struct inspect_filter *f, inspect_ch
 		c.hlc = (uint64_t)sqlite3_column_int64(stmt, 3);
 		c.bytes = len;
 		c.local = sqlite3_column_int(stmt, 5);
-		if (changeset_decode(env, len, &cs, &bad) == 0) {
+		if (found && changeset_decode(env, len, &cs, &bad) == 0) {
 			c.rows = cs.nrows;
 			changeset_free(&cs);
 		}
 		stopped = cb(&c, ctx) != 0;
+		free(env);
 	}
 	return finish(st, stmt, rc, stopped, err);
 }

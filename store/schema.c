@@ -181,6 +181,30 @@ static const char *const migrations[] = {
      * was captured; without an index each question scans every capture,
      * which made sealing many updated rows quadratic. */
     "CREATE INDEX repl_capture_key ON repl_capture(tbl, pk, col);\n",
+
+    /* 6 -> 7: envelopes move out of the B-tree into the store's log file
+     * (store/logfile.h): in the table, every byte of a 60 kB envelope was
+     * written twice (WAL, then checkpoint) in 4 kB overflow pages; the file
+     * takes it once. A row names its bytes by (at, len); rows from before
+     * keep theirs in envelope, with at NULL. */
+    "CREATE TABLE changeset_v7 (\n"
+    "  local_id INTEGER PRIMARY KEY,\n" /* arrival order at this site */
+    "  origin   BLOB NOT NULL,\n"
+    "  scope    TEXT NOT NULL,\n"
+    "  seq      INTEGER NOT NULL,\n"
+    "  hlc      INTEGER NOT NULL,\n"
+    "  hash     BLOB NOT NULL,\n"
+    "  len      INTEGER NOT NULL,\n" /* of the envelope */
+    "  at       INTEGER,\n"	     /* its offset in the log file */
+    "  envelope BLOB,\n"	     /* or the envelope itself */
+    "  UNIQUE (origin, scope, seq),\n"
+    "  CHECK ((at IS NULL) <> (envelope IS NULL))\n"
+    ");\n"
+    "INSERT INTO changeset_v7(local_id, origin, scope, seq, hlc, hash, len, at, envelope) "
+    "SELECT local_id, origin, scope, seq, hlc, hash, length(envelope), NULL, envelope "
+    "FROM changeset ORDER BY local_id;\n"
+    "DROP TABLE changeset;\n"
+    "ALTER TABLE changeset_v7 RENAME TO changeset;\n",
 };
 
 int schema_latest(void)

@@ -8,6 +8,7 @@
 #include <unistd.h>
 
 #include "proto/siteid.h"
+#include "store/logfile.h"
 #include "store/registry.h"
 #include "store/rowclock.h"
 #include "store/schema.h"
@@ -181,8 +182,14 @@ int store_exec(struct store *st, const char *sql, lm_err *err)
 {
 	char *msg = NULL;
 
+	st->log_refusal.msg[0] = '\0';
 	if (sqlite3_exec(st->db, sql, NULL, NULL, &msg) != SQLITE_OK) {
-		lm_errf(err, "%s: %s", st->path, msg ? msg : sqlite3_errmsg(st->db));
+		/* A commit the log refused says why, not "constraint failed". */
+		if (sqlite3_extended_errcode(st->db) == SQLITE_CONSTRAINT_COMMITHOOK &&
+		    logfile_commit_error(st) != NULL)
+			lm_errf(err, "%s: %s", st->path, logfile_commit_error(st));
+		else
+			lm_errf(err, "%s: %s", st->path, msg ? msg : sqlite3_errmsg(st->db));
 		sqlite3_free(msg);
 		return -1;
 	}
@@ -353,6 +360,7 @@ int store_open(struct store *st, const char *path, enum store_mode mode, lm_err 
 	int flags = SQLITE_OPEN_READWRITE | SQLITE_OPEN_NOMUTEX;
 
 	memset(st, 0, sizeof(*st));
+	st->log_fd = -1;
 	snprintf(st->path, sizeof(st->path), "%s", path);
 	if (mode == STORE_CREATE) {
 		if (access(path, F_OK) == 0)
@@ -376,7 +384,8 @@ int store_open(struct store *st, const char *path, enum store_mode mode, lm_err 
 		store_close(st);
 		return -1;
 	}
-	if (configure(st, err) != 0 || migrate(st, err) != 0) {
+	if (configure(st, err) != 0 || migrate(st, err) != 0 ||
+	    logfile_open(st, mode == STORE_CREATE, err) != 0) {
 		store_close(st);
 		return -1;
 	}
@@ -385,6 +394,7 @@ int store_open(struct store *st, const char *path, enum store_mode mode, lm_err 
 
 void store_close(struct store *st)
 {
+	logfile_close(st);
 	stmt_cache_free(st);
 	if (st->db != NULL)
 		sqlite3_close_v2(st->db);

@@ -10,6 +10,8 @@
  *  - A store newer than this program is refused, never downgraded.
  *  - Statements the store layer runs often are prepared once per connection
  *    and kept (store_stmt); store_close finalizes them.
+ *  - Change set envelopes live in a file beside the store (store/logfile.h),
+ *    made as safe as the store by the way it is written.
  */
 #ifndef LMSYNC_STORE_STORE_H
 #define LMSYNC_STORE_STORE_H
@@ -25,6 +27,11 @@ struct store {
 	sqlite3 *db;
 	char path[256];
 	struct store_stmt_cache *stmts; /* made on first use, freed by store_close */
+	/* The log file of envelopes (store/logfile.h). */
+	int log_fd;	    /* -1 when not open */
+	int64_t log_end;    /* where the next append goes; -1: ask the store */
+	int log_dirty;	    /* appended since the last commit */
+	lm_err log_refusal; /* why the last commit was refused, when it was */
 };
 
 enum store_mode {

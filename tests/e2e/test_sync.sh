@@ -173,8 +173,16 @@ test_change_set_altered_at_the_hub_is_rejected() {
 	lm "$a" sync --wait --timeout 20 >/dev/null || fail "a not in step with the hub"
 	stop_daemon "$a"
 	stop_daemon "$hub"
-	# Change one text byte inside the body: 'KOLS' becomes 'KULS'.
-	sql "$hub" "UPDATE changeset SET envelope = CAST(replace(CAST(envelope AS TEXT), 'KOLS', 'KULS') AS BLOB) WHERE local_id = 1" ||
+	# Change one text byte inside the body of the first change set, in the
+	# hub's log file: 'KOLS' becomes 'KULS'.
+	local at len off
+	at=$(sql "$hub" "SELECT at FROM changeset WHERE local_id = 1") &&
+		len=$(sql "$hub" "SELECT len FROM changeset WHERE local_id = 1") ||
+		fail "finding the first change set in the hub's log"
+	off=$(grep -obUa KOLS "$hub/store.db-log" | head -n 1 | cut -d: -f1)
+	[ -n "$off" ] && [ "$off" -ge "$at" ] && [ "$off" -lt $((at + len)) ] ||
+		fail "'KOLS' is not inside the first change set ($at + $len, found at '$off')"
+	printf U | dd of="$hub/store.db-log" bs=1 seek=$((off + 1)) conv=notrunc status=none ||
 		fail "editing the hub's log"
 	start_daemon "$hub"
 	start_daemon "$b"

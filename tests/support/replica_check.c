@@ -11,6 +11,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "store/cslog.h"
 #include "tests/support/replica_check.h"
 
 void replica_sqlf(struct replica *r, const char *fmt, ...)
@@ -39,17 +40,16 @@ int64_t replica_qint(struct replica *r, const char *fmt, ...)
 
 void replica_newest(struct replica *r, struct envlist *l)
 {
-	sqlite3_stmt *stmt;
+	int64_t last;
+	uint8_t *env;
+	size_t len;
+	lm_err err;
 
-	assert_int_equal(sqlite3_prepare_v2(r->st.db,
-					    "SELECT envelope FROM changeset ORDER BY local_id DESC "
-					    "LIMIT 1",
-					    -1, &stmt, NULL),
-			 SQLITE_OK);
-	assert_int_equal(sqlite3_step(stmt), SQLITE_ROW);
-	assert_int_equal(
-	    envlist_add(l, sqlite3_column_blob(stmt, 0), (size_t)sqlite3_column_bytes(stmt, 0)), 0);
-	sqlite3_finalize(stmt);
+	if (cslog_last_id(&r->st, &last, &err) != 0 ||
+	    cslog_envelope(&r->st, last, &env, &len, &err) != 1)
+		fail_msg("reading the newest change set of %s: %s", r->path, err.msg);
+	assert_int_equal(envlist_add(l, env, len), 0);
+	free(env);
 }
 
 void replica_assert_same(const char *what, struct replica *x, struct replica *y,

@@ -188,7 +188,35 @@ static void assert_consistent(struct replica *r)
 		fail_msg("%s", err.msg);
 }
 
-/* Tables, causal lengths, version vector and winners: one text to compare. */
+/* A digest of every envelope of the log, in arrival order, as read back. */
+static void log_digest(struct replica *r, char hex[2 * crypto_generichash_BYTES + 1])
+{
+	uint8_t sum[crypto_generichash_BYTES], *env;
+	crypto_generichash_state h;
+	struct cslog_entry e[64];
+	int64_t after = 0;
+	size_t n, i, len;
+	lm_err err;
+
+	crypto_generichash_init(&h, NULL, 0, sizeof(sum));
+	do {
+		if (cslog_scan(&r->st, after, e, 64, &n, &err) != 0)
+			fail_msg("%s", err.msg);
+		for (i = 0; i < n; i++) {
+			if (cslog_envelope(&r->st, e[i].local_id, &env, &len, &err) != 1)
+				fail_msg("reading change set %lld of %s: %s",
+					 (long long)e[i].local_id, r->path, err.msg);
+			crypto_generichash_update(&h, env, len);
+			free(env);
+			after = e[i].local_id;
+		}
+	} while (n == 64);
+	crypto_generichash_final(&h, sum, sizeof(sum));
+	sodium_bin2hex(hex, 2 * crypto_generichash_BYTES + 1, sum, sizeof(sum));
+}
+
+/* Tables, causal lengths, version vector, winners and the log's bytes: one
+ * text to compare. */
 static char *state_of(struct replica *r)
 {
 	char *all = replica_dump_all(r);
@@ -196,10 +224,11 @@ static char *state_of(struct replica *r)
 	    r, "SELECT (SELECT count(*) FROM changeset), (SELECT count(*) FROM conflict), "
 	       "(SELECT count(*) FROM quarantine), (SELECT count(*) FROM held), "
 	       "(SELECT count(*) FROM repl_capture), (SELECT count(*) FROM repl_applying)");
-	char *s = NULL;
+	char digest[2 * crypto_generichash_BYTES + 1], *s = NULL;
 
-	if (all && extra && (s = malloc(strlen(all) + strlen(extra) + 16)) != NULL)
-		sprintf(s, "%s== counts\n%s", all, extra);
+	log_digest(r, digest);
+	if (all && extra && (s = malloc(strlen(all) + strlen(extra) + sizeof(digest) + 32)) != NULL)
+		sprintf(s, "%s== counts\n%s== log %s\n", all, extra, digest);
 	free(all);
 	free(extra);
 	return s;
@@ -1047,15 +1076,28 @@ static void copy_file(const char *from, const char *to)
 	close(out);
 }
 
+/* A closed store is its file and its log file. */
+static void copy_store(const char *from, const char *to)
+{
+	char a[300], b[300];
+
+	copy_file(from, to);
+	snprintf(a, sizeof(a), "%s-log", from);
+	snprintf(b, sizeof(b), "%s-log", to);
+	copy_file(a, b);
+}
+
 static void remove_store(const char *path)
 {
+	static const char *const suffixes[] = {"-wal", "-shm", "-log"};
 	char p[300];
+	size_t i;
 
 	unlink(path);
-	snprintf(p, sizeof(p), "%s-wal", path);
-	unlink(p);
-	snprintf(p, sizeof(p), "%s-shm", path);
-	unlink(p);
+	for (i = 0; i < sizeof(suffixes) / sizeof(suffixes[0]); i++) {
+		snprintf(p, sizeof(p), "%s%s", path, suffixes[i]);
+		unlink(p);
+	}
 }
 
 static double seconds(void)
@@ -1127,7 +1169,7 @@ static double crash_trial(struct fx *f, const char *pristine, const char *trial,
 	pid_t pid;
 
 	remove_store(trial);
-	copy_file(pristine, trial);
+	copy_store(pristine, trial);
 	assert_int_equal(pipe(fds), 0);
 	pid = fork();
 	assert_true(pid >= 0);
@@ -1250,10 +1292,10 @@ static void test_crash_mid_batch(void **state)
 	snprintf(pristine, sizeof(pristine), "%s/pristine.db", f->dir);
 	snprintf(ref, sizeof(ref), "%s/ref.db", f->dir);
 	snprintf(trial, sizeof(trial), "%s/trial.db", f->dir);
-	copy_file(f->b.path, pristine);
+	copy_store(f->b.path, pristine);
 
 	/* The uninterrupted run says what "after" is. */
-	copy_file(pristine, ref);
+	copy_store(pristine, ref);
 	open_as(f, &f->d, ref);
 	merge_all(f, &f->d, l);
 	after = own(f, state_of(&f->d));
