@@ -33,6 +33,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/resource.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -59,7 +60,8 @@ struct options {
 };
 
 struct timing {
-	double bare, insert, seal, merge; /* seconds */
+	double bare, insert, seal, merge;	      /* seconds */
+	double bare_mb, insert_mb, seal_mb, merge_mb; /* written to storage */
 	size_t changesets, bytes;
 };
 
@@ -77,6 +79,17 @@ static uint64_t wall_ms(void)
 
 	clock_gettime(CLOCK_REALTIME, &ts);
 	return (uint64_t)ts.tv_sec * 1000 + (uint64_t)ts.tv_nsec / 1000000;
+}
+
+/* Megabytes this process has written to storage so far (page cache
+ * writes, counted when dirtied), as the kernel accounts them. */
+static double written_mb(void)
+{
+	struct rusage ru;
+
+	if (getrusage(RUSAGE_SELF, &ru) != 0)
+		return 0;
+	return (double)ru.ru_oublock * 512.0 / 1e6;
 }
 
 static char bench_dir[512]; /* the temporary directory, once made */
@@ -415,7 +428,7 @@ static void run_once(const char *dir, const struct options *o, const long *order
 	struct store a, b;
 	char dig_bare[2 * crypto_generichash_BYTES + 1], dig_a[sizeof(dig_bare)],
 	    dig_b[sizeof(dig_bare)];
-	double t0;
+	double t0, mb;
 	size_t i, j;
 	lm_err err;
 	int count;
@@ -427,15 +440,21 @@ static void run_once(const char *dir, const struct options *o, const long *order
 	crypto_sign_keypair(pkb, skb);
 	sodium_bin2hex(owner, sizeof(owner), pka, sizeof(pka));
 
+	mb = written_mb();
 	t->bare = bench_bare(bare_path, owner, order, o->rows, dig_bare);
+	t->bare_mb = written_mb() - mb;
 
 	make_store(&a, a_path, pka);
+	mb = written_mb();
 	t0 = now_s();
 	insert_rows(a.db, owner, NULL, o->rows);
 	t->insert = now_s() - t0;
+	t->insert_mb = written_mb() - mb;
+	mb = written_mb();
 	t0 = now_s();
 	CHECK(seal_pending(&a, &ka, wall_ms(), &count, &err));
 	t->seal = now_s() - t0;
+	t->seal_mb = written_mb() - mb;
 	read_log(&a, &e);
 	if ((size_t)count != e.n)
 		die("sealing", "the log does not hold what was sealed");
@@ -452,6 +471,7 @@ static void run_once(const char *dir, const struct options *o, const long *order
 	opt.now_ms = wall_ms();
 	opt.max_skew_ms = 300000;
 	opt.seal = &kb;
+	mb = written_mb();
 	t0 = now_s();
 	for (i = 0; i < e.n; i += (size_t)o->batch) {
 		size_t n = e.n - i < (size_t)o->batch ? e.n - i : (size_t)o->batch;
@@ -463,6 +483,7 @@ static void run_once(const char *dir, const struct options *o, const long *order
 				die(merge_result_name(out[j].result), out[j].reason);
 	}
 	t->merge = now_s() - t0;
+	t->merge_mb = written_mb() - mb;
 	digest(b.db, dig_b);
 	store_close(&b);
 
@@ -501,12 +522,13 @@ static void report(const struct options *o, const struct timing *t)
 {
 	static const struct {
 		const char *name;
-		size_t offset;
+		size_t offset, mb;
 	} rows[] = {
-	    {"bare insert", offsetof(struct timing, bare)},
-	    {"store insert (A)", offsetof(struct timing, insert)},
-	    {"seal (A)", offsetof(struct timing, seal)},
-	    {"merge (B)", offsetof(struct timing, merge)},
+	    {"bare insert", offsetof(struct timing, bare), offsetof(struct timing, bare_mb)},
+	    {"store insert (A)", offsetof(struct timing, insert),
+	     offsetof(struct timing, insert_mb)},
+	    {"seal (A)", offsetof(struct timing, seal), offsetof(struct timing, seal_mb)},
+	    {"merge (B)", offsetof(struct timing, merge), offsetof(struct timing, merge_mb)},
 	};
 	double bare = median(t, o->reps, offsetof(struct timing, bare));
 	double merge = median(t, o->reps, offsetof(struct timing, merge));
@@ -516,12 +538,13 @@ static void report(const struct options *o, const struct timing *t)
 	       "bare insert in %s order\n\n",
 	       o->rows, o->reps, o->reps == 1 ? "" : "s", o->batch,
 	       o->written_order ? "written (key)" : "arrival");
-	printf("| %-18s | %9s | %10s |\n", "step", "seconds", "rows/s");
-	printf("|--------------------|----------:|-----------:|\n");
+	printf("| %-18s | %9s | %10s | %10s |\n", "step", "seconds", "rows/s", "MB written");
+	printf("|--------------------|----------:|-----------:|-----------:|\n");
 	for (i = 0; i < NELEMS(rows); i++) {
 		double s = median(t, o->reps, rows[i].offset);
 
-		printf("| %-18s | %9.3f | %10.0f |\n", rows[i].name, s, (double)o->rows / s);
+		printf("| %-18s | %9.3f | %10.0f | %10.0f |\n", rows[i].name, s,
+		       (double)o->rows / s, median(t, o->reps, rows[i].mb));
 	}
 	printf("\nmerge / bare insert: %.3f (target >= 0.5: %s)\n", bare / merge,
 	       bare / merge >= 0.5 ? "met" : "NOT met");
@@ -579,8 +602,10 @@ int main(int argc, char **argv)
 	printf("merge_bench: SQLite %s, files in %s\n", sqlite3_libversion(), dir);
 	for (r = 0; r < o.reps; r++) {
 		run_once(dir, &o, order, &t[r]);
-		printf("rep %ld: bare %.3f s, insert %.3f s, seal %.3f s, merge %.3f s\n", r + 1,
-		       t[r].bare, t[r].insert, t[r].seal, t[r].merge);
+		printf("rep %ld: bare %.3f s, insert %.3f s, seal %.3f s, merge %.3f s (%.0f MB "
+		       "written)\n",
+		       r + 1, t[r].bare, t[r].insert, t[r].seal, t[r].merge, t[r].merge_mb);
+
 		fflush(stdout);
 	}
 	remove_dir();

@@ -205,6 +205,28 @@ static const char *const migrations[] = {
     "FROM changeset ORDER BY local_id;\n"
     "DROP TABLE changeset;\n"
     "ALTER TABLE changeset_v7 RENAME TO changeset;\n",
+
+    /* 7 -> 8: repl_row becomes a rowid table with a unique index on its key.
+     * Rows arrive in random key order, so every commit rewrote a random
+     * leaf page per row it touched; now the entries (about 260 bytes) are
+     * appended in arrival order and only the index (the key, about half)
+     * is written at random. Queries are unchanged. The table is copied
+     * aside, not renamed, so the capture triggers that name it stay valid. */
+    "CREATE TEMP TABLE repl_row_v7 AS SELECT * FROM repl_row;\n"
+    "DROP TABLE repl_row;\n"
+    "CREATE TABLE repl_row (\n"
+    "  tbl          TEXT NOT NULL,\n"
+    "  pk           TEXT NOT NULL,\n"
+    "  cl           INTEGER NOT NULL,\n"
+    "  scope        TEXT NOT NULL,\n"
+    "  scope_hlc    INTEGER NOT NULL DEFAULT 0,\n"
+    "  scope_origin BLOB NOT NULL DEFAULT x'',\n"
+    "  clocks       BLOB,\n"
+    "  UNIQUE (tbl, pk)\n"
+    ");\n"
+    "INSERT INTO repl_row(tbl, pk, cl, scope, scope_hlc, scope_origin, clocks) "
+    "SELECT tbl, pk, cl, scope, scope_hlc, scope_origin, clocks FROM repl_row_v7;\n"
+    "DROP TABLE repl_row_v7;\n",
 };
 
 int schema_latest(void)
