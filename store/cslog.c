@@ -46,7 +46,7 @@ int cslog_append(struct store *st, const struct cs_header *h, const uint8_t hash
 	uint8_t head_hash[CS_HASH_LEN];
 	uint64_t head;
 	sqlite3_stmt *stmt;
-	int64_t at;
+	int64_t at = 0;
 	int rc;
 
 	/* The invariant every append keeps: no gap, and the chain links up. */
@@ -57,10 +57,13 @@ int cslog_append(struct store *st, const struct cs_header *h, const uint8_t hash
 			       "change set %llu of scope %s does not follow the log (which holds "
 			       "up to %llu)",
 			       (unsigned long long)h->seq, h->scope, (unsigned long long)head);
-	if (logfile_append(st, envelope, len, &at, err) != 0 ||
-	    cached(st,
-		   "INSERT INTO changeset(origin, scope, seq, hlc, hash, len, at, local_id) "
-		   "VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, "
+	/* A small envelope stays in the row: in the file it would cost the
+	 * commit a flush of its own, for a few bytes. */
+	if (len >= LOGFILE_MIN_ENVELOPE && logfile_append(st, envelope, len, &at, err) != 0)
+		return -1;
+	if (cached(st,
+		   "INSERT INTO changeset(origin, scope, seq, hlc, hash, len, at, envelope, "
+		   "local_id) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, "
 		   "(SELECT coalesce(max(local_id), 0) + 1 FROM changeset))",
 		   &stmt, err) != 0)
 		return -1;
@@ -70,7 +73,10 @@ int cslog_append(struct store *st, const struct cs_header *h, const uint8_t hash
 	sqlite3_bind_int64(stmt, 4, (sqlite3_int64)h->hlc);
 	sqlite3_bind_blob(stmt, 5, hash, CS_HASH_LEN, SQLITE_STATIC);
 	sqlite3_bind_int64(stmt, 6, (sqlite3_int64)len);
-	sqlite3_bind_int64(stmt, 7, at);
+	if (len >= LOGFILE_MIN_ENVELOPE)
+		sqlite3_bind_int64(stmt, 7, at);
+	else
+		sqlite3_bind_blob(stmt, 8, envelope, (int)len, SQLITE_STATIC);
 	rc = sqlite3_step(stmt);
 	store_release(st, stmt);
 	if (rc != SQLITE_DONE)

@@ -1,10 +1,11 @@
 /* SPDX-License-Identifier: MIT */
 /* The bytes of the change set log, kept outside SQLite. Internal to store/.
  *
- * Envelopes are appended to a file beside the store, `<store>-log` (e.g.
- * store.db-log); the changeset table names each one by (at, len). An
- * envelope in the B-tree would be written twice, to the WAL and again by the
- * checkpoint, in 4 kB overflow pages; the file takes it once.
+ * Envelopes of LOGFILE_MIN_ENVELOPE bytes or more are appended to a file
+ * beside the store, `<store>-log` (e.g. store.db-log); the changeset table
+ * names each one by (at, len). In the B-tree such an envelope would be
+ * written twice, to the WAL and again by the checkpoint, in 4 kB overflow
+ * pages; the file takes it once.
  *
  * The file starts with LOGFILE_MAGIC; envelopes follow back to back.
  *
@@ -30,6 +31,9 @@
 #define LOGFILE_SUFFIX "-log"
 #define LOGFILE_MAGIC  "LMSYNC\x01\n"
 #define LOGFILE_START  8 /* the first envelope's offset: after the magic */
+/* Smaller envelopes stay in the changeset table (see cslog_append): the
+ * file pays off only when what a commit logs outweighs a flush. */
+#define LOGFILE_MIN_ENVELOPE 16384
 
 /* Open (creating it when missing, emptying it when create is set) the log
  * file of an open store, install the commit hooks, and check the file

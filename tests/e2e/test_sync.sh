@@ -167,23 +167,24 @@ test_change_set_altered_at_the_hub_is_rejected() {
 	hub_and_sites
 	start_daemon "$hub"
 	start_daemon "$a"
-	write "$a" 1 5 region
+	write "$a" 1 300 region
 	wait_for 20 at_least 1 "$hub" "SELECT count(*) FROM changeset" ||
 		fail "the hub never got a's change set"
 	lm "$a" sync --wait --timeout 20 >/dev/null || fail "a not in step with the hub"
 	stop_daemon "$a"
 	stop_daemon "$hub"
 	# Change one text byte inside the body of the first change set, in the
-	# hub's log file: 'KOLS' becomes 'KULS'.
+	# hub's log file: 'KOLS' becomes 'KULS'. (300 notes make a change set
+	# large enough for the file; small ones stay in the table.)
 	local at len off
 	at=$(sql "$hub" "SELECT at FROM changeset WHERE local_id = 1") &&
-		len=$(sql "$hub" "SELECT len FROM changeset WHERE local_id = 1") ||
-		fail "finding the first change set in the hub's log"
+		len=$(sql "$hub" "SELECT len FROM changeset WHERE local_id = 1") &&
+		[ -n "$at" ] || fail "the first change set is not in the hub's log file"
 	off=$(grep -obUa KOLS "$hub/store.db-log" | head -n 1 | cut -d: -f1)
 	[ -n "$off" ] && [ "$off" -ge "$at" ] && [ "$off" -lt $((at + len)) ] ||
 		fail "'KOLS' is not inside the first change set ($at + $len, found at '$off')"
 	printf U | dd of="$hub/store.db-log" bs=1 seek=$((off + 1)) conv=notrunc status=none ||
-		fail "editing the hub's log"
+		fail "editing the hub's log file"
 	start_daemon "$hub"
 	start_daemon "$b"
 	start_daemon "$c"
