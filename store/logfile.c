@@ -19,8 +19,7 @@ static const char *log_path(const struct store *st, char *buf, size_t cap)
 static int named_end(struct store *st, int64_t *end, lm_err *err)
 {
 	sqlite3_stmt *stmt = store_stmt(
-	    st,
-	    "SELECT at + len FROM changeset WHERE at IS NOT NULL ORDER BY local_id DESC LIMIT 1",
+	    st, "SELECT at + len FROM changeset WHERE at IS NOT NULL ORDER BY at DESC LIMIT 1",
 	    err);
 	int rc;
 

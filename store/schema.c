@@ -204,7 +204,9 @@ static const char *const migrations[] = {
     "SELECT local_id, origin, scope, seq, hlc, hash, length(envelope), NULL, envelope "
     "FROM changeset ORDER BY local_id;\n"
     "DROP TABLE changeset;\n"
-    "ALTER TABLE changeset_v7 RENAME TO changeset;\n",
+    "ALTER TABLE changeset_v7 RENAME TO changeset;\n"
+    /* Where the file's named bytes end, found at once (logfile.c). */
+    "CREATE INDEX changeset_at ON changeset(at) WHERE at IS NOT NULL;\n",
 
     /* 7 -> 8: repl_row becomes a rowid table with a unique index on its key.
      * Rows arrive in random key order, so every commit rewrote a random
