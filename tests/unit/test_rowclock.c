@@ -15,6 +15,7 @@
 #include <string.h>
 
 #include "tests/support/tmpdir.h"
+#include "store/cslog.h"
 #include "store/rowclock.h"
 #include "store/schema.h"
 #include "store/store.h"
@@ -506,6 +507,8 @@ static void test_migration_3_to_4(void **state)
 	char hex_a[2 * CS_KEY_LEN + 1], hex_b[2 * CS_KEY_LEN + 1], want[512];
 	static struct logrow rows[2];
 	struct logrow dup;
+	uint8_t *env;
+	size_t len;
 	sqlite3_stmt *stmt;
 	sqlite3 *db;
 	int version = -1, i;
@@ -588,7 +591,7 @@ static void test_migration_3_to_4(void **state)
 	assert_int_equal(
 	    sqlite3_prepare_v2(f->st.db,
 			       "SELECT rowid, local_id, origin, scope, seq, hlc, hash, "
-			       "envelope FROM changeset ORDER BY local_id",
+			       "envelope, at, len FROM changeset ORDER BY local_id",
 			       -1, &stmt, NULL),
 	    SQLITE_OK);
 	for (i = 1; i >= 0; i--) {
@@ -606,6 +609,14 @@ static void test_migration_3_to_4(void **state)
 		assert_memory_equal(sqlite3_column_blob(stmt, 6), r->hash, sizeof(r->hash));
 		assert_int_equal(sqlite3_column_bytes(stmt, 7), r->envelope_len);
 		assert_memory_equal(sqlite3_column_blob(stmt, 7), r->envelope, r->envelope_len);
+		/* Kept in the row (schema 7 moved only new ones to the file), and
+		 * read back like any other. */
+		assert_int_equal(sqlite3_column_type(stmt, 8), SQLITE_NULL);
+		assert_int_equal(sqlite3_column_int64(stmt, 9), r->envelope_len);
+		assert_int_equal(cslog_envelope(&f->st, r->local_id, &env, &len, &err), 1);
+		assert_int_equal(len, r->envelope_len);
+		assert_memory_equal(env, r->envelope, len);
+		free(env);
 	}
 	assert_int_equal(sqlite3_step(stmt), SQLITE_DONE);
 	sqlite3_finalize(stmt);
