@@ -55,8 +55,8 @@ _Static_assert(CS_KEY_LEN == SITEID_KEY_LEN, "site id length");
 #define ENVELOPE_DEPTH 1
 #define BODY_ORIGIN_AT 4		/* 97 01 c4 20, then the origin */
 #define SIG_TAIL       (2 + CS_SIG_LEN) /* c4 40 and the signature */
-#define SMALL_COLS     16		/* up to this many, duplicates are found pairwise */
-#define SHOW_MAX       48		/* bytes of untrusted text quoted in a message */
+#define SMALL_COLS     64 /* up to this many (a table's most), duplicates are found pairwise */
+#define SHOW_MAX       48 /* bytes of untrusted text quoted in a message */
 
 /* ---- Checks shared by the writer and the decoder ---- */
 
@@ -225,7 +225,9 @@ static int col_order(const void *a, const void *b)
 	return c != 0 ? c : (x->name_len > y->name_len) - (x->name_len < y->name_len);
 }
 
-/* A column whose name an earlier one has, or NULL; *oom on no memory. */
+/* A column whose name an earlier one has, or NULL; *oom on no memory.
+ * Pairwise up to SMALL_COLS: no allocation and no sort for any row a
+ * registered table can produce; only larger (hostile) maps are sorted. */
 static const struct cs_col *duplicate_col(const struct cs_col *cols, size_t n, int *oom)
 {
 	const struct cs_col **v, *dup = NULL;

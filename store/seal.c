@@ -25,7 +25,9 @@ struct select_slot {
 };
 
 /* Bytes of pending stamps after which they are written out early. */
+#ifndef STAMPS_MAX
 #define STAMPS_MAX (16u << 20)
+#endif
 
 /* A row's column clocks, to be recorded after the change sets are written.
  * Sealing goes scope by scope, so recording each row as it is sealed would
