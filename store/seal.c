@@ -78,7 +78,8 @@ static int stamps_flush(struct sealing *s, lm_err *err)
 	size_t i;
 	int rc = 0;
 
-	qsort(p->v, p->n, sizeof(*p->v), stamp_order);
+	if (p->n > 1) /* v is NULL when nothing was stamped */
+		qsort(p->v, p->n, sizeof(*p->v), stamp_order);
 	for (i = 0; i < p->n && rc == 0; i++)
 		rc = rowkey_clocks_write(s->st, p->v[i]->table, p->v[i]->pk, p->v[i]->clocks,
 					 p->v[i]->clocks_len, p->v[i]->hlc, s->h.origin,
