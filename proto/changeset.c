@@ -55,8 +55,8 @@ _Static_assert(CS_KEY_LEN == SITEID_KEY_LEN, "site id length");
 #define ENVELOPE_DEPTH 1
 #define BODY_ORIGIN_AT 4		/* 97 01 c4 20, then the origin */
 #define SIG_TAIL       (2 + CS_SIG_LEN) /* c4 40 and the signature */
-#define SMALL_COLS     16		/* up to this many, duplicates are found pairwise */
-#define SHOW_MAX       48		/* bytes of untrusted text quoted in a message */
+#define SMALL_COLS     64 /* up to this many (a table's most), duplicates are found pairwise */
+#define SHOW_MAX       48 /* bytes of untrusted text quoted in a message */
 
 /* ---- Checks shared by the writer and the decoder ---- */
 
@@ -225,7 +225,9 @@ static int col_order(const void *a, const void *b)
 	return c != 0 ? c : (x->name_len > y->name_len) - (x->name_len < y->name_len);
 }
 
-/* A column whose name an earlier one has, or NULL; *oom on no memory. */
+/* A column whose name an earlier one has, or NULL; *oom on no memory.
+ * Pairwise up to SMALL_COLS: no allocation and no sort for any row a
+ * registered table can produce; only larger (hostile) maps are sorted. */
 static const struct cs_col *duplicate_col(const struct cs_col *cols, size_t n, int *oom)
 {
 	const struct cs_col **v, *dup = NULL;
@@ -322,7 +324,12 @@ static size_t put_bin_head(uint8_t *p, size_t n)
 	return k;
 }
 
-/* Make room for n more bytes. */
+/* Room kept before the body for the envelope's head (fixarray and the
+ * body's bin header, 5 bytes at most), so sealing can frame the body where
+ * it lies. */
+#define ENV_HEAD_ROOM 6
+
+/* Make room for n more body bytes. */
 static int grow(struct cs_writer *w, size_t n)
 {
 	size_t cap = w->cap ? w->cap : 1024;
@@ -331,14 +338,15 @@ static int grow(struct cs_writer *w, size_t n)
 	if (n <= w->cap - w->len)
 		return 0;
 	while (cap - w->len < n) {
-		if (cap > SIZE_MAX / 2)
+		if (cap > SIZE_MAX / 2 - ENV_HEAD_ROOM)
 			return -1;
 		cap *= 2;
 	}
-	p = realloc(w->buf, cap);
+	p = realloc(w->mem, ENV_HEAD_ROOM + cap);
 	if (p == NULL)
 		return -1;
-	w->buf = p;
+	w->mem = p;
+	w->buf = p + ENV_HEAD_ROOM;
 	w->cap = cap;
 	return 0;
 }
@@ -425,13 +433,13 @@ static size_t row_len(const struct cs_row *r)
 	return n;
 }
 
-int cs_writer_begin(struct cs_writer *w, const struct cs_header *h, lm_err *err)
+/* Write the body's head for h into w, which holds no body yet. */
+static int writer_start(struct cs_writer *w, const struct cs_header *h, lm_err *err)
 {
 	static const char rows32[5] = {(char)0xdd, 0, 0, 0, 0};
 	size_t scope_len = strnlen(h->scope, sizeof(h->scope));
 	msgpack_packer pk;
 
-	memset(w, 0, sizeof(*w));
 	w->failed = 1;
 	if (cs_scope_check(h->scope, scope_len, err) < 0 || check_seq_prev(h, err) < 0)
 		return lm_err_wrap(err, "cannot begin a change set");
@@ -449,6 +457,26 @@ int cs_writer_begin(struct cs_writer *w, const struct cs_header *h, lm_err *err)
 	if (w->failed)
 		return lm_errf(err, "cannot begin a change set: out of memory");
 	return 0;
+}
+
+int cs_writer_begin(struct cs_writer *w, const struct cs_header *h, lm_err *err)
+{
+	memset(w, 0, sizeof(*w));
+	return writer_start(w, h, err);
+}
+
+int cs_writer_restart(struct cs_writer *w, const struct cs_header *h, lm_err *err)
+{
+	uint8_t *mem = w->mem;
+	size_t cap = w->cap;
+
+	memset(w, 0, sizeof(*w));
+	if (mem != NULL) {
+		w->mem = mem;
+		w->buf = mem + ENV_HEAD_ROOM;
+		w->cap = cap;
+	}
+	return writer_start(w, h, err);
 }
 
 static int writer_usable(const struct cs_writer *w, const char *action, lm_err *err)
@@ -513,11 +541,11 @@ size_t cs_writer_size_with(const struct cs_writer *w, const struct cs_row *row)
 	return envelope_len(w->len + row_len(row));
 }
 
-int cs_writer_seal(struct cs_writer *w, const uint8_t sk[64], uint8_t **envelope, size_t *len,
-		   uint8_t hash[CS_HASH_LEN], lm_err *err)
+int cs_writer_seal_inplace(struct cs_writer *w, const uint8_t sk[64], const uint8_t **envelope,
+			   size_t *len, uint8_t hash[CS_HASH_LEN], lm_err *err)
 {
-	uint8_t sig[CS_SIG_LEN], *env;
-	size_t k, n;
+	uint8_t *env, *sig;
+	size_t head;
 
 	if (writer_usable(w, "seal the change set", err) < 0)
 		return -1;
@@ -525,20 +553,42 @@ int cs_writer_seal(struct cs_writer *w, const uint8_t sk[64], uint8_t **envelope
 		return lm_errf(err,
 			       "cannot seal the change set: the secret key is not the origin's "
 			       "(its public half differs from the header's origin)");
-	put_be(w->buf + w->rows_count_at, w->nrows, 4);
-	n = envelope_len(w->len);
-	env = malloc(n);
-	if (env == NULL)
+	if (grow(w, SIG_TAIL) < 0)
 		return lm_errf(err, "cannot seal the change set: out of memory");
-	crypto_sign_ed25519_detached(sig, NULL, w->buf, w->len, sk);
+	put_be(w->buf + w->rows_count_at, w->nrows, 4);
+	/* [body, sig]: the head goes in the room before the body, the
+	 * signature's bin after it. */
+	head = 1 + bin_head_len(w->len);
+	env = w->buf - head;
 	env[0] = 0x92;
-	k = 1 + put_bin_head(env + 1, w->len);
-	memcpy(env + k, w->buf, w->len);
-	k += w->len;
-	k += put_bin_head(env + k, CS_SIG_LEN);
-	memcpy(env + k, sig, CS_SIG_LEN);
+	put_bin_head(env + 1, w->len);
+	sig = w->buf + w->len + put_bin_head(w->buf + w->len, CS_SIG_LEN);
+	crypto_sign_ed25519_detached(sig, NULL, w->buf, w->len, sk);
 	changeset_hash(w->buf, w->len, sig, hash);
 	w->sealed = 1;
+	*envelope = env;
+	*len = envelope_len(w->len);
+	return 0;
+}
+
+int cs_writer_seal(struct cs_writer *w, const uint8_t sk[64], uint8_t **envelope, size_t *len,
+		   uint8_t hash[CS_HASH_LEN], lm_err *err)
+{
+	const uint8_t *view;
+	uint8_t *env;
+	size_t n;
+
+	if (writer_usable(w, "seal the change set", err) < 0)
+		return -1;
+	/* Allocated first, so that running out of memory leaves w unsealed. */
+	env = malloc(envelope_len(w->len));
+	if (env == NULL)
+		return lm_errf(err, "cannot seal the change set: out of memory");
+	if (cs_writer_seal_inplace(w, sk, &view, &n, hash, err) < 0) {
+		free(env);
+		return -1;
+	}
+	memcpy(env, view, n);
 	*envelope = env;
 	*len = n;
 	return 0;
@@ -546,7 +596,7 @@ int cs_writer_seal(struct cs_writer *w, const uint8_t sk[64], uint8_t **envelope
 
 void cs_writer_free(struct cs_writer *w)
 {
-	free(w->buf);
+	free(w->mem);
 	memset(w, 0, sizeof(*w));
 }
 

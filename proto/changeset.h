@@ -81,8 +81,9 @@ struct cs_header {
 
 /* Owns a growing buffer; cs_writer_free releases it. */
 struct cs_writer {
-	uint8_t *buf;
-	size_t len, cap;
+	uint8_t *mem;	 /* the allocation: room for the envelope's head, then buf */
+	uint8_t *buf;	 /* the body */
+	size_t len, cap; /* of the body */
 	size_t nrows;
 	size_t rows_count_at; /* where the rows array header is patched in */
 	int failed;	      /* begin refused the header, or memory ran out */
@@ -92,6 +93,10 @@ struct cs_writer {
 /* Begin a body for h (checked: scope, seq >= 1, prev all zeros for seq 1).
  * Whatever it returns, release w with cs_writer_free. */
 int cs_writer_begin(struct cs_writer *w, const struct cs_header *h, lm_err *err);
+/* The same for a writer that began (and perhaps sealed) before, or is all
+ * zeros: its buffer is kept, so writing change set after change set does
+ * not allocate again. Anything written or sealed in w before is dropped. */
+int cs_writer_restart(struct cs_writer *w, const struct cs_header *h, lm_err *err);
 /* Append a row after checking it (names, pk of 1 to CS_PK_MAX values without
  * nil, cl >= 1, no cols for a delete, no column twice, no NaN). Refuses,
  * leaving w as it was, a row that would take the envelope past
@@ -108,6 +113,10 @@ size_t cs_writer_size_with(const struct cs_writer *w, const struct cs_row *row);
  * receives the change set's hash. The writer is then sealed. */
 int cs_writer_seal(struct cs_writer *w, const uint8_t sk[64], uint8_t **envelope, size_t *len,
 		   uint8_t hash[CS_HASH_LEN], lm_err *err);
+/* The same, but the envelope stays in w's buffer: *envelope points into
+ * it and is valid until w is restarted or freed. No allocation, no copy. */
+int cs_writer_seal_inplace(struct cs_writer *w, const uint8_t sk[64], const uint8_t **envelope,
+			   size_t *len, uint8_t hash[CS_HASH_LEN], lm_err *err);
 void cs_writer_free(struct cs_writer *w);
 
 /* ---- reading ---- */

@@ -74,6 +74,56 @@ void rowkey_column_value(sqlite3_stmt *stmt, int i, struct cs_value *v)
 	value_from_sqlite(sqlite3_column_value(stmt, i), v);
 }
 
+/* The values of a key json_array() wrote, read in C when every value is in
+ * a form that json_each would return unchanged: text without escapes
+ * (no byte below 0x20, no '"' or '\\') and integers of at most 18 digits
+ * without a leading zero. Text points into json. Returns 0 when it read
+ * all of them, -1 for anything else: SQLite then reads the key. */
+static int json_key_parse(const char *json, struct rowkey *k)
+{
+	const char *p = json, *start;
+	size_t n = 0, digits;
+	int64_t v;
+	int neg;
+
+	if (*p++ != '[')
+		return -1;
+	for (;;) {
+		if (n == ROWKEY_MAX)
+			return -1;
+		if (*p == '"') {
+			start = ++p;
+			while ((unsigned char)*p >= 0x20 && *p != '"' && *p != '\\')
+				p++;
+			if (*p != '"')
+				return -1;
+			k->values[n].type = CS_TEXT;
+			k->values[n].p = (const uint8_t *)start;
+			k->values[n].len = (size_t)(p - start);
+			p++;
+		} else {
+			neg = *p == '-';
+			start = p += neg;
+			for (v = 0; *p >= '0' && *p <= '9' && p - start < 18; p++)
+				v = v * 10 + (*p - '0');
+			digits = (size_t)(p - start);
+			/* 19 digits or more could overflow: SQLite reads those. */
+			if (digits == 0 || (*p >= '0' && *p <= '9') ||
+			    (*start == '0' && (digits > 1 || neg)))
+				return -1;
+			k->values[n].type = CS_INT;
+			k->values[n].i = neg ? -v : v;
+		}
+		n++;
+		if (*p == ']' && p[1] == '\0')
+			break;
+		if (*p++ != ',')
+			return -1;
+	}
+	k->n = n;
+	return 0;
+}
+
 int rowkey_from_json(struct store *st, struct rowkey *k, const char *table, const char *json,
 		     lm_err *err)
 {
@@ -85,8 +135,14 @@ int rowkey_from_json(struct store *st, struct rowkey *k, const char *table, cons
 	k->json = strdup(json);
 	if (k->json == NULL)
 		return lm_errf(err, "out of memory");
-	if (prepare(st, "SELECT value FROM json_each(?) ORDER BY key", &stmt, err) != 0)
+	if (json_key_parse(k->json, k) == 0)
+		return 0;
+	memset(k->values, 0, sizeof(k->values));
+	k->n = 0;
+	if (prepare(st, "SELECT value FROM json_each(?) ORDER BY key", &stmt, err) != 0) {
+		rowkey_free(k);
 		return -1;
+	}
 	sqlite3_bind_text(stmt, 1, json, -1, SQLITE_STATIC);
 	while ((rc = sqlite3_step(stmt)) == SQLITE_ROW && k->n < ROWKEY_MAX) {
 		k->owned[k->n] = sqlite3_value_dup(sqlite3_column_value(stmt, 0));
@@ -213,32 +269,88 @@ int rowkey_captured(struct store *st, const struct rowkey *k, const char *col)
 	return found;
 }
 
+/* Columns tagged in repl_capture are at most 64 bytes of [A-Za-z0-9_]
+ * (registry.c checks), so matching them against t->cols is exact. */
+int rowkey_captured_cols(struct store *st, const struct repl_table *t, const struct rowkey *k,
+			 int *ship, lm_err *err)
+{
+	sqlite3_stmt *stmt;
+	const char *col;
+	int rc, i;
+
+	if (prepare(st,
+		    "SELECT DISTINCT col FROM repl_capture WHERE tbl = ? AND pk = ? AND col IS "
+		    "NOT NULL",
+		    &stmt, err) != 0)
+		return -1;
+	sqlite3_bind_text(stmt, 1, k->table, -1, SQLITE_STATIC);
+	sqlite3_bind_text(stmt, 2, k->json, -1, SQLITE_STATIC);
+	while ((rc = sqlite3_step(stmt)) == SQLITE_ROW) {
+		col = (const char *)sqlite3_column_text(stmt, 0);
+		for (i = t->npk; col != NULL && i < t->ncols; i++)
+			if (strcmp(t->cols[i], col) == 0)
+				ship[i] = 1;
+	}
+	store_release(st, stmt);
+	if (rc != SQLITE_DONE)
+		return lm_errf(err, "%s: reading which columns of %s %s changed: %s", st->path,
+			       k->table, k->json, sqlite3_errstr(rc));
+	return 0;
+}
+
+/* SELECT of the shipped columns of t, the key as ?1, ?2, ... */
+static int select_sql(const struct repl_table *t, const int *ship, char *sql, size_t cap,
+		      lm_err *err)
+{
+	size_t n = 0;
+	int i, any = 0;
+
+	n += (size_t)snprintf(sql + n, cap - n, "SELECT ");
+	for (i = 0; i < t->ncols && n < cap; i++) {
+		if (!ship[i])
+			continue;
+		n += (size_t)snprintf(sql + n, cap - n, "%s\"%s\"", any ? ", " : "", t->cols[i]);
+		any = 1;
+	}
+	if (!any && n < cap)
+		n += (size_t)snprintf(sql + n, cap - n, "1");
+	if (n < cap)
+		n += (size_t)snprintf(sql + n, cap - n, " FROM \"%s\" WHERE ", t->name);
+	for (i = 0; i < t->npk && n < cap; i++)
+		n += (size_t)snprintf(sql + n, cap - n, "%s\"%s\" = ?%d", i ? " AND " : "",
+				      t->cols[i], i + 1);
+	if (n >= cap)
+		return lm_errf(err, "%s: query too long", t->name);
+	return 0;
+}
+
 int rowkey_select(struct store *st, const struct repl_table *t, const struct rowkey *k,
 		  const int *ship, sqlite3_stmt **stmt, lm_err *err)
 {
 	char sql[8192];
-	size_t n = 0;
-	int i, any = 0;
 
-	n += (size_t)snprintf(sql + n, sizeof(sql) - n, "SELECT ");
-	for (i = 0; i < t->ncols; i++) {
-		if (!ship[i])
-			continue;
-		n += (size_t)snprintf(sql + n, sizeof(sql) - n, "%s\"%s\"", any ? ", " : "",
-				      t->cols[i]);
-		any = 1;
-	}
-	if (!any)
-		n += (size_t)snprintf(sql + n, sizeof(sql) - n, "1");
-	n += (size_t)snprintf(sql + n, sizeof(sql) - n, " FROM \"%s\" WHERE ", t->name);
-	for (i = 0; i < t->npk && n < sizeof(sql); i++)
-		n += (size_t)snprintf(sql + n, sizeof(sql) - n, "%s\"%s\" = ?%d", i ? " AND " : "",
-				      t->cols[i], i + 1);
-	if (n >= sizeof(sql))
-		return lm_errf(err, "%s: query too long", t->name);
-	if (prepare(st, sql, stmt, err) != 0)
+	if (select_sql(t, ship, sql, sizeof(sql), err) != 0 || prepare(st, sql, stmt, err) != 0)
 		return -1;
 	rowkey_bind(*stmt, 1, k);
+	return 0;
+}
+
+int rowkey_select_prepare(struct store *st, const struct repl_table *t, const int *ship,
+			  sqlite3_stmt **stmt, lm_err *err)
+{
+	char sql[8192];
+
+	*stmt = NULL;
+	if (select_sql(t, ship, sql, sizeof(sql), err) != 0)
+		return -1;
+	if (sqlite3_prepare_v3(st->db, sql, -1, SQLITE_PREPARE_PERSISTENT, stmt, NULL) !=
+	    SQLITE_OK) {
+		lm_errf(err, "%s: reading the columns of %s to seal: %s", st->path, t->name,
+			sqlite3_errmsg(st->db));
+		sqlite3_finalize(*stmt);
+		*stmt = NULL;
+		return -1;
+	}
 	return 0;
 }
 
@@ -274,14 +386,26 @@ int rowkey_stamp(struct store *st, const struct rowkey *k, uint64_t cl, const st
 		 lm_err *err)
 {
 	uint8_t old[ROWCLOCK_BLOB_MAX], blob[ROWCLOCK_BLOB_MAX];
-	struct rowclock rc;
-	sqlite3_stmt *stmt;
-	size_t len, i, j;
-	int step;
+	size_t len;
 
-	if (clocks_load(st, k, old, &len, err) != 0)
+	if (clocks_load(st, k, old, &len, err) != 0 ||
+	    rowkey_clocks_after(st, k, old, len, cl, cols, ncols, hlc, origin, blob, &len, err) !=
+		0)
 		return -1;
-	if (rowclock_decode(old, len, &rc) != 0)
+	return rowkey_clocks_write(st, k->table, k->json, blob, len, hlc, origin, scope_too, err);
+}
+
+int rowkey_clocks_after(struct store *st, const struct rowkey *k, const void *old, size_t old_len,
+			uint64_t cl, const struct cs_col *cols, size_t ncols, uint64_t hlc,
+			const uint8_t origin[CS_KEY_LEN], uint8_t *blob, size_t *len, lm_err *err)
+{
+	struct rowclock rc;
+	size_t i, j;
+
+	if (old_len > ROWCLOCK_BLOB_MAX)
+		return lm_errf(err, "%s: reading the column clocks of %s %s: %s", st->path,
+			       k->table, k->json, sqlite3_errstr(SQLITE_CORRUPT));
+	if (rowclock_decode(old, old_len, &rc) != 0)
 		return lm_errf(err, "%s: the column clocks of %s %s are damaged", st->path,
 			       k->table, k->json);
 	if (rc.cl != cl) { /* another incarnation's clocks */
@@ -304,10 +428,20 @@ int rowkey_stamp(struct store *st, const struct rowkey *k, uint64_t cl, const st
 		rc.c[j].hlc = hlc;
 		rc.c[j].origin = origin;
 	}
-	len = rowclock_encode(&rc, blob, sizeof(blob));
-	if (len == 0)
+	*len = rowclock_encode(&rc, blob, ROWCLOCK_BLOB_MAX);
+	if (*len == 0)
 		return lm_errf(err, "%s: cannot encode the column clocks of %s", st->path,
 			       k->table);
+	return 0;
+}
+
+int rowkey_clocks_write(struct store *st, const char *table, const char *json, const uint8_t *blob,
+			size_t len, uint64_t hlc, const uint8_t origin[CS_KEY_LEN], int scope_too,
+			lm_err *err)
+{
+	sqlite3_stmt *stmt;
+	int step;
+
 	if (prepare(st,
 		    scope_too
 			? "UPDATE repl_row SET clocks = ?1, scope_hlc = ?2, scope_origin = ?3 "
@@ -320,8 +454,8 @@ int rowkey_stamp(struct store *st, const struct rowkey *k, uint64_t cl, const st
 		sqlite3_bind_int64(stmt, 2, (sqlite3_int64)hlc);
 		sqlite3_bind_blob(stmt, 3, origin, CS_KEY_LEN, SQLITE_STATIC);
 	}
-	sqlite3_bind_text(stmt, 4, k->table, -1, SQLITE_STATIC);
-	sqlite3_bind_text(stmt, 5, k->json, -1, SQLITE_STATIC);
+	sqlite3_bind_text(stmt, 4, table, -1, SQLITE_STATIC);
+	sqlite3_bind_text(stmt, 5, json, -1, SQLITE_STATIC);
 	step = sqlite3_step(stmt);
 	store_release(st, stmt);
 	if (step != SQLITE_DONE)

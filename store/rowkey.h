@@ -38,11 +38,19 @@ void cs_value_bind(sqlite3_stmt *stmt, int index, const struct cs_value *v);
 
 /* 1 when a capture of column col of this row is pending. */
 int rowkey_captured(struct store *st, const struct rowkey *k, const char *col);
+/* Set ship[i] for every non-key column i of t with a pending capture of
+ * this row (any scope): one query for the row instead of one per column. */
+int rowkey_captured_cols(struct store *st, const struct repl_table *t, const struct rowkey *k,
+			 int *ship, lm_err *err);
 
 /* SELECT the columns marked in ship[] (indexes into t->cols) of the row; hand
  * *stmt back with store_release. */
 int rowkey_select(struct store *st, const struct repl_table *t, const struct rowkey *k,
 		  const int *ship, sqlite3_stmt **stmt, lm_err *err);
+/* The same statement, unbound, for the caller to keep: bind the key with
+ * rowkey_bind(stmt, 1, k) for each row, sqlite3_finalize it at the end. */
+int rowkey_select_prepare(struct store *st, const struct repl_table *t, const int *ship,
+			  sqlite3_stmt **stmt, lm_err *err);
 
 /* The value of result column i as a cs_value (valid until the next step). */
 void rowkey_column_value(sqlite3_stmt *stmt, int i, struct cs_value *v);
@@ -52,6 +60,16 @@ void rowkey_column_value(sqlite3_stmt *stmt, int i, struct cs_value *v);
 int rowkey_stamp(struct store *st, const struct rowkey *k, uint64_t cl, const struct cs_col *cols,
 		 size_t ncols, uint64_t hlc, const uint8_t origin[CS_KEY_LEN], int scope_too,
 		 lm_err *err);
+/* rowkey_stamp in two steps, for a caller that has already read the row's
+ * clocks (old, old_len bytes; NULL and 0 for none) and writes them later:
+ * the clocks after the write, into blob (ROWCLOCK_BLOB_MAX bytes)... */
+int rowkey_clocks_after(struct store *st, const struct rowkey *k, const void *old, size_t old_len,
+			uint64_t cl, const struct cs_col *cols, size_t ncols, uint64_t hlc,
+			const uint8_t origin[CS_KEY_LEN], uint8_t *blob, size_t *len, lm_err *err);
+/* ...and storing them in the row's repl_row entry (table, json: its key). */
+int rowkey_clocks_write(struct store *st, const char *table, const char *json, const uint8_t *blob,
+			size_t len, uint64_t hlc, const uint8_t origin[CS_KEY_LEN], int scope_too,
+			lm_err *err);
 
 /* Registered table descriptions, loaded once per seal or merge. */
 struct table_cache {

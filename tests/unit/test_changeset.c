@@ -963,6 +963,22 @@ static void test_bad_scopes(void **state)
 	cs_writer_free(&w);
 }
 
+static void expect_row_ok(const struct cs_row *r)
+{
+	struct cs_header h;
+	struct cs_writer w;
+	struct key k;
+	lm_err err;
+
+	make_key(&k, 0x19);
+	make_header(&h, &k, "x", 1, NULL);
+	begin_ok(&w, &h);
+	memset(&err, 0, sizeof(err));
+	if (cs_writer_add_row(&w, r, &err) != 0)
+		fail_msg("the row was refused: %s", err.msg);
+	cs_writer_free(&w);
+}
+
 static void expect_row_error(const struct cs_row *r, const char *want)
 {
 	struct cs_header h;
@@ -988,8 +1004,9 @@ static void test_bad_rows(void **state)
 {
 	char long_name[CS_NAME_MAX + 2];
 	struct cs_value pk[CS_PK_MAX + 1], nil = nil_value();
-	struct cs_col cols[20], c1 = {"ok", 2, int_value(1)};
+	struct cs_col cols[70], c1 = {"ok", 2, int_value(1)};
 	struct cs_row r = {"t", 1, pk, 1, 1, NULL, 0};
+	char names[70][4];
 	size_t i;
 
 	(void)state;
@@ -1036,8 +1053,108 @@ static void test_bad_rows(void **state)
 	}
 	r.cols = cols, r.ncols = 3, cols[2].name_len = 1;
 	expect_row_error(&r, "the column 'n' appears twice");
-	r.ncols = 20, cols[2].name_len = 3, cols[19].name_len = 7; /* past the pairwise check */
+	r.ncols = 20, cols[2].name_len = 3, cols[19].name_len = 7;
 	expect_row_error(&r, "the column 'nnnnnnn' appears twice");
+	/* 64 columns, the most a table has, are checked pairwise; more are
+	 * sorted. A duplicate is found first, last and in between. */
+	for (i = 0; i < 70; i++) {
+		snprintf(names[i], sizeof(names[i]), "c%02zu", i);
+		cols[i].name = names[i];
+		cols[i].name_len = 3;
+		cols[i].value = int_value(1);
+	}
+	for (r.ncols = 64; r.ncols <= 70; r.ncols += 6) {
+		expect_row_ok(&r);
+		cols[r.ncols - 1].name = names[0];
+		expect_row_error(&r, "the column 'c00' appears twice");
+		cols[r.ncols - 1].name = names[r.ncols - 2];
+		expect_row_error(&r, "appears twice");
+		cols[r.ncols - 1].name = names[r.ncols - 1];
+		cols[1].name = names[0];
+		expect_row_error(&r, "the column 'c00' appears twice");
+		cols[1].name = names[1];
+		cols[40].name = names[33];
+		expect_row_error(&r, "the column 'c33' appears twice");
+		cols[40].name = names[40];
+	}
+}
+
+/* A writer restarted after sealing keeps its buffer and seals in place; the
+ * envelopes must be byte for byte those of a fresh writer and cs_writer_seal,
+ * for bodies under 256 bytes (bin 8 head) and over (bin 16 head), and after
+ * a larger change set left stale bytes in the buffer. */
+static void test_writer_restart_in_place(void **state)
+{
+	static const size_t rows[] = {300, 1, 40, 0, 2};
+	uint8_t prev[CS_HASH_LEN] = {0}, hash[CS_HASH_LEN];
+	struct cs_writer reused, fresh;
+	const uint8_t *view;
+	struct cs_header h;
+	struct changeset cs;
+	struct env e;
+	struct key k;
+	size_t i, j, len;
+	lm_err err;
+
+	(void)state;
+	make_key(&k, 0x31);
+	memset(&reused, 0, sizeof(reused));
+	for (i = 0; i < sizeof(rows) / sizeof(rows[0]); i++) {
+		make_header(&h, &k, "skole", i + 1, i == 0 ? NULL : prev);
+		begin_ok(&fresh, &h);
+		if (cs_writer_restart(&reused, &h, &err) != 0)
+			fail_msg("restart failed: %s", err.msg);
+		assert_int_equal(reused.nrows, 0);
+		for (j = 0; j < rows[i]; j++) {
+			char text[32];
+			struct cs_value pk = int_value((int64_t)j);
+			struct cs_col col = {"title", 5, text_value(text)};
+			struct cs_row row = {"course", 6, &pk, 1, 1, &col, 1};
+
+			snprintf(text, sizeof(text), "kurs %zu av %zu", j, rows[i]);
+			add_ok(&fresh, &row);
+			add_ok(&reused, &row);
+		}
+		assert_int_equal(cs_writer_envelope_size(&reused), cs_writer_envelope_size(&fresh));
+		if (cs_writer_seal_inplace(&reused, k.sk, &view, &len, hash, &err) != 0)
+			fail_msg("seal in place failed: %s", err.msg);
+		seal_ok(&fresh, &k, &e);
+		assert_int_equal(len, e.len);
+		assert_memory_equal(view, e.p, len);
+		assert_memory_equal(hash, e.hash, CS_HASH_LEN);
+		decode_ok(&e, &cs);
+		assert_int_equal(cs.nrows, rows[i]);
+		assert_memory_equal(cs.hash, hash, CS_HASH_LEN);
+		changeset_free(&cs);
+		/* Sealed in place is sealed: no more rows, no second seal. */
+		assert_int_equal(cs_writer_seal_inplace(&reused, k.sk, &view, &len, hash, &err),
+				 -1);
+		expect_msg(&err, "already sealed");
+		memcpy(prev, e.hash, CS_HASH_LEN);
+		free(e.p);
+	}
+	/* A refused header leaves the writer failed; cs_writer_free releases it. */
+	make_header(&h, &k, "", 1, NULL);
+	assert_int_equal(cs_writer_restart(&reused, &h, &err), -1);
+	expect_msg(&err, "cannot begin");
+	assert_int_equal(cs_writer_seal_inplace(&reused, k.sk, &view, &len, hash, &err), -1);
+	expect_msg(&err, "failed earlier");
+	cs_writer_free(&reused);
+	/* The wrong key is refused in place too, and leaves w usable. */
+	make_header(&h, &k, "skole", 1, NULL);
+	if (cs_writer_restart(&reused, &h, &err) != 0)
+		fail_msg("restart failed: %s", err.msg);
+	{
+		struct key other;
+
+		make_key(&other, 0x32);
+		assert_int_equal(cs_writer_seal_inplace(&reused, other.sk, &view, &len, hash, &err),
+				 -1);
+		expect_msg(&err, "not the origin's");
+	}
+	if (cs_writer_seal_inplace(&reused, k.sk, &view, &len, hash, &err) != 0)
+		fail_msg("seal in place failed: %s", err.msg);
+	cs_writer_free(&reused);
 }
 
 static void test_writer_states(void **state)
@@ -1330,6 +1447,7 @@ int main(void)
 	    cmocka_unit_test(test_bad_scopes),
 	    cmocka_unit_test(test_bad_rows),
 	    cmocka_unit_test(test_writer_states),
+	    cmocka_unit_test(test_writer_restart_in_place),
 	    cmocka_unit_test(test_decode_header_errors),
 	    cmocka_unit_test(test_decode_row_errors),
 	    cmocka_unit_test(test_decode_accepts),
