@@ -8,6 +8,9 @@
 #include "daemon/daemon.h"
 
 #include <signal.h>
+#ifdef __GLIBC__
+#include <malloc.h>
+#endif
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -74,11 +77,15 @@ uint64_t daemon_wall_ms(void)
 	return (uint64_t)ts.tv_sec * 1000 + (uint64_t)ts.tv_nsec / 1000000;
 }
 
+/* Change sets sealed at once after which freed memory goes back to the
+ * system (about 1 MB of envelopes). */
+#define SEAL_TRIM_AFTER 16
+
 static void seal_local_changes(struct daemon *d)
 {
 	struct seal_key key = {d->key.public_key, d->key.secret_key};
 	lm_err err;
-	int pending, count;
+	int pending, count = 0;
 
 	pending = seal_has_pending(&d->store, &err);
 	if (pending < 0)
@@ -89,6 +96,12 @@ static void seal_local_changes(struct daemon *d)
 		log_error("store", "sealing local changes failed error=\"%s\"", err.msg);
 	else
 		log_debug("store", "sealed local changes changesets=%d", count);
+#ifdef __GLIBC__
+	/* Sealing a bulk write allocates many small blocks at once; glibc keeps
+	 * freed heap resident unless asked, and an idle daemon should be small. */
+	if (count >= SEAL_TRIM_AFTER)
+		malloc_trim(0);
+#endif
 }
 
 void daemon_log_check(struct daemon *d)

@@ -26,7 +26,7 @@ struct select_slot {
 
 /* Bytes of pending stamps after which they are written out early. */
 #ifndef STAMPS_MAX
-#define STAMPS_MAX (16u << 20)
+#define STAMPS_MAX (4u << 20)
 #endif
 
 /* A row's column clocks, to be recorded after the change sets are written.
