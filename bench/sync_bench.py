@@ -192,11 +192,28 @@ class Bench:
                 site, " ".join(args), r.returncode, (r.stderr or r.stdout).strip()))
         return r
 
-    @staticmethod
-    def free_port():
-        with socket.socket() as s:
-            s.bind(("127.0.0.1", 0))
-            return s.getsockname()[1]
+    def free_port(self):
+        """A port no one listens on, below the kernel's ephemeral range: a
+        port the kernel picked (bind to 0) may be handed out again as the
+        source port of a site's outgoing connection before its daemon
+        listens on it."""
+        try:
+            with open("/proc/sys/net/ipv4/ip_local_port_range") as f:
+                low = int(f.read().split()[0])
+        except (OSError, ValueError, IndexError):
+            low = 32768
+        taken = set(self.ports.values())
+        for _ in range(1000):
+            port = random.randrange(max(1024, low - 12000), low)
+            if port in taken:
+                continue
+            with socket.socket() as s:
+                try:
+                    s.bind(("127.0.0.1", port))
+                except OSError:
+                    continue
+            return port
+        raise BenchError("no free port below %d" % low)
 
     def new_site(self, name, kind="kommune", table=True):
         d = os.path.join(self.root, name)

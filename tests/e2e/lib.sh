@@ -42,9 +42,36 @@ lm() {
 	"$LMSYNC" -d "$dir" "$@"
 }
 
-# free_port: a TCP port on 127.0.0.1 that nothing listens on right now.
+# free_port: a TCP port on 127.0.0.1 that nothing listens on right now, below
+# the kernel's ephemeral range (a port bind(0) picked can be handed out again
+# as the source port of a site's outgoing connection before its daemon
+# listens on it), and not given to another site of this run.
 free_port() {
-	/usr/bin/python3 -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])'
+	/usr/bin/python3 - "$E2E_ROOT/ports" <<'EOF'
+import random, socket, sys
+try:
+    low = int(open("/proc/sys/net/ipv4/ip_local_port_range").read().split()[0])
+except (OSError, ValueError, IndexError):
+    low = 32768
+try:
+    taken = set(int(p) for p in open(sys.argv[1]).read().split())
+except OSError:
+    taken = set()
+for _ in range(1000):
+    port = random.randrange(max(1024, low - 12000), low)
+    if port in taken:
+        continue
+    with socket.socket() as s:
+        try:
+            s.bind(("127.0.0.1", port))
+        except OSError:
+            continue
+    with open(sys.argv[1], "a") as f:
+        f.write("%d\n" % port)
+    print(port)
+    sys.exit(0)
+sys.exit("no free port below %d" % low)
+EOF
 }
 
 # new_site NAME KIND: init a site under the test's directory on a free port
