@@ -12,6 +12,8 @@
 #include "cli/cli.h"
 #include "conf/conf.h"
 #include "conf/keyfile.h"
+#include "domain/org.h"
+#include "domain/schema.h"
 #include "proto/siteid.h"
 
 static int run(struct cli *cli, int argc, char **argv);
@@ -61,7 +63,22 @@ static void remove_created(const struct cli *cli, const struct created *c)
 		unlink(cli->sd.key);
 }
 
-static int create_store(struct cli *cli, const struct site_key *key, lm_err *err)
+/* Every site but a hub holds the coordinators' tables (domain/schema.h)
+ * from the start, and its own organisation's row in the directory. */
+static int install_domain(struct store *st, const struct conf *conf, lm_err *err)
+{
+	struct org o;
+
+	if (conf->kind == SITE_HUB)
+		return 0;
+	memset(&o, 0, sizeof(o));
+	snprintf(o.name, sizeof(o.name), "%s", conf->name);
+	snprintf(o.kind, sizeof(o.kind), "%s", site_kind_name(conf->kind));
+	return domain_install(st, err) == 0 && org_set_self(st, &o, err) == 0 ? 0 : -1;
+}
+
+static int create_store(struct cli *cli, const struct conf *conf, const struct site_key *key,
+			lm_err *err)
 {
 	struct store st;
 	char now[32];
@@ -76,6 +93,8 @@ static int create_store(struct cli *cli, const struct site_key *key, lm_err *err
 	rc = store_claim(&st, key->public_key, err);
 	if (rc == 0)
 		rc = store_meta_set(&st, "created_at", now, err);
+	if (rc == 0)
+		rc = install_domain(&st, conf, err);
 	store_close(&st);
 	return rc;
 }
@@ -94,7 +113,7 @@ static int create_site(struct cli *cli, const struct conf *conf, struct site_key
 	if (conf_write_new(cli->sd.conf, conf, err) == 0) {
 		made.conf = cli->sd.conf;
 		made.store = cli->sd.store;
-		if (create_store(cli, key, err) == 0)
+		if (create_store(cli, conf, key, err) == 0)
 			return 0;
 	}
 	remove_created(cli, &made);

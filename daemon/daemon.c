@@ -18,6 +18,7 @@
 
 #include "daemon/lock.h"
 #include "daemon/log.h"
+#include "domain/schema.h"
 #include "daemon/sync.h"
 #include "proto/siteid.h"
 #include "store/cslog.h"
@@ -291,6 +292,10 @@ static int open_store(struct daemon *d, lm_err *err)
 		return -1;
 	if (store_claim(&d->store, d->key.public_key, err) != 0 ||
 	    store_defer_checkpoints(&d->store, err) != 0)
+		return -1;
+	/* A hub relays the coordinators' tables without holding them; every
+	 * other site has them from `lmsync init`, or from here if made before. */
+	if (d->conf.kind != SITE_HUB && domain_install(&d->store, err) != 0)
 		return -1;
 	return 0;
 }

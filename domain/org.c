@@ -1,0 +1,116 @@
+/* SPDX-License-Identifier: MIT */
+#include "domain/org.h"
+
+#include <stdio.h>
+#include <string.h>
+#include <time.h>
+
+#include "domain/enums.h"
+#include "domain/schema.h"
+
+static void now_iso(char out[32])
+{
+	time_t t = time(NULL);
+	struct tm tm;
+
+	gmtime_r(&t, &tm);
+	strftime(out, 32, "%Y-%m-%dT%H:%M:%SZ", &tm);
+}
+
+static void bind_or_null(sqlite3_stmt *stmt, int i, const char *s)
+{
+	if (s[0] == '\0')
+		sqlite3_bind_null(stmt, i);
+	else
+		sqlite3_bind_text(stmt, i, s, -1, SQLITE_TRANSIENT);
+}
+
+int org_set_self(struct store *st, const struct org *o, lm_err *err)
+{
+	char me[65], now[32];
+	sqlite3_stmt *stmt;
+	int rc;
+
+	if (dom_check_text("--name", o->name, DOM_TEXT_SHORT, 0, 1, err) != 0 ||
+	    dom_enum_parse(&dom_org_kind, "--kind", o->kind, err) == NULL ||
+	    (o->orgnr[0] && dom_check_orgnr("--orgnr", o->orgnr, err) != 0) ||
+	    (o->kommunenr[0] && dom_check_kommunenr("--kommunenr", o->kommunenr, err) != 0) ||
+	    dom_check_text("--region", o->region, DOM_TEXT_SHORT, 0, 0, err) != 0)
+		return -1;
+	if (domain_site_hex(st, me, err) != 0)
+		return -1;
+	now_iso(now);
+	if (store_prepare(st,
+			  "INSERT INTO lm_org(site, name, kind, orgnr, kommunenr, region, updated_at) "
+			  "VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7) ON CONFLICT (site) DO UPDATE SET "
+			  "name = ?2, kind = ?3, orgnr = ?4, kommunenr = ?5, region = ?6, "
+			  "updated_at = ?7",
+			  &stmt, err) != 0)
+		return -1;
+	sqlite3_bind_text(stmt, 1, me, -1, SQLITE_STATIC);
+	sqlite3_bind_text(stmt, 2, o->name, -1, SQLITE_STATIC);
+	sqlite3_bind_text(stmt, 3, dom_enum_parse(&dom_org_kind, "--kind", o->kind, err), -1,
+			  SQLITE_STATIC);
+	bind_or_null(stmt, 4, o->orgnr);
+	bind_or_null(stmt, 5, o->kommunenr);
+	sqlite3_bind_text(stmt, 6, o->region, -1, SQLITE_STATIC);
+	sqlite3_bind_text(stmt, 7, now, -1, SQLITE_STATIC);
+	rc = sqlite3_step(stmt);
+	sqlite3_finalize(stmt);
+	if (rc != SQLITE_DONE)
+		return lm_errf(err, "%s: writing the organisation: %s", st->path,
+			       sqlite3_errmsg(st->db));
+	return 0;
+}
+
+static void copy_col(sqlite3_stmt *stmt, int i, char *out, size_t cap)
+{
+	const unsigned char *s = sqlite3_column_text(stmt, i);
+
+	snprintf(out, cap, "%s", s ? (const char *)s : "");
+}
+
+int org_get(struct store *st, const char *site, struct org *o, lm_err *err)
+{
+	sqlite3_stmt *stmt;
+	int rc;
+
+	memset(o, 0, sizeof(*o));
+	if (store_prepare(st,
+			  "SELECT site, name, kind, orgnr, kommunenr, region FROM lm_org WHERE "
+			  "site = ?",
+			  &stmt, err) != 0)
+		return -1;
+	sqlite3_bind_text(stmt, 1, site, -1, SQLITE_STATIC);
+	rc = sqlite3_step(stmt);
+	if (rc == SQLITE_ROW) {
+		copy_col(stmt, 0, o->site, sizeof(o->site));
+		copy_col(stmt, 1, o->name, sizeof(o->name));
+		copy_col(stmt, 2, o->kind, sizeof(o->kind));
+		copy_col(stmt, 3, o->orgnr, sizeof(o->orgnr));
+		copy_col(stmt, 4, o->kommunenr, sizeof(o->kommunenr));
+		copy_col(stmt, 5, o->region, sizeof(o->region));
+	}
+	sqlite3_finalize(stmt);
+	if (rc != SQLITE_ROW && rc != SQLITE_DONE)
+		return lm_errf(err, "%s: reading organisations: %s", st->path,
+			       sqlite3_errmsg(st->db));
+	return rc == SQLITE_ROW;
+}
+
+void org_name(struct store *st, const char *site, char *out, size_t cap)
+{
+	sqlite3_stmt *stmt;
+	lm_err err;
+
+	snprintf(out, cap, "%.7s", site);
+	if (store_prepare(st,
+			  "SELECT name FROM lm_org WHERE site = ?1 AND name <> '' UNION ALL "
+			  "SELECT name FROM peer WHERE hex(id) = upper(?1) AND name <> '' LIMIT 1",
+			  &stmt, &err) != 0)
+		return;
+	sqlite3_bind_text(stmt, 1, site, -1, SQLITE_STATIC);
+	if (sqlite3_step(stmt) == SQLITE_ROW)
+		snprintf(out, cap, "%s", (const char *)sqlite3_column_text(stmt, 0));
+	sqlite3_finalize(stmt);
+}
