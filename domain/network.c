@@ -7,6 +7,7 @@
 #include <time.h>
 
 #include "domain/enums.h"
+#include "domain/org.h"
 #include "domain/schema.h"
 #include "proto/siteid.h"
 #include "store/member.h"
@@ -129,6 +130,66 @@ int network_get(struct store *st, const char *id, struct network *n, lm_err *err
 	if (rc != SQLITE_ROW && rc != SQLITE_DONE)
 		return lm_errf(err, "%s: reading networks: %s", st->path, sqlite3_errmsg(st->db));
 	return rc == SQLITE_ROW;
+}
+
+int network_list(struct store *st, network_cb cb, void *ctx, lm_err *err)
+{
+	struct network n;
+	sqlite3_stmt *stmt;
+	int rc;
+
+	if (store_prepare(st,
+			  "SELECT id, name, kind, host, mandate FROM lm_network ORDER BY lower(name), "
+			  "id",
+			  &stmt, err) != 0)
+		return -1;
+	while ((rc = sqlite3_step(stmt)) == SQLITE_ROW) {
+		memset(&n, 0, sizeof(n));
+		copy_col(stmt, 0, n.id, sizeof(n.id));
+		copy_col(stmt, 1, n.name, sizeof(n.name));
+		copy_col(stmt, 2, n.kind, sizeof(n.kind));
+		copy_col(stmt, 3, n.host, sizeof(n.host));
+		copy_col(stmt, 4, n.mandate, sizeof(n.mandate));
+		if (cb(&n, ctx) != 0) {
+			rc = SQLITE_DONE;
+			break;
+		}
+	}
+	sqlite3_finalize(stmt);
+	if (rc != SQLITE_DONE)
+		return lm_errf(err, "%s: reading networks: %s", st->path, sqlite3_errmsg(st->db));
+	return 0;
+}
+
+int network_members(struct store *st, const char *id, network_member_cb cb, void *ctx,
+		    lm_err *err)
+{
+	struct network_member m;
+	sqlite3_stmt *stmt;
+	int rc;
+
+	if (store_prepare(st,
+			  "SELECT org, role FROM lm_network_member WHERE network = ? ORDER BY CASE "
+			  "role WHEN 'leder' THEN 0 WHEN 'nestleder' THEN 1 WHEN 'koordinator' THEN "
+			  "2 ELSE 3 END, org",
+			  &stmt, err) != 0)
+		return -1;
+	sqlite3_bind_text(stmt, 1, id, -1, SQLITE_STATIC);
+	while ((rc = sqlite3_step(stmt)) == SQLITE_ROW) {
+		memset(&m, 0, sizeof(m));
+		copy_col(stmt, 0, m.site, sizeof(m.site));
+		copy_col(stmt, 1, m.role, sizeof(m.role));
+		org_name(st, m.site, m.name, sizeof(m.name));
+		if (cb(&m, ctx) != 0) {
+			rc = SQLITE_DONE;
+			break;
+		}
+	}
+	sqlite3_finalize(stmt);
+	if (rc != SQLITE_DONE)
+		return lm_errf(err, "%s: reading the network's members: %s", st->path,
+			       sqlite3_errmsg(st->db));
+	return 0;
 }
 
 int network_resolve(struct store *st, const char *arg, char *id, size_t cap, lm_err *err)

@@ -48,6 +48,22 @@ int network_member_set(struct store *st, const char *id, const char *site, const
 /* Take site out of the network: 1 removed, 0 it was no member, -1 error. */
 int network_member_remove(struct store *st, const char *id, const char *site, lm_err *err);
 
+/* Walk the networks this site holds, by name; return non-zero to stop. */
+typedef int (*network_cb)(const struct network *n, void *ctx);
+int network_list(struct store *st, network_cb cb, void *ctx, lm_err *err);
+
+/* One member of a network: its site, role and display name (org_name). */
+struct network_member {
+	char site[65];
+	char role[16];
+	char name[DOM_TEXT_SHORT + 1];
+};
+typedef int (*network_member_cb)(const struct network_member *m, void *ctx);
+
+/* The members of network id, leaders first, then by name. */
+int network_members(struct store *st, const char *id, network_member_cb cb, void *ctx,
+		    lm_err *err);
+
 /* The site arg names, as 64 hex digits: a site id in either form, or the
  * name of exactly one organisation or peer known here (case ignored). */
 int dom_site_resolve(struct store *st, const char *arg, char hex[65], lm_err *err);
