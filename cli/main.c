@@ -11,8 +11,22 @@
 #include "cli/cli.h"
 
 static const struct cli_command *const commands[] = {
-    &cmd_init,	 &cmd_id,   &cmd_peer,	  &cmd_table,	  &cmd_scope,	   &cmd_member,
-    &cmd_status, &cmd_sync, &cmd_changes, &cmd_conflicts, &cmd_quarantine, &cmd_network,
+    /* Setting a site up and running it. */
+    &cmd_init,
+    &cmd_id,
+    &cmd_peer,
+    &cmd_status,
+    &cmd_sync,
+    /* The coordinators' commands. */
+    &cmd_org,
+    &cmd_network,
+    /* Replication underneath. */
+    &cmd_table,
+    &cmd_scope,
+    &cmd_member,
+    &cmd_changes,
+    &cmd_conflicts,
+    &cmd_quarantine,
 };
 #define NCOMMANDS (sizeof(commands) / sizeof(commands[0]))
 

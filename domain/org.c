@@ -70,27 +70,53 @@ static void copy_col(sqlite3_stmt *stmt, int i, char *out, size_t cap)
 	snprintf(out, cap, "%s", s ? (const char *)s : "");
 }
 
+#define ORG_COLS "SELECT site, name, kind, orgnr, kommunenr, region FROM lm_org "
+
+static void read_org(sqlite3_stmt *stmt, struct org *o)
+{
+	memset(o, 0, sizeof(*o));
+	copy_col(stmt, 0, o->site, sizeof(o->site));
+	copy_col(stmt, 1, o->name, sizeof(o->name));
+	copy_col(stmt, 2, o->kind, sizeof(o->kind));
+	copy_col(stmt, 3, o->orgnr, sizeof(o->orgnr));
+	copy_col(stmt, 4, o->kommunenr, sizeof(o->kommunenr));
+	copy_col(stmt, 5, o->region, sizeof(o->region));
+}
+
+int org_list(struct store *st, org_cb cb, void *ctx, lm_err *err)
+{
+	sqlite3_stmt *stmt;
+	struct org o;
+	int rc;
+
+	if (store_prepare(st, ORG_COLS "ORDER BY lower(name), site", &stmt, err) != 0)
+		return -1;
+	while ((rc = sqlite3_step(stmt)) == SQLITE_ROW) {
+		read_org(stmt, &o);
+		if (cb(&o, ctx) != 0) {
+			rc = SQLITE_DONE;
+			break;
+		}
+	}
+	sqlite3_finalize(stmt);
+	if (rc != SQLITE_DONE)
+		return lm_errf(err, "%s: reading organisations: %s", st->path,
+			       sqlite3_errmsg(st->db));
+	return 0;
+}
+
 int org_get(struct store *st, const char *site, struct org *o, lm_err *err)
 {
 	sqlite3_stmt *stmt;
 	int rc;
 
 	memset(o, 0, sizeof(*o));
-	if (store_prepare(st,
-			  "SELECT site, name, kind, orgnr, kommunenr, region FROM lm_org WHERE "
-			  "site = ?",
-			  &stmt, err) != 0)
+	if (store_prepare(st, ORG_COLS "WHERE site = ?", &stmt, err) != 0)
 		return -1;
 	sqlite3_bind_text(stmt, 1, site, -1, SQLITE_STATIC);
 	rc = sqlite3_step(stmt);
-	if (rc == SQLITE_ROW) {
-		copy_col(stmt, 0, o->site, sizeof(o->site));
-		copy_col(stmt, 1, o->name, sizeof(o->name));
-		copy_col(stmt, 2, o->kind, sizeof(o->kind));
-		copy_col(stmt, 3, o->orgnr, sizeof(o->orgnr));
-		copy_col(stmt, 4, o->kommunenr, sizeof(o->kommunenr));
-		copy_col(stmt, 5, o->region, sizeof(o->region));
-	}
+	if (rc == SQLITE_ROW)
+		read_org(stmt, o);
 	sqlite3_finalize(stmt);
 	if (rc != SQLITE_ROW && rc != SQLITE_DONE)
 		return lm_errf(err, "%s: reading organisations: %s", st->path,

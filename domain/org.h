@@ -25,6 +25,10 @@ int org_set_self(struct store *st, const struct org *o, lm_err *err);
 /* The row of site (64 hex digits): 1 found, 0 not, -1 error. */
 int org_get(struct store *st, const char *site, struct org *o, lm_err *err);
 
+/* Every organisation known here, by name; return non-zero to stop. */
+typedef int (*org_cb)(const struct org *o, void *ctx);
+int org_list(struct store *st, org_cb cb, void *ctx, lm_err *err);
+
 /* The display name of site: its lm_org name, else its peer name, else the
  * first 7 characters of its id. */
 void org_name(struct store *st, const char *site, char *out, size_t cap);
