@@ -1,0 +1,811 @@
+/* SPDX-License-Identifier: MIT */
+/* `lmsync agreement`: cooperation agreements between kommuner and their
+ * helseforetak, and their follow-up (domain/agreement.h). This file holds
+ * the command, create, show, list, update, party add, note and overdue;
+ * cmd_agreement_item.c the items. */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include "cli/cmd_agreement.h"
+#include "domain/enums.h"
+#include "domain/network.h"
+#include "domain/org.h"
+#include "domain/schema.h"
+
+static int run(struct cli *cli, int argc, char **argv);
+
+const struct cli_command cmd_agreement = {
+    "agreement",
+    "cooperation agreements (samarbeidsavtaler) and their follow-up",
+    "usage: lmsync [-d DIR] agreement create|show|list|update|party|item|note|overdue ...\n"
+    "\n"
+    "By law every kommune has a cooperation agreement (samarbeidsavtale) with its\n"
+    "helseforetak (HF, the hospital trust): a framework agreement and numbered\n"
+    "sub-agreements (delavtaler; 2 and 10 cover læring og mestring, 6 kompetanse).\n"
+    "lmsync keeps what the parties agreed to follow up: items with a responsible\n"
+    "party and a due date, and a log of notes and avvik (deviations: something\n"
+    "not done as agreed) that neither party can change afterwards.\n"
+    "\n"
+    "Each agreement is a governed scope of its own (NAME@ROOT, see `lmsync scope\n"
+    "--help`), rooted at the site that creates it: only its parties and observers\n"
+    "receive it, relayed by this site's hubs. Kommune and helseforetak parties\n"
+    "change the agreement, its delavtaler and items and write notes; observers\n"
+    "(observatør) only read; the creating site alone names the parties. When both\n"
+    "parties change one field at once, the later change wins everywhere and the\n"
+    "other is kept in `lmsync conflicts`.\n"
+    "\n"
+    "A is an agreement's id, a unique beginning of it, or its NAME; SITE is a\n"
+    "site id or the name of an organisation or peer known here; ITEM is an\n"
+    "item's id or its first 4 or more hex digits. Dates are YYYY-MM-DD.\n"
+    "\n"
+    "  agreement create NAME --title T --kommune SITE [--kommune SITE ...]\n"
+    "        [--hf SITE] [--from DATE] [--to DATE] [--status S]\n"
+    "        [--next-review DATE] [--part N[:TITLE] ...]\n"
+    "      Make agreement NAME@this site and print its id. This site is the\n"
+    "      helseforetak party when it is a helseforetak; otherwise give --hf, and\n"
+    "      this site must be one of the --kommune parties. --part adds delavtale\n"
+    "      N (1 to 99), e.g. --part '10:Læring og mestring'. Status S, also of\n"
+    "      delavtaler: under-forhandling (the default), signert, publisert or\n"
+    "      til-revisjon.\n"
+    "  agreement show A [--json]\n"
+    "      The agreement, its parties, delavtaler, items and latest notes.\n"
+    "  agreement list [--json]\n"
+    "      The agreements this site is party to or observes.\n"
+    "  agreement update A [--status S] [--next-review DATE] [--from DATE]\n"
+    "        [--to DATE] [--part N --part-status S]\n"
+    "      Change the agreement, or the status of its delavtale N. An empty\n"
+    "      --next-review, --from or --to clears the date.\n"
+    "  agreement party add A SITE --role kommune|observatør\n"
+    "      Add a kommune party or an observer (creating site only).\n"
+    "  agreement item add A --what TEXT --responsible R --due DATE [--part N]\n"
+    "        [--status S]\n"
+    "      Add a follow-up item and print its id. R: helseforetak, kommune or\n"
+    "      felles (both together). S: åpen (the default), pågår, fullført or\n"
+    "      avvik.\n"
+    "  agreement item update A ITEM [--status S] [--due DATE] [--what TEXT]\n"
+    "        [--responsible R] [--part N]\n"
+    "  agreement item list [A] [--status S] [--json]\n"
+    "  agreement note A [--item ITEM] [--avvik] TEXT\n"
+    "      Append a note (or, with --avvik, a deviation) to the agreement's log,\n"
+    "      about one item when --item is given. Notes are never changed.\n"
+    "  agreement overdue [A] [--date DATE] [--json]\n"
+    "      Items past due on DATE (default today) and not fullført, per agreement\n"
+    "      and responsible party, with the days overdue. An item due on DATE is\n"
+    "      not overdue yet.\n"
+    "\n"
+    "No free text may hold a national identity number (fødselsnummer): lmsync\n"
+    "shares no personal data.\n",
+    run,
+};
+
+/* ---- shared with cmd_agreement_item.c ---- */
+
+int agr_open(struct cli *cli, struct store *st)
+{
+	lm_err err;
+	int rc;
+
+	if (cli_open_store(cli, st) != EXIT_OK)
+		return EXIT_FAIL;
+	rc = domain_installed(st, &err);
+	if (rc == 1)
+		return EXIT_OK;
+	store_close(st);
+	if (rc < 0)
+		return cli_fail("%s", err.msg);
+	return cli_fail("this site holds no agreements: it has no coordinators' tables (a hub "
+			"relays agreements without reading them)");
+}
+
+int agr_resolve(struct store *st, const char *arg, char *id, size_t cap)
+{
+	lm_err err;
+
+	if (agreement_resolve(st, arg, id, cap, &err) == 0)
+		return EXIT_OK;
+	store_close(st);
+	return cli_fail("%s", err.msg);
+}
+
+void agr_today(char out[11])
+{
+	time_t t = time(NULL);
+	struct tm tm;
+
+	localtime_r(&t, &tm);
+	strftime(out, 11, "%Y-%m-%d", &tm);
+}
+
+void agr_item_json(struct json *j, const struct agreement_item *it, int with_days)
+{
+	json_object_begin(j);
+	json_kv_str(j, "agreement", it->agreement);
+	json_kv_str(j, "id", it->id);
+	json_key(j, "part");
+	if (it->part)
+		json_int(j, it->part);
+	else
+		json_null(j);
+	json_kv_str(j, "what", it->what);
+	json_kv_str(j, "responsible", it->responsible);
+	json_kv_str(j, "due", it->due);
+	json_kv_str(j, "status", it->status);
+	json_kv_str(j, "updated_at", it->updated_at);
+	if (with_days)
+		json_kv_int(j, "days_overdue", it->days_overdue);
+	json_object_end(j);
+}
+
+void agr_item_line(const struct agreement_item *it, int indent)
+{
+	char part[16] = "";
+
+	if (it->part)
+		snprintf(part, sizeof(part), "delavtale %d", it->part);
+	printf("%*s%s  %-10s  %-8s  %-12s  %-12s  %s\n", indent, "", it->id, it->due, it->status,
+	       it->responsible, part, it->what);
+}
+
+/* ---- create ---- */
+
+#define MAX_KOMMUNER 64
+
+static int create_cmd(struct cli *cli, int argc, char **argv)
+{
+	static const struct option longopts[] = {
+	    {"title", required_argument, NULL, 't'},
+	    {"kommune", required_argument, NULL, 'k'},
+	    {"hf", required_argument, NULL, 'f'},
+	    {"from", required_argument, NULL, 'F'},
+	    {"to", required_argument, NULL, 'T'},
+	    {"status", required_argument, NULL, 's'},
+	    {"next-review", required_argument, NULL, 'r'},
+	    {"part", required_argument, NULL, 'p'},
+	    {"help", no_argument, NULL, 'h'},
+	    {NULL, 0, NULL, 0},
+	};
+	static struct agreement_part parts[AGREEMENT_PARTS_MAX];
+	const char *kommune_args[MAX_KOMMUNER], *hf_arg = NULL;
+	char kommuner[MAX_KOMMUNER][65], hf[65], id[AGREEMENT_ID_MAX + 1];
+	const char *kp[MAX_KOMMUNER];
+	struct agreement_spec s;
+	struct store st;
+	size_t nk = 0, i;
+	lm_err err;
+	int c, rc;
+
+	memset(&s, 0, sizeof(s));
+	while ((c = cli_getopt(&cmd_agreement, argc, argv, ":h", longopts)) != -1) {
+		switch (c) {
+		case 't':
+			s.title = optarg;
+			break;
+		case 'k':
+			if (nk == MAX_KOMMUNER)
+				return cli_usage(&cmd_agreement, "--kommune: at most %d kommuner",
+						 MAX_KOMMUNER);
+			kommune_args[nk++] = optarg;
+			break;
+		case 'f':
+			hf_arg = optarg;
+			break;
+		case 'F':
+			s.from = optarg;
+			break;
+		case 'T':
+			s.to = optarg;
+			break;
+		case 's':
+			s.status = optarg;
+			break;
+		case 'r':
+			s.next_review = optarg;
+			break;
+		case 'p':
+			if (s.nparts == AGREEMENT_PARTS_MAX)
+				return cli_usage(&cmd_agreement, "--part: at most %d delavtaler",
+						 AGREEMENT_PARTS_MAX);
+			if (agreement_part_parse("--part", optarg, &parts[s.nparts], &err) != 0)
+				return cli_fail("%s", err.msg);
+			s.nparts++;
+			break;
+		default:
+			return EXIT_USAGE;
+		}
+	}
+	if (optind != argc - 1)
+		return cli_usage(&cmd_agreement, "agreement create takes one NAME");
+	if (s.title == NULL)
+		return cli_usage(&cmd_agreement, "agreement create needs --title");
+	if (nk == 0)
+		return cli_usage(&cmd_agreement, "agreement create needs --kommune SITE (one or "
+						 "more)");
+	if (agr_open(cli, &st) != EXIT_OK)
+		return EXIT_FAIL;
+	rc = 0;
+	for (i = 0; rc == 0 && i < nk; i++) {
+		rc = dom_site_resolve(&st, kommune_args[i], kommuner[i], &err);
+		if (rc != 0)
+			lm_err_wrap(&err, "--kommune");
+		kp[i] = kommuner[i];
+	}
+	if (rc == 0 && hf_arg && (rc = dom_site_resolve(&st, hf_arg, hf, &err)) != 0)
+		lm_err_wrap(&err, "--hf");
+	s.hf = hf_arg ? hf : NULL;
+	s.kommuner = kp;
+	s.nkommuner = nk;
+	s.parts = parts;
+	if (rc == 0)
+		rc = agreement_create(&st, argv[optind], &s, id, sizeof(id), &err);
+	store_close(&st);
+	if (rc != 0)
+		return cli_fail("%s", err.msg);
+	printf("%s\n", id);
+	return EXIT_OK;
+}
+
+/* ---- show ---- */
+
+struct show {
+	struct store *st;
+	struct json j;
+	int as_json, count;
+};
+
+static int show_party(const struct agreement_party *p, void *ctx)
+{
+	struct show *s = ctx;
+	char name[DOM_TEXT_SHORT + 1];
+
+	org_name(s->st, p->org, name, sizeof(name));
+	if (s->as_json) {
+		json_object_begin(&s->j);
+		json_kv_str(&s->j, "org", p->org);
+		json_kv_str(&s->j, "name", name);
+		json_kv_str(&s->j, "role", p->role);
+		json_kv_str(&s->j, "contact", p->contact);
+		json_object_end(&s->j);
+	} else {
+		printf("  %-13s %s (%.7s)%s%s\n", p->role, name, p->org, p->contact[0] ? "  " : "",
+		       p->contact);
+	}
+	s->count++;
+	return 0;
+}
+
+static int show_part(const struct agreement_part *p, void *ctx)
+{
+	struct show *s = ctx;
+
+	if (s->as_json) {
+		json_object_begin(&s->j);
+		json_kv_int(&s->j, "number", p->number);
+		json_kv_str(&s->j, "title", p->title);
+		json_kv_str(&s->j, "status", p->status);
+		json_kv_str(&s->j, "next_review", p->next_review);
+		json_object_end(&s->j);
+	} else {
+		printf("  %2d  %-18s %s\n", p->number, p->status, p->title);
+	}
+	s->count++;
+	return 0;
+}
+
+static int show_item(const struct agreement_item *it, void *ctx)
+{
+	struct show *s = ctx;
+
+	if (s->as_json)
+		agr_item_json(&s->j, it, 0);
+	else
+		agr_item_line(it, 2);
+	s->count++;
+	return 0;
+}
+
+static int show_note(const struct agreement_note *n, void *ctx)
+{
+	struct show *s = ctx;
+	char name[DOM_TEXT_SHORT + 1];
+
+	org_name(s->st, n->author, name, sizeof(name));
+	if (s->as_json) {
+		json_object_begin(&s->j);
+		json_kv_str(&s->j, "author", n->author);
+		json_kv_str(&s->j, "author_name", name);
+		json_kv_str(&s->j, "id", n->id);
+		json_key(&s->j, "item");
+		if (n->item[0])
+			json_str(&s->j, n->item);
+		else
+			json_null(&s->j);
+		json_kv_str(&s->j, "kind", n->kind);
+		json_kv_str(&s->j, "body", n->body);
+		json_kv_str(&s->j, "at", n->at);
+		json_object_end(&s->j);
+	} else {
+		printf("  %.16s  %-6s %s%s%s%s: %s\n", n->at, n->kind, name,
+		       n->item[0] ? " (item " : "", n->item, n->item[0] ? ")" : "", n->body);
+	}
+	s->count++;
+	return 0;
+}
+
+#define SHOW_NOTES 20
+
+/* The lists of show, each under its heading or JSON key. */
+static int show_lists(struct show *s, const char *id, lm_err *err)
+{
+	if (s->as_json)
+		json_key(&s->j, "parties"), json_array_begin(&s->j);
+	else
+		printf("Parties:\n");
+	if (agreement_parties(s->st, id, show_party, s, err) != 0)
+		return -1;
+	if (s->as_json)
+		json_array_end(&s->j), json_key(&s->j, "parts"), json_array_begin(&s->j);
+	else
+		printf("Delavtaler:\n");
+	s->count = 0;
+	if (agreement_parts(s->st, id, show_part, s, err) != 0)
+		return -1;
+	if (!s->as_json && s->count == 0)
+		printf("  (none)\n");
+	if (s->as_json)
+		json_array_end(&s->j), json_key(&s->j, "items"), json_array_begin(&s->j);
+	else
+		printf("Items:\n");
+	s->count = 0;
+	if (agreement_items(s->st, id, NULL, show_item, s, err) != 0)
+		return -1;
+	if (!s->as_json && s->count == 0)
+		printf("  (none; `lmsync agreement item add` adds one)\n");
+	if (s->as_json)
+		json_array_end(&s->j), json_key(&s->j, "notes"), json_array_begin(&s->j);
+	else
+		printf("Notes and avvik (the latest %d):\n", SHOW_NOTES);
+	s->count = 0;
+	if (agreement_notes(s->st, id, SHOW_NOTES, show_note, s, err) != 0)
+		return -1;
+	if (!s->as_json && s->count == 0)
+		printf("  (none)\n");
+	if (s->as_json)
+		json_array_end(&s->j);
+	return 0;
+}
+
+static int json_only(int argc, char **argv, int *as_json)
+{
+	static const struct option longopts[] = {
+	    {"json", no_argument, NULL, 'j'},
+	    {"help", no_argument, NULL, 'h'},
+	    {NULL, 0, NULL, 0},
+	};
+	int c;
+
+	*as_json = 0;
+	while ((c = cli_getopt(&cmd_agreement, argc, argv, ":h", longopts)) != -1) {
+		if (c == 'j')
+			*as_json = 1;
+		else
+			return EXIT_USAGE;
+	}
+	return EXIT_OK;
+}
+
+static int show_cmd(struct cli *cli, int argc, char **argv)
+{
+	char id[AGREEMENT_ID_MAX + 1], name[DOM_TEXT_SHORT + 1];
+	struct agreement a;
+	struct store st;
+	struct show s;
+	lm_err err;
+	int rc;
+
+	memset(&s, 0, sizeof(s));
+	if (json_only(argc, argv, &s.as_json) != EXIT_OK)
+		return EXIT_USAGE;
+	if (optind != argc - 1)
+		return cli_usage(&cmd_agreement, "agreement show takes one agreement A");
+	if (agr_open(cli, &st) != EXIT_OK || agr_resolve(&st, argv[optind], id, sizeof(id)))
+		return EXIT_FAIL;
+	s.st = &st;
+	rc = agreement_get(&st, id, &a, &err);
+	if (rc > 0) {
+		org_name(&st, a.hf, name, sizeof(name));
+		if (s.as_json) {
+			json_init(&s.j, stdout);
+			json_object_begin(&s.j);
+			json_kv_str(&s.j, "id", a.id);
+			json_kv_str(&s.j, "title", a.title);
+			json_kv_str(&s.j, "hf", a.hf);
+			json_kv_str(&s.j, "hf_name", name);
+			json_kv_str(&s.j, "from", a.from);
+			json_kv_str(&s.j, "to", a.to);
+			json_kv_str(&s.j, "status", a.status);
+			json_kv_str(&s.j, "next_review", a.next_review);
+			json_kv_str(&s.j, "updated_at", a.updated_at);
+		} else {
+			printf(
+			    "Agreement %s\n  Title:        %s\n  Helseforetak: %s\n  Period:    "
+			    "   %s to %s\n  Status:       %s\n  Next review:  %s\n  Updated:     "
+			    " %s\n",
+			    a.id, a.title, name, a.from[0] ? a.from : "?", a.to[0] ? a.to : "?",
+			    a.status, a.next_review[0] ? a.next_review : "-", a.updated_at);
+		}
+		rc = show_lists(&s, id, &err) == 0 ? 1 : -1;
+		if (s.as_json) {
+			json_object_end(&s.j);
+			json_finish(&s.j);
+		}
+	} else if (rc == 0) {
+		lm_errf(&err, "agreement %s is gone from this store", id);
+	}
+	store_close(&st);
+	return rc > 0 ? EXIT_OK : cli_fail("%s", err.msg);
+}
+
+/* ---- list ---- */
+
+struct list {
+	struct store *st;
+	struct json j;
+	int as_json, count;
+	char me[65], role[32]; /* this site, and its role in the agreement at hand */
+};
+
+static int find_role(const struct agreement_party *p, void *ctx)
+{
+	struct list *l = ctx;
+
+	if (strcmp(p->org, l->me) != 0)
+		return 0;
+	snprintf(l->role, sizeof(l->role), "%s", p->role);
+	return 1;
+}
+
+static int list_one(const struct agreement *a, void *ctx)
+{
+	struct list *l = ctx;
+	char name[DOM_TEXT_SHORT + 1];
+	lm_err err;
+
+	snprintf(l->role, sizeof(l->role), "%s", "");
+	if (agreement_parties(l->st, a->id, find_role, l, &err) != 0)
+		snprintf(l->role, sizeof(l->role), "%s", "?");
+	org_name(l->st, a->hf, name, sizeof(name));
+	if (l->as_json) {
+		json_object_begin(&l->j);
+		json_kv_str(&l->j, "id", a->id);
+		json_kv_str(&l->j, "title", a->title);
+		json_kv_str(&l->j, "hf", a->hf);
+		json_kv_str(&l->j, "hf_name", name);
+		json_kv_str(&l->j, "status", a->status);
+		json_kv_str(&l->j, "next_review", a->next_review);
+		json_kv_str(&l->j, "this_site", l->role);
+		json_object_end(&l->j);
+	} else {
+		if (l->count == 0)
+			printf("%-17s %-13s %-11s %-13s %s\n", "NAME", "STATUS", "NEXT REVIEW",
+			       "THIS SITE", "TITLE (HELSEFORETAK)");
+		printf("%-17.*s %-13s %-11s %-13s %s (%s)\n", (int)strcspn(a->id, "@"), a->id,
+		       a->status, a->next_review[0] ? a->next_review : "-",
+		       l->role[0] ? l->role : "-", a->title, name);
+	}
+	l->count++;
+	return 0;
+}
+
+static int list_cmd(struct cli *cli, int argc, char **argv)
+{
+	struct store st;
+	struct list l;
+	lm_err err;
+	int rc;
+
+	memset(&l, 0, sizeof(l));
+	if (json_only(argc, argv, &l.as_json) != EXIT_OK)
+		return EXIT_USAGE;
+	if (optind != argc)
+		return cli_usage(&cmd_agreement, "agreement list takes no arguments");
+	if (agr_open(cli, &st) != EXIT_OK)
+		return EXIT_FAIL;
+	l.st = &st;
+	rc = domain_site_hex(&st, l.me, &err);
+	if (rc == 0 && l.as_json) {
+		json_init(&l.j, stdout);
+		json_array_begin(&l.j);
+	}
+	if (rc == 0)
+		rc = agreement_list(&st, list_one, &l, &err);
+	if (l.as_json) {
+		json_array_end(&l.j);
+		json_finish(&l.j);
+	}
+	store_close(&st);
+	if (rc != 0)
+		return cli_fail("%s", err.msg);
+	if (!l.as_json && l.count == 0)
+		printf("No agreements here. `lmsync agreement create` makes one; those of other "
+		       "sites arrive once they make this site a party.\n");
+	return EXIT_OK;
+}
+
+/* ---- update and party add ---- */
+
+static int update_cmd(struct cli *cli, int argc, char **argv)
+{
+	static const struct option longopts[] = {
+	    {"status", required_argument, NULL, 's'}, {"next-review", required_argument, NULL, 'r'},
+	    {"from", required_argument, NULL, 'F'},   {"to", required_argument, NULL, 'T'},
+	    {"part", required_argument, NULL, 'p'},   {"part-status", required_argument, NULL, 'P'},
+	    {"help", no_argument, NULL, 'h'},	      {NULL, 0, NULL, 0},
+	};
+	const char *part = NULL, *part_status = NULL;
+	char id[AGREEMENT_ID_MAX + 1];
+	struct agreement_change ch;
+	struct store st;
+	long n = 0;
+	lm_err err;
+	int c, rc = 0;
+
+	memset(&ch, 0, sizeof(ch));
+	while ((c = cli_getopt(&cmd_agreement, argc, argv, ":h", longopts)) != -1) {
+		if (c == 's')
+			ch.status = optarg;
+		else if (c == 'r')
+			ch.next_review = optarg;
+		else if (c == 'F')
+			ch.from = optarg;
+		else if (c == 'T')
+			ch.to = optarg;
+		else if (c == 'p')
+			part = optarg;
+		else if (c == 'P')
+			part_status = optarg;
+		else
+			return EXIT_USAGE;
+	}
+	if (optind != argc - 1)
+		return cli_usage(&cmd_agreement, "agreement update takes one agreement A");
+	if ((part == NULL) != (part_status == NULL))
+		return cli_usage(&cmd_agreement, "--part N and --part-status S go together");
+	if (!ch.status && !ch.next_review && !ch.from && !ch.to && !part)
+		return cli_usage(&cmd_agreement, "agreement update: nothing to change; give "
+						 "--status, --next-review, --from, --to or --part "
+						 "with --part-status");
+	if (part && dom_parse_int("--part", part, 1, AGREEMENT_PARTS_MAX, &n, &err) != 0)
+		return cli_fail("%s", err.msg);
+	if (agr_open(cli, &st) != EXIT_OK || agr_resolve(&st, argv[optind], id, sizeof(id)))
+		return EXIT_FAIL;
+	if (ch.status || ch.next_review || ch.from || ch.to)
+		rc = agreement_update(&st, id, &ch, &err);
+	if (rc == 0 && part)
+		rc = agreement_part_set_status(&st, id, (int)n, part_status, &err);
+	store_close(&st);
+	if (rc != 0)
+		return cli_fail("%s", err.msg);
+	printf("Updated %s.\n", id);
+	return EXIT_OK;
+}
+
+static int party_add_cmd(struct cli *cli, int argc, char **argv)
+{
+	static const struct option longopts[] = {
+	    {"role", required_argument, NULL, 'r'},
+	    {"help", no_argument, NULL, 'h'},
+	    {NULL, 0, NULL, 0},
+	};
+	char id[AGREEMENT_ID_MAX + 1], site[65], name[DOM_TEXT_SHORT + 1];
+	const char *role = NULL, *r;
+	struct store st;
+	lm_err err;
+	int c, rc;
+
+	while ((c = cli_getopt(&cmd_agreement, argc, argv, ":h", longopts)) != -1) {
+		if (c == 'r')
+			role = optarg;
+		else
+			return EXIT_USAGE;
+	}
+	if (optind != argc - 2)
+		return cli_usage(&cmd_agreement,
+				 "agreement party add takes an agreement A and a SITE");
+	if (role == NULL)
+		return cli_usage(&cmd_agreement,
+				 "agreement party add needs --role kommune|observatør");
+	if ((r = dom_enum_parse(&dom_party_role, "--role", role, &err)) == NULL)
+		return cli_fail("%s", err.msg);
+	if (agr_open(cli, &st) != EXIT_OK || agr_resolve(&st, argv[optind], id, sizeof(id)))
+		return EXIT_FAIL;
+	rc = dom_site_resolve(&st, argv[optind + 1], site, &err);
+	if (rc != 0)
+		lm_err_wrap(&err, "SITE");
+	else
+		rc = agreement_party_add(&st, id, site, r, &err);
+	if (rc >= 0)
+		org_name(&st, site, name, sizeof(name));
+	store_close(&st);
+	if (rc < 0)
+		return cli_fail("%s", err.msg);
+	if (rc == 0)
+		printf("%s is a party (%s) to %s already; nothing changed.\n", name, r, id);
+	else
+		printf("%s is now a party (%s) to %s.\n", name, r, id);
+	return EXIT_OK;
+}
+
+static int party_cmd(struct cli *cli, int argc, char **argv)
+{
+	static const struct cli_subcommand subs[] = {{"add", party_add_cmd}};
+
+	return cli_dispatch(&cmd_agreement, subs, sizeof(subs) / sizeof(subs[0]), cli, argc, argv);
+}
+
+/* ---- note ---- */
+
+static int note_cmd(struct cli *cli, int argc, char **argv)
+{
+	static const struct option longopts[] = {
+	    {"item", required_argument, NULL, 'i'},
+	    {"avvik", no_argument, NULL, 'a'},
+	    {"help", no_argument, NULL, 'h'},
+	    {NULL, 0, NULL, 0},
+	};
+	char id[AGREEMENT_ID_MAX + 1], note[17], body[DOM_TEXT_LONG + 2];
+	const char *item = NULL;
+	struct store st;
+	size_t len = 0;
+	int c, rc, avvik = 0, i;
+	lm_err err;
+
+	while ((c = cli_getopt(&cmd_agreement, argc, argv, ":h", longopts)) != -1) {
+		if (c == 'i')
+			item = optarg;
+		else if (c == 'a')
+			avvik = 1;
+		else
+			return EXIT_USAGE;
+	}
+	if (optind > argc - 2)
+		return cli_usage(&cmd_agreement,
+				 "agreement note takes an agreement A and the TEXT");
+	/* The words of TEXT, unquoted, make one text. */
+	body[0] = '\0';
+	for (i = optind + 1; i < argc && len < sizeof(body) - 1; i++)
+		len += (size_t)snprintf(body + len, sizeof(body) - len, "%s%s",
+					i > optind + 1 ? " " : "", argv[i]);
+	if (len >= sizeof(body) - 1)
+		return cli_fail("TEXT: too long; at most %d bytes", DOM_TEXT_LONG);
+	if (agr_open(cli, &st) != EXIT_OK || agr_resolve(&st, argv[optind], id, sizeof(id)))
+		return EXIT_FAIL;
+	rc = agreement_note_add(&st, id, item, avvik ? "avvik" : "notat", body, note, &err);
+	store_close(&st);
+	if (rc != 0)
+		return cli_fail("%s", err.msg);
+	printf("%s\n", note);
+	return EXIT_OK;
+}
+
+/* ---- overdue ---- */
+
+struct overdue {
+	struct store *st;
+	struct json j;
+	int as_json, count;
+	char agreement[AGREEMENT_ID_MAX + 1], responsible[32]; /* the group at hand */
+};
+
+static int overdue_one(const struct agreement_item *it, void *ctx)
+{
+	struct overdue *o = ctx;
+	int new_agreement = strcmp(o->agreement, it->agreement) != 0;
+	int new_group = new_agreement || strcmp(o->responsible, it->responsible) != 0;
+	struct agreement a;
+	lm_err err;
+
+	a.title[0] = '\0';
+	if (new_agreement && agreement_get(o->st, it->agreement, &a, &err) <= 0)
+		snprintf(a.title, sizeof(a.title), "%s", "");
+	if (o->as_json) {
+		if (new_group && o->count > 0)
+			json_array_end(&o->j), json_object_end(&o->j);
+		if (new_agreement && o->count > 0)
+			json_array_end(&o->j), json_object_end(&o->j);
+		if (new_agreement) {
+			json_object_begin(&o->j);
+			json_kv_str(&o->j, "agreement", it->agreement);
+			json_kv_str(&o->j, "title", a.title);
+			json_key(&o->j, "groups");
+			json_array_begin(&o->j);
+		}
+		if (new_group) {
+			json_object_begin(&o->j);
+			json_kv_str(&o->j, "responsible", it->responsible);
+			json_key(&o->j, "items");
+			json_array_begin(&o->j);
+		}
+		agr_item_json(&o->j, it, 1);
+	} else {
+		if (new_agreement)
+			printf("%s%s  %s\n", o->count ? "\n" : "", it->agreement, a.title);
+		if (new_group)
+			printf("  %s:\n", it->responsible);
+		printf("    %s  due %s  %ld day%s overdue  %-8s  %s\n", it->id, it->due,
+		       it->days_overdue, it->days_overdue == 1 ? "" : "s", it->status, it->what);
+	}
+	snprintf(o->agreement, sizeof(o->agreement), "%s", it->agreement);
+	snprintf(o->responsible, sizeof(o->responsible), "%s", it->responsible);
+	o->count++;
+	return 0;
+}
+
+static int overdue_cmd(struct cli *cli, int argc, char **argv)
+{
+	static const struct option longopts[] = {
+	    {"date", required_argument, NULL, 'D'},
+	    {"json", no_argument, NULL, 'j'},
+	    {"help", no_argument, NULL, 'h'},
+	    {NULL, 0, NULL, 0},
+	};
+	char id[AGREEMENT_ID_MAX + 1], today[11];
+	const char *date = NULL;
+	struct overdue o;
+	struct store st;
+	lm_err err;
+	int c, rc;
+
+	memset(&o, 0, sizeof(o));
+	while ((c = cli_getopt(&cmd_agreement, argc, argv, ":h", longopts)) != -1) {
+		if (c == 'D')
+			date = optarg;
+		else if (c == 'j')
+			o.as_json = 1;
+		else
+			return EXIT_USAGE;
+	}
+	if (optind < argc - 1)
+		return cli_usage(&cmd_agreement, "agreement overdue takes at most one agreement A");
+	if (date == NULL) {
+		agr_today(today);
+		date = today;
+	}
+	if (dom_check_date("--date", date, &err) != 0)
+		return cli_fail("%s", err.msg);
+	if (agr_open(cli, &st) != EXIT_OK)
+		return EXIT_FAIL;
+	if (optind == argc - 1 && agr_resolve(&st, argv[optind], id, sizeof(id)) != EXIT_OK)
+		return EXIT_FAIL;
+	o.st = &st;
+	if (o.as_json) {
+		json_init(&o.j, stdout);
+		json_array_begin(&o.j);
+	}
+	rc = agreement_overdue(&st, optind == argc - 1 ? id : NULL, date, overdue_one, &o, &err);
+	if (o.as_json) {
+		if (o.count > 0)
+			json_array_end(&o.j), json_object_end(&o.j), json_array_end(&o.j),
+			    json_object_end(&o.j);
+		json_array_end(&o.j);
+		json_finish(&o.j);
+	}
+	store_close(&st);
+	if (rc != 0)
+		return cli_fail("%s", err.msg);
+	if (!o.as_json && o.count == 0)
+		printf("Nothing overdue on %s.\n", date);
+	return EXIT_OK;
+}
+
+static int run(struct cli *cli, int argc, char **argv)
+{
+	static const struct cli_subcommand subs[] = {
+	    {"create", create_cmd}, {"show", show_cmd},	      {"list", list_cmd},
+	    {"update", update_cmd}, {"party", party_cmd},     {"item", agr_item_run},
+	    {"note", note_cmd},	    {"overdue", overdue_cmd},
+	};
+
+	return cli_dispatch(&cmd_agreement, subs, sizeof(subs) / sizeof(subs[0]), cli, argc, argv);
+}
