@@ -118,6 +118,15 @@ void agr_today(char out[11])
 	strftime(out, 11, "%Y-%m-%d", &tm);
 }
 
+int agr_width(const char *s, int width)
+{
+	/* printf pads by bytes: add one for each UTF-8 continuation byte. */
+	for (; *s; s++)
+		if (((unsigned char)*s & 0xc0) == 0x80)
+			width++;
+	return width;
+}
+
 void agr_item_json(struct json *j, const struct agreement_item *it, int with_days)
 {
 	json_object_begin(j);
@@ -144,8 +153,8 @@ void agr_item_line(const struct agreement_item *it, int indent)
 
 	if (it->part)
 		snprintf(part, sizeof(part), "delavtale %d", it->part);
-	printf("%*s%s  %-10s  %-8s  %-12s  %-12s  %s\n", indent, "", it->id, it->due, it->status,
-	       it->responsible, part, it->what);
+	printf("%*s%s  %-10s  %-*s  %-12s  %-12s  %s\n", indent, "", it->id, it->due,
+	       agr_width(it->status, 8), it->status, it->responsible, part, it->what);
 }
 
 /* ---- create ---- */
@@ -268,8 +277,10 @@ static int show_party(const struct agreement_party *p, void *ctx)
 		json_kv_str(&s->j, "contact", p->contact);
 		json_object_end(&s->j);
 	} else {
-		printf("  %-13s %s (%.7s)%s%s\n", p->role, name, p->org, p->contact[0] ? "  " : "",
-		       p->contact);
+		/* org_name falls back to the short id: no need to print it twice. */
+		printf("  %-*s %s (%.7s)%s%s\n", agr_width(p->role, 13), p->role,
+		       strncmp(name, p->org, 7) == 0 ? "site" : name, p->org,
+		       p->contact[0] ? "  " : "", p->contact);
 	}
 	s->count++;
 	return 0;
@@ -287,7 +298,8 @@ static int show_part(const struct agreement_part *p, void *ctx)
 		json_kv_str(&s->j, "next_review", p->next_review);
 		json_object_end(&s->j);
 	} else {
-		printf("  %2d  %-18s %s\n", p->number, p->status, p->title);
+		printf("  %2d  %-*s %s\n", p->number, agr_width(p->status, 18), p->status,
+		       p->title);
 	}
 	s->count++;
 	return 0;
@@ -488,11 +500,12 @@ static int list_one(const struct agreement *a, void *ctx)
 		json_object_end(&l->j);
 	} else {
 		if (l->count == 0)
-			printf("%-17s %-13s %-11s %-13s %s\n", "NAME", "STATUS", "NEXT REVIEW",
+			printf("%-17s %-17s %-11s %-13s %s\n", "NAME", "STATUS", "NEXT REVIEW",
 			       "THIS SITE", "TITLE (HELSEFORETAK)");
-		printf("%-17.*s %-13s %-11s %-13s %s (%s)\n", (int)strcspn(a->id, "@"), a->id,
+		printf("%-17.*s %-17s %-11s %-*s %s (%s)\n", (int)strcspn(a->id, "@"), a->id,
 		       a->status, a->next_review[0] ? a->next_review : "-",
-		       l->role[0] ? l->role : "-", a->title, name);
+		       agr_width(l->role[0] ? l->role : "-", 13), l->role[0] ? l->role : "-",
+		       a->title, name);
 	}
 	l->count++;
 	return 0;
@@ -733,8 +746,9 @@ static int overdue_one(const struct agreement_item *it, void *ctx)
 			printf("%s%s  %s\n", o->count ? "\n" : "", it->agreement, a.title);
 		if (new_group)
 			printf("  %s:\n", it->responsible);
-		printf("    %s  due %s  %ld day%s overdue  %-8s  %s\n", it->id, it->due,
-		       it->days_overdue, it->days_overdue == 1 ? "" : "s", it->status, it->what);
+		printf("    %s  due %s  %ld day%s overdue  %-*s  %s\n", it->id, it->due,
+		       it->days_overdue, it->days_overdue == 1 ? "" : "s", agr_width(it->status, 8),
+		       it->status, it->what);
 	}
 	snprintf(o->agreement, sizeof(o->agreement), "%s", it->agreement);
 	snprintf(o->responsible, sizeof(o->responsible), "%s", it->responsible);
