@@ -372,6 +372,9 @@ test_agreement_reaches_its_parties_only() {
 		fail "A's avvik did not reach the HF"
 	expect_rc 0 lm "$a" agreement show hfa
 	contains "$OUT" "Avtale HF og A"
+	# ... but names no parties: only the HF, which created it, does.
+	expect_rc 1 lm "$a" agreement party add hfa "$(lm "$b" id)" --role kommune
+	contains "$OUT" "only the site that created agreement $agr (its administrator)"
 	# B is in step with the hub, and holds nothing of the agreement.
 	expect_rc 0 lm "$hf" sync --wait --timeout 30
 	expect_rc 0 lm "$b" sync --wait --timeout 30
