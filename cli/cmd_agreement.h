@@ -1,6 +1,6 @@
 /* SPDX-License-Identifier: MIT */
-/* What the two files of `lmsync agreement` share (cmd_agreement.c and
- * cmd_agreement_item.c); not for other commands. */
+/* What the files of `lmsync agreement` share (cmd_agreement.c,
+ * cmd_agreement_item.c, cmd_agreement_view.c); not for other commands. */
 #ifndef LMSYNC_CLI_CMD_AGREEMENT_H
 #define LMSYNC_CLI_CMD_AGREEMENT_H
 
@@ -28,7 +28,14 @@ void agr_item_json(struct json *j, const struct agreement_item *it, int with_day
 /* One item as a text line, indented by indent spaces. */
 void agr_item_line(const struct agreement_item *it, int indent);
 
-/* `agreement item add|update|list` (cmd_agreement_item.c). */
+/* `agreement item add|update|list` and `agreement note`
+ * (cmd_agreement_item.c). */
 int agr_item_run(struct cli *cli, int argc, char **argv);
+int agr_note_cmd(struct cli *cli, int argc, char **argv);
+
+/* `agreement show`, `list` and `overdue` (cmd_agreement_view.c). */
+int agr_show_cmd(struct cli *cli, int argc, char **argv);
+int agr_list_cmd(struct cli *cli, int argc, char **argv);
+int agr_overdue_cmd(struct cli *cli, int argc, char **argv);
 
 #endif

@@ -1,6 +1,7 @@
 /* SPDX-License-Identifier: MIT */
-/* `lmsync agreement item add|update|list`: the follow-up items of an
- * agreement (see cmd_agreement.c for the command and its help). */
+/* `lmsync agreement item add|update|list` and `agreement note`: the
+ * follow-up items of an agreement and its log of notes and avvik (see cmd_agreement.c for the
+ * command and its help). */
 #include <stdio.h>
 #include <string.h>
 
@@ -176,6 +177,51 @@ static int list_cmd(struct cli *cli, int argc, char **argv)
 		return cli_fail("%s", err.msg);
 	if (!l.as_json && l.count == 0)
 		printf("No items%s%s.\n", status ? " with status " : "", status ? status : "");
+	return EXIT_OK;
+}
+
+/* ---- note ---- */
+
+int agr_note_cmd(struct cli *cli, int argc, char **argv)
+{
+	static const struct option longopts[] = {
+	    {"item", required_argument, NULL, 'i'},
+	    {"avvik", no_argument, NULL, 'a'},
+	    {"help", no_argument, NULL, 'h'},
+	    {NULL, 0, NULL, 0},
+	};
+	char id[AGREEMENT_ID_MAX + 1], note[17], body[DOM_TEXT_LONG + 2];
+	const char *item = NULL;
+	struct store st;
+	size_t len = 0;
+	int c, rc, avvik = 0, i;
+	lm_err err;
+
+	while ((c = cli_getopt(&cmd_agreement, argc, argv, ":h", longopts)) != -1) {
+		if (c == 'i')
+			item = optarg;
+		else if (c == 'a')
+			avvik = 1;
+		else
+			return EXIT_USAGE;
+	}
+	if (optind > argc - 2)
+		return cli_usage(&cmd_agreement,
+				 "agreement note takes an agreement A and the TEXT");
+	/* The words of TEXT, unquoted, make one text. */
+	body[0] = '\0';
+	for (i = optind + 1; i < argc && len < sizeof(body) - 1; i++)
+		len += (size_t)snprintf(body + len, sizeof(body) - len, "%s%s",
+					i > optind + 1 ? " " : "", argv[i]);
+	if (len >= sizeof(body) - 1)
+		return cli_fail("TEXT: too long; at most %d bytes", DOM_TEXT_LONG);
+	if (agr_open(cli, &st) != EXIT_OK || agr_resolve(&st, argv[optind], id, sizeof(id)))
+		return EXIT_FAIL;
+	rc = agreement_note_add(&st, id, item, avvik ? "avvik" : "notat", body, note, &err);
+	store_close(&st);
+	if (rc != 0)
+		return cli_fail("%s", err.msg);
+	printf("%s\n", note);
 	return EXIT_OK;
 }
 
