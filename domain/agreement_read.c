@@ -66,6 +66,8 @@ int agreement_resolve(struct store *st, const char *arg, char *id, size_t cap, l
 	sqlite3_stmt *stmt;
 	int rc, found = 0, exact = 0;
 
+	if (arg[0] == '\0')
+		return lm_errf(err, "A: give an agreement's id or NAME (`lmsync agreement list`)");
 	/* An exact id wins; else a NAME part or a prefix must name one. */
 	if (store_prepare(st,
 			  "SELECT id FROM lm_agreement WHERE id = ?1 OR substr(id, 1, length(?1)) = "

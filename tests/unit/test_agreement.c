@@ -243,6 +243,8 @@ static void test_create(void **state)
 	assert_int_equal(agreement_resolve(&f->hf.st, id, want, sizeof(want), &err), 0);
 	expect_err(agreement_resolve(&f->hf.st, "nope", want, sizeof(want), &err), &err,
 		   "no agreement 'nope' here");
+	expect_err(agreement_resolve(&f->hf.st, "", want, sizeof(want), &err), &err,
+		   "A: give an agreement's id or NAME");
 	/* Once only. */
 	{
 		const char *k[] = {f->a.hex};
