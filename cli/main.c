@@ -20,6 +20,7 @@ static const struct cli_command *const commands[] = {
     /* The coordinators' commands. */
     &cmd_org,
     &cmd_network,
+    &cmd_agreement,
     /* Replication underneath. */
     &cmd_table,
     &cmd_scope,

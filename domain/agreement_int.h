@@ -1,0 +1,31 @@
+/* SPDX-License-Identifier: MIT */
+/* What agreement.c and agreement_item.c share; not for other modules. */
+#ifndef LMSYNC_DOMAIN_AGREEMENT_INT_H
+#define LMSYNC_DOMAIN_AGREEMENT_INT_H
+
+#include "domain/agreement.h"
+#include "store/member.h"
+
+/* Step a write statement and finalize it; a refusal by the policy triggers
+ * becomes a sentence about agreement id. */
+int agreement_step(struct store *st, sqlite3_stmt *stmt, const char *id, const char *what,
+		   lm_err *err);
+
+/* This site must hold at least role want in agreement id; the message says
+ * what this site is to the agreement. */
+int agreement_need_role(struct store *st, const char *id, enum member_role want, lm_err *err);
+
+/* Now as YYYY-MM-DDTHH:MM:SSZ (UTC). */
+void agreement_now(char out[32]);
+/* The same with milliseconds (YYYY-MM-DDTHH:MM:SS.mmmZ), for notes. */
+void agreement_now_ms(char out[32]);
+
+/* Column i as text into out ("" for NULL). */
+void agreement_col(sqlite3_stmt *stmt, int i, char *out, size_t cap);
+
+/* BEGIN IMMEDIATE, and ROLLBACK after a failure (returns -1). */
+int agreement_begin(struct store *st, lm_err *err);
+int agreement_rollback(struct store *st);
+int agreement_commit(struct store *st, lm_err *err);
+
+#endif

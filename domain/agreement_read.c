@@ -1,0 +1,162 @@
+/* SPDX-License-Identifier: MIT */
+/* Reading agreements, their parties and delavtaler (see agreement.h). */
+#include <stdio.h>
+#include <string.h>
+
+#include "domain/agreement.h"
+#include "domain/agreement_int.h"
+
+#define AGREEMENT_COLS                                                                             \
+	"id, title, hf, period_from, period_to, status, next_review, updated_at FROM lm_agreement"
+
+static void read_agreement(sqlite3_stmt *stmt, struct agreement *a)
+{
+	memset(a, 0, sizeof(*a));
+	agreement_col(stmt, 0, a->id, sizeof(a->id));
+	agreement_col(stmt, 1, a->title, sizeof(a->title));
+	agreement_col(stmt, 2, a->hf, sizeof(a->hf));
+	agreement_col(stmt, 3, a->from, sizeof(a->from));
+	agreement_col(stmt, 4, a->to, sizeof(a->to));
+	agreement_col(stmt, 5, a->status, sizeof(a->status));
+	agreement_col(stmt, 6, a->next_review, sizeof(a->next_review));
+	agreement_col(stmt, 7, a->updated_at, sizeof(a->updated_at));
+}
+
+int agreement_get(struct store *st, const char *id, struct agreement *a, lm_err *err)
+{
+	sqlite3_stmt *stmt;
+	int rc;
+
+	memset(a, 0, sizeof(*a));
+	if (store_prepare(st, "SELECT " AGREEMENT_COLS " WHERE id = ?", &stmt, err) != 0)
+		return -1;
+	sqlite3_bind_text(stmt, 1, id, -1, SQLITE_STATIC);
+	rc = sqlite3_step(stmt);
+	if (rc == SQLITE_ROW)
+		read_agreement(stmt, a);
+	sqlite3_finalize(stmt);
+	if (rc != SQLITE_ROW && rc != SQLITE_DONE)
+		return lm_errf(err, "%s: reading agreements: %s", st->path, sqlite3_errmsg(st->db));
+	return rc == SQLITE_ROW;
+}
+
+int agreement_list(struct store *st, agreement_cb cb, void *ctx, lm_err *err)
+{
+	struct agreement a;
+	sqlite3_stmt *stmt;
+	int rc;
+
+	if (store_prepare(st, "SELECT " AGREEMENT_COLS " ORDER BY id", &stmt, err) != 0)
+		return -1;
+	while ((rc = sqlite3_step(stmt)) == SQLITE_ROW) {
+		read_agreement(stmt, &a);
+		if (cb(&a, ctx) != 0) {
+			rc = SQLITE_DONE;
+			break;
+		}
+	}
+	sqlite3_finalize(stmt);
+	if (rc != SQLITE_DONE)
+		return lm_errf(err, "%s: reading agreements: %s", st->path, sqlite3_errmsg(st->db));
+	return 0;
+}
+
+int agreement_resolve(struct store *st, const char *arg, char *id, size_t cap, lm_err *err)
+{
+	sqlite3_stmt *stmt;
+	int rc, found = 0, exact = 0;
+
+	if (arg[0] == '\0')
+		return lm_errf(err, "A: give an agreement's id or NAME (`lmsync agreement list`)");
+	/* An exact id wins; else a NAME part or a prefix must name one. */
+	if (store_prepare(st,
+			  "SELECT id FROM lm_agreement WHERE id = ?1 OR substr(id, 1, length(?1)) = "
+			  "?1 OR (instr(?1, '@') = 0 AND substr(id, 1, instr(id, '@') - 1) = ?1) "
+			  "ORDER BY id = ?1 DESC, id",
+			  &stmt, err) != 0)
+		return -1;
+	sqlite3_bind_text(stmt, 1, arg, -1, SQLITE_STATIC);
+	while ((rc = sqlite3_step(stmt)) == SQLITE_ROW) {
+		const char *s = (const char *)sqlite3_column_text(stmt, 0);
+
+		if (found++ == 0)
+			snprintf(id, cap, "%s", s);
+		if (strcmp(s, arg) == 0) {
+			exact = 1;
+			rc = SQLITE_DONE;
+			break;
+		}
+	}
+	sqlite3_finalize(stmt);
+	if (rc != SQLITE_DONE)
+		return lm_errf(err, "%s: reading agreements: %s", st->path, sqlite3_errmsg(st->db));
+	if (exact || found == 1)
+		return 0;
+	if (found == 0)
+		return lm_errf(err,
+			       "no agreement '%s' here; `lmsync agreement list` shows the agreements "
+			       "this site is party to",
+			       arg);
+	return lm_errf(err, "'%s' names %d agreements here; give the whole id (`lmsync agreement "
+			    "list`)",
+		       arg, found);
+}
+
+int agreement_parties(struct store *st, const char *id, agreement_party_cb cb, void *ctx,
+		      lm_err *err)
+{
+	struct agreement_party p;
+	sqlite3_stmt *stmt;
+	int rc;
+
+	if (store_prepare(st,
+			  "SELECT org, role, contact FROM lm_agreement_party WHERE agreement = ? "
+			  "ORDER BY CASE role WHEN 'helseforetak' THEN 0 WHEN 'kommune' THEN 1 ELSE 2 "
+			  "END, org",
+			  &stmt, err) != 0)
+		return -1;
+	sqlite3_bind_text(stmt, 1, id, -1, SQLITE_STATIC);
+	while ((rc = sqlite3_step(stmt)) == SQLITE_ROW) {
+		agreement_col(stmt, 0, p.org, sizeof(p.org));
+		agreement_col(stmt, 1, p.role, sizeof(p.role));
+		agreement_col(stmt, 2, p.contact, sizeof(p.contact));
+		if (cb(&p, ctx) != 0) {
+			rc = SQLITE_DONE;
+			break;
+		}
+	}
+	sqlite3_finalize(stmt);
+	if (rc != SQLITE_DONE)
+		return lm_errf(err, "%s: reading parties: %s", st->path, sqlite3_errmsg(st->db));
+	return 0;
+}
+
+int agreement_parts(struct store *st, const char *id, agreement_part_cb cb, void *ctx,
+		    lm_err *err)
+{
+	struct agreement_part p;
+	sqlite3_stmt *stmt;
+	int rc;
+
+	if (store_prepare(st,
+			  "SELECT number, title, status, next_review FROM lm_agreement_part WHERE "
+			  "agreement = ? ORDER BY number",
+			  &stmt, err) != 0)
+		return -1;
+	sqlite3_bind_text(stmt, 1, id, -1, SQLITE_STATIC);
+	while ((rc = sqlite3_step(stmt)) == SQLITE_ROW) {
+		p.number = sqlite3_column_int(stmt, 0);
+		agreement_col(stmt, 1, p.title, sizeof(p.title));
+		agreement_col(stmt, 2, p.status, sizeof(p.status));
+		agreement_col(stmt, 3, p.next_review, sizeof(p.next_review));
+		if (cb(&p, ctx) != 0) {
+			rc = SQLITE_DONE;
+			break;
+		}
+	}
+	sqlite3_finalize(stmt);
+	if (rc != SQLITE_DONE)
+		return lm_errf(err, "%s: reading delavtaler: %s", st->path, sqlite3_errmsg(st->db));
+	return 0;
+}
+
