@@ -9,6 +9,7 @@
 
 #include "domain/agreement_int.h"
 #include "domain/enums.h"
+#include "domain/network.h"
 #include "domain/org.h"
 #include "domain/schema.h"
 #include "proto/siteid.h"
@@ -110,20 +111,6 @@ int agreement_need_role(struct store *st, const char *id, enum member_role want,
 			       "the agreement but changes nothing",
 			       id);
 	return no_party(id, err);
-}
-
-int agreement_grant_hubs(struct store *st, const char *scope, lm_err *err)
-{
-	struct peer *peers = NULL;
-	int n = 0, i, rc = 0;
-
-	if (peer_list(st, &peers, &n, err) != 0)
-		return -1;
-	for (i = 0; rc == 0 && i < n; i++)
-		if (peers[i].is_hub && member_set(st, scope, peers[i].id, ROLE_RELAY, err) < 0)
-			rc = -1;
-	free(peers);
-	return rc;
 }
 
 /* ---- checks ---- */
@@ -392,7 +379,7 @@ int agreement_create(struct store *st, const char *name, const struct agreement_
 		if (strcmp(s->kommuner[i], me) != 0 &&
 		    grant(st, id, s->kommuner[i], ROLE_MEMBER, err) != 0)
 			return -1;
-	if (agreement_grant_hubs(st, id, err) != 0)
+	if (dom_grant_hubs(st, id, err) != 0)
 		return -1;
 	return write_rows(st, id, s, hf, status, err);
 }

@@ -193,10 +193,4 @@ typedef int (*agreement_note_cb)(const struct agreement_note *n, void *ctx);
 int agreement_notes(struct store *st, const char *id, int limit, agreement_note_cb cb, void *ctx,
 		    lm_err *err);
 
-/* ---- shared with other governed scopes ---- */
-
-/* Give every hub this site peers with role relay in scope, so its rows
- * travel through the hub (the idea of network.c's grant_hubs). */
-int agreement_grant_hubs(struct store *st, const char *scope, lm_err *err);
-
 #endif

@@ -40,8 +40,7 @@ static int write_member_row(struct store *st, const char *id, const char *site, 
 	return step_done(st, stmt, "writing the network's member", err);
 }
 
-/* Every hub this site peers with relays the network. */
-static int grant_hubs(struct store *st, const char *id, lm_err *err)
+int dom_grant_hubs(struct store *st, const char *id, lm_err *err)
 {
 	struct peer *peers = NULL;
 	int n = 0, i, rc = 0;
@@ -98,7 +97,7 @@ int network_create(struct store *st, const char *name, const struct network *n, 
 		sqlite3_exec(st->db, "ROLLBACK", NULL, NULL, NULL);
 		return -1;
 	}
-	return grant_hubs(st, id, err);
+	return dom_grant_hubs(st, id, err);
 }
 
 static void copy_col(sqlite3_stmt *stmt, int i, char *out, size_t cap)

@@ -64,6 +64,10 @@ typedef int (*network_member_cb)(const struct network_member *m, void *ctx);
 int network_members(struct store *st, const char *id, network_member_cb cb, void *ctx,
 		    lm_err *err);
 
+/* Give every hub this site peers with role relay in scope, so the scope's
+ * rows travel through the region's hub (networks and agreements alike). */
+int dom_grant_hubs(struct store *st, const char *scope, lm_err *err);
+
 /* The site arg names, as 64 hex digits: a site id in either form, or the
  * name of exactly one organisation or peer known here (case ignored). */
 int dom_site_resolve(struct store *st, const char *arg, char hex[65], lm_err *err);
