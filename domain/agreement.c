@@ -14,7 +14,6 @@
 #include "domain/schema.h"
 #include "proto/siteid.h"
 #include "store/member.h"
-#include "store/peer.h"
 
 /* ---- shared helpers ---- */
 
