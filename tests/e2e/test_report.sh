@@ -6,7 +6,8 @@
 # not depend on how many sites wrote the rows once they are merged into the
 # store it reads, and test_report (unit) checks exactly that on three sites'
 # stores merged into one another. No daemon is needed: reports read the
-# store.
+# store. test_two_owners_through_a_hub adds the whole path once: two owners'
+# rows carried by lmsyncd through a hub, and the same report at both.
 # shellcheck source=lib.sh
 . "$(dirname "$0")/lib.sh" "$@"
 
@@ -269,6 +270,87 @@ test_errors() {
 	contains "$OUT" "--period: '2026-13' is not a period"
 	expect_rc 1 lm "$T/none" report activity "${period_args[@]}"
 	contains "$OUT" "holds no site"
+}
+
+# wsql DIR QUERY: the sqlite3 shell while lmsyncd may be writing.
+wsql() {
+	sqlite3 -cmd ".timeout 10000" "$1/store.db" "$2"
+}
+
+# exactly N DIR QUERY
+exactly() {
+	[ "$(wsql "$2" "$3")" = "$1" ]
+}
+
+same_report() {
+	[ "$(lm "$1" report activity "${@:3}")" = "$(lm "$2" report activity "${@:3}")" ]
+}
+
+test_two_owners_through_a_hub() {
+	local hub a b me net s
+	hub=$(new_site hub hub)
+	a=$(new_site fonna helseforetak)
+	b=$(new_site bomlo kommune)
+	for s in "$a" "$b"; do
+		lm "$s" peer add "$(lm "$hub" id)" --addr "127.0.0.1:$(cat "$hub/port")" --hub \
+			--name hub >/dev/null || fail "peer add hub to $s"
+		lm "$hub" peer add "$(lm "$s" id)" --addr "127.0.0.1:$(cat "$s/port")" \
+			--name "$(basename "$s")" >/dev/null || fail "peer add $s to hub"
+	done
+	me=$(site_hex "$a")
+	net="fonna@$me"
+	# A makes the network, B a member of it, the hub its relay.
+	sql "$a" "INSERT INTO lm_network(id, scope, name, kind, host) VALUES
+		('$net', '$net', 'Fonna-nettverket', 'helseforetak', '$me');
+		INSERT INTO lm_network_member(network, org, scope, role) VALUES
+		('$net', '$me', '$net', 'leder'), ('$net', '$(site_hex "$b")', '$net', 'medlem');"
+	lm "$a" member add "$net" "$(lm "$b" id)" --role member >/dev/null || fail "grant b"
+	lm "$a" member add "$net" "$(lm "$hub" id)" --role relay >/dev/null || fail "grant hub"
+	for s in "$hub" "$a" "$b"; do start_daemon "$s"; done
+	wait_for 30 exactly 2 "$b" "SELECT count(*) FROM lm_network_member WHERE network = '$net'" ||
+		fail "b did not receive the network"
+	# Each owner writes its own course and runs.
+	wsql "$a" "INSERT INTO lm_course(owner, id, scope, title, kind, target, diagnosis,
+		standard_metode, user_reps, municipality) VALUES
+		('$me', 'k1', '$net', 'KOLS-skole', 'kurs', 'pasienter', 'KOLS', 1, 2, 'Haugesund');
+		INSERT INTO lm_course_run(owner, id, scope, course, starts, held, sessions_held,
+		patients, relatives, professional_hours, user_rep_hours, forms, benefit_none,
+		benefit_some, benefit_good, benefit_very_good) VALUES
+		('$me', 'r1', '$net', 'k1', '2026-02-01', 1, 5, 14, 6, 20, 10, 18, 0, 2, 8, 8),
+		('$me', 'r2', '$net', 'k1', '2026-09-01', 1, 5, 11, 9, 20, 10, 15, 0, 0, 7, 8);" ||
+		fail "writing at a"
+	wsql "$b" "INSERT INTO lm_course(owner, id, scope, title, kind, target, diagnosis,
+		standard_metode, user_reps, municipality) VALUES
+		('$(site_hex "$b")', 'k1', '$net', 'Mestringstreff', 'kurs', 'begge', NULL, 1, 2,
+		'Bømlo');
+		INSERT INTO lm_course_run(owner, id, scope, course, starts, held, sessions_held,
+		patients, relatives, professional_hours, user_rep_hours, forms, benefit_none,
+		benefit_some, benefit_good, benefit_very_good) VALUES
+		('$(site_hex "$b")', 'r1', '$net', 'k1', '2026-03-01', 1, 6, 8, 3, 15, 15, 11, 1,
+		2, 4, 4);" || fail "writing at b"
+	for s in "$a" "$b"; do
+		wait_for 30 exactly 3 "$s" "SELECT count(*) FROM lm_course_run" ||
+			fail "$(basename "$s") holds $(wsql "$s" 'SELECT count(*) FROM lm_course_run') runs, not 3"
+		wait_for 30 exactly 2 "$s" "SELECT count(*) FROM lm_org" ||
+			fail "$(basename "$s") does not know both organisations"
+	done
+	# The same figures at both, from their own stores. B's 3 pårørende hide
+	# its participant counts, and A's 15 with them (the smallest other), so
+	# 3 is not 18 - 15; every evaluation row holds a count below 5.
+	wait_for 10 same_report "$a" "$b" --network fonna --from 2026-01-01 --to 2026-12-31 \
+		--by org --format csv || fail "the reports differ"
+	expect_rc 0 lm "$b" report activity --network fonna --from 2026-01-01 --to 2026-12-31 \
+		--by org --format csv
+	[ "$(printf '%s' "$OUT" | tr -d '\r' | tail -3)" = "bomlo,1,1,6,x,<5,x,15.00,15.00,1,100,100,x,<5,<5,<5,<5
+fonna,1,2,10,x,x,x,40.00,20.00,2,100,100,x,0,<5,x,x
+total,2,3,16,33,18,51,55.00,35.00,3,100,100,x,<5,<5,x,x" ] || fail "csv at b: $OUT"
+	# B closes; A sees it.
+	expect_rc 0 lm "$b" report close --network fonna --period 2026-H1
+	wait_for 30 exactly 1 "$a" "SELECT count(*) FROM lm_report_close" ||
+		fail "a did not receive b's closing"
+	expect_rc 0 lm "$a" report completeness --network fonna --period 2026-H1
+	contains "$OUT" "1 of 2 members closed"
+	[[ "$OUT" =~ bomlo\ +[0-9a-f]{64}\ +medlem\ +yes ]] || fail "completeness at a: $OUT"
 }
 
 run_tests
