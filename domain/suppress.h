@@ -37,7 +37,14 @@
  *  A single group's row equals the total and gets the same markers; a table
  *  without groups is its total row alone (rules 1 and 2).
  *
- * What it does not protect against: combining several reports (another
+ * The model behind "pinned": a reader knows the markers' meaning ("<5" is
+ * 1..4, an "x" in a group row of an ordinary column 5 or more, any other
+ * "x" at least 1) and that columns add up to their totals and participants
+ * to patients + relatives; tests/unit/test_suppress.c checks by brute force
+ * that no "<5" can then be worked out. Ratings only bound forms (a form may
+ * leave the question blank), so they can narrow a hidden rating without
+ * pinning it; a reader who replays this algorithm's choices may narrow
+ * more. What it does not protect against: combining several reports (another
  * period, another grouping) and subtracting their totals; and the members
  * of a network hold the counts of its course runs in their own stores
  * anyway (counts only: no table has a participant's name). The rule makes
