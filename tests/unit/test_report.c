@@ -143,7 +143,7 @@ static int setup(void **state)
 	struct fx *f = calloc(1, sizeof(*f));
 	struct network n;
 	struct org o;
-	char path[160], b1[64], b2[64];
+	char path[160], b1[64];
 	uint8_t seed[32];
 	lm_err err;
 	size_t i;
@@ -200,7 +200,6 @@ static int setup(void **state)
 			if (courses[j].site == r->site && strcmp(courses[j].id, r->course) == 0)
 				c = &courses[j];
 		assert_non_null(c);
-		(void)b2;
 		sqlf(&f->s[r->site],
 		     "INSERT INTO lm_course_run(owner, id, scope, course, starts, held, "
 		     "sessions_held, patients, relatives, professional_hours, user_rep_hours, "
