@@ -21,6 +21,7 @@ static const struct cli_command *const commands[] = {
     &cmd_org,
     &cmd_network,
     &cmd_agreement,
+    &cmd_report,
     /* Replication underneath. */
     &cmd_table,
     &cmd_scope,
