@@ -192,6 +192,7 @@ static int run(struct cli *cli, int argc, char **argv)
 	static const struct option longopts[] = {{"wait", no_argument, NULL, 'w'},
 						 {"timeout", required_argument, NULL, 't'},
 						 {"json", no_argument, NULL, 'j'},
+						 {"help", no_argument, NULL, 'h'},
 						 {NULL, 0, NULL, 0}};
 	int wait = 0, json = 0, opt, code = EXIT_OK, done;
 	double timeout_s = 60;
@@ -200,7 +201,7 @@ static int run(struct cli *cli, int argc, char **argv)
 	struct report r;
 	char *end;
 
-	while ((opt = cli_getopt(&cmd_sync, argc, argv, "", longopts)) != -1) {
+	while ((opt = cli_getopt(&cmd_sync, argc, argv, ":h", longopts)) != -1) {
 		if (opt == 'w')
 			wait = 1;
 		else if (opt == 'j')
