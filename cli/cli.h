@@ -30,6 +30,7 @@ struct cli_command {
 
 extern const struct cli_command cmd_init, cmd_id, cmd_peer, cmd_status, cmd_changes, cmd_conflicts,
     cmd_quarantine, cmd_table, cmd_scope, cmd_member, cmd_sync;
+extern const struct cli_command cmd_course;
 
 struct json;
 struct peer;

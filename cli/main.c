@@ -12,7 +12,7 @@
 
 static const struct cli_command *const commands[] = {
     &cmd_init,	 &cmd_id,   &cmd_peer,	  &cmd_table,	  &cmd_scope,	   &cmd_member,
-    &cmd_status, &cmd_sync, &cmd_changes, &cmd_conflicts, &cmd_quarantine,
+    &cmd_status, &cmd_sync, &cmd_changes, &cmd_conflicts, &cmd_quarantine, &cmd_course,
 };
 #define NCOMMANDS (sizeof(commands) / sizeof(commands[0]))
 
