@@ -12,7 +12,8 @@
 
 static const struct cli_command *const commands[] = {
     &cmd_init,	 &cmd_id,   &cmd_peer,	  &cmd_table,	  &cmd_scope,	   &cmd_member,
-    &cmd_status, &cmd_sync, &cmd_changes, &cmd_conflicts, &cmd_quarantine, &cmd_course,
+    &cmd_status, &cmd_sync, &cmd_changes, &cmd_conflicts, &cmd_quarantine,
+    &cmd_course, // the course catalogue (a line of its own: merges stay trivial)
 };
 #define NCOMMANDS (sizeof(commands) / sizeof(commands[0]))
 
