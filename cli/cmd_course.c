@@ -314,54 +314,6 @@ static int archive_cmd(struct cli *cli, int argc, char **argv)
 
 /* ---- output ---- */
 
-void course_json(struct json *j, struct store *st, const struct course *c, int with_names)
-{
-	char name[DOM_TEXT_SHORT + 1];
-	int i;
-
-	json_object_begin(j);
-	for (i = 0; i < CC_NCOLS; i++) {
-		json_key(j, course_cols[i].name);
-		if (c->v[i] == NULL)
-			json_null(j);
-		else if (course_cols[i].type == COL_INT)
-			json_int(j, strtoll(c->v[i], NULL, 10));
-		else if (course_cols[i].type == COL_BOOL)
-			json_bool(j, course_bool(c->v[i]));
-		else
-			json_str(j, c->v[i]);
-	}
-	if (with_names) {
-		org_name(st, c->v[CC_OWNER], name, sizeof(name));
-		json_kv_str(j, "owner_name", name);
-	}
-	json_object_end(j);
-}
-
-void course_run_json(struct json *j, const struct course_run *r)
-{
-	int i;
-
-	json_object_begin(j);
-	for (i = 0; i < RC_NCOLS; i++) {
-		json_key(j, run_cols[i].name);
-		if (r->v[i] == NULL)
-			json_null(j);
-		else if (run_cols[i].type == COL_INT)
-			json_int(j, strtoll(r->v[i], NULL, 10));
-		else if (run_cols[i].type == COL_BOOL)
-			json_bool(j, course_bool(r->v[i]));
-		else if (run_cols[i].type == COL_HOURS) {
-			/* A number as the store writes it (2.5); json.h has no doubles,
-			 * and the key before it took the value's comma. */
-			j->after_key = 0;
-			fputs(r->v[i], j->out);
-		} else
-			json_str(j, r->v[i]);
-	}
-	json_object_end(j);
-}
-
 struct listing {
 	struct store *st;
 	struct json j;
@@ -461,7 +413,7 @@ static int show_cmd(struct cli *cli, int argc, char **argv)
 				v = "diagnosis-independent";
 			else if (course_cols[i].type == COL_BOOL)
 				v = course_bool(v) ? "ja" : "nei";
-			printf("  %-16s %s\n", course_cols[i].name, v ? v : "-");
+			printf("  %-16s %s\n", course_cols[i].name, v && v[0] ? v : "-");
 		}
 	}
 	rc = course_run_list(&st, c.v[CC_OWNER], c.v[CC_ID], print_run_in_show, &l, &err);

@@ -239,6 +239,8 @@ int dom_row_find(struct store *st, const char *table, const char *what, const ch
 int dom_row_read(sqlite3_stmt *stmt, int first, int n, char **v);
 /* "P.a, P.b, ..." for the columns. */
 void dom_cols_sql(const struct dom_col *cols, int n, const char *prefix, char *out, size_t cap);
+/* 1 when s is all lowercase hex digits. */
+int dom_is_hex(const char *s);
 /* Replace *slot with a copy of v (NULL stays NULL); -1 out of memory. */
 int dom_set(char **slot, const char *v);
 /* Now as YYYY-MM-DDTHH:MM:SSZ. */
