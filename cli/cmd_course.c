@@ -46,6 +46,16 @@ static void say(const char *fmt, ...)
 		help_len += (size_t)w;
 }
 
+/* Characters, not bytes: æ, ø and å take two bytes and one column. */
+static int width(const char *s)
+{
+	int n = 0;
+
+	for (; *s; s++)
+		n += ((unsigned char)*s & 0xc0) != 0x80;
+	return n;
+}
+
 /* An option with a closed list: each value and what it means. */
 static void say_enum(const char *opt, const struct dom_enum *e, const char *what, const char *dflt)
 {
@@ -54,7 +64,8 @@ static void say_enum(const char *opt, const struct dom_enum *e, const char *what
 	say("    %s %s%s%s%s\n", opt, what, dflt ? " (default " : "", dflt ? dflt : "",
 	    dflt ? ")" : "");
 	for (i = 0; i < e->n; i++)
-		say("        %-18s %s\n", e->values[i], e->meaning[i]);
+		say("        %s%*s %s\n", e->values[i], 18 - width(e->values[i]), "",
+		    e->meaning[i]);
 }
 
 static void make_help(void)
@@ -80,7 +91,8 @@ static void make_help(void)
 	    "  course show ID [--json]\n"
 	    "      Every field of the course, and its runs.\n"
 	    "  course list [FILTERS] [--json]\n"
-	    "      The courses here, by start date.\n"
+	    "      The courses here, this site's and those its networks publish, by\n"
+	    "      start date. --json adds owner_name to the export's keys.\n"
 	    "  course search QUERY [FILTERS] [--json]\n"
 	    "      Courses whose title, description, diagnosis, venue, municipality or\n"
 	    "      co-organisers hold every word of QUERY (a word also finds longer words\n"
@@ -104,8 +116,9 @@ static void make_help(void)
 	say_enum("--target", &dom_target_group, "G: who it is for (required for add):", NULL);
 	say_enum("--age-group", &dom_age_group, "A:", "alle");
 	say("    --diagnosis GROUP    the diagnosis group it is for (e.g. diabetes, kols,\n"
-	    "                         psykisk helse); courses for any diagnosis are\n"
-	    "    --diagnosis-independent   diagnosis-independent (the default)\n"
+	    "                         psykisk helse)\n"
+	    "    --diagnosis-independent\n"
+	    "                         for people with any diagnosis (the default)\n"
 	    "    --standard-metode ja|nei  planned, run and evaluated by brukerrepresentanter\n"
 	    "                         (user representatives: people with lived experience,\n"
 	    "                         as patient or pårørende) and professionals as equal\n"
@@ -125,7 +138,9 @@ static void make_help(void)
 	    "                         person's address or phone number\n");
 	say_enum("--status", &dom_course_status, "S:", "planlagt");
 	say("    --starts DATE, --ends DATE   first and last day, YYYY-MM-DD\n"
-	    "Free text (title, description, venue, ...) must not hold a national identity\n"
+	    "The listed values may be written without æ, ø and å (pamelding, temamote)\n"
+	    "and in any case. Free text (title, description, venue, ...) must not hold a national "
+	    "identity\n"
 	    "number (fødselsnummer): lmsync shares no personal data.\n"
 	    "\n"
 	    "FILTERS (list and search):\n"
@@ -153,8 +168,10 @@ static void make_help(void)
 	    "      Report a run: whether it was held, sessions held, how many patients\n"
 	    "      and pårørende (relatives) took part, hours of professionals and of\n"
 	    "      brukerrepresentanter (e.g. 2.5), evaluation forms returned and their\n"
-	    "      answers to overall benefit (ingen, noe, god, svært god nytte); the four\n"
-	    "      answers add up to at most the forms.\n"
+	    "      answers to overall benefit: --benefit-none (ingen nytte), --benefit-some\n"
+	    "      (noe), --benefit-good (god), --benefit-very-good (svært god nytte);\n"
+	    "      the four add up to at most --forms. Only the course's owner adds and\n"
+	    "      reports runs.\n"
 	    "  course run list [COURSE] [--json]\n"
 	    "      The runs of COURSE, or of every course.\n"
 	    "\n"
@@ -332,9 +349,11 @@ static int print_course_line(const struct course *c, void *ctx)
 			printf("%-16s  %-10s  %-16s  %-11s  %s\n", "ID", "STARTS", "KIND", "STATUS",
 			       "TITLE (OWNER)");
 		org_name(l->st, c->v[CC_OWNER], name, sizeof(name));
-		printf("%-16s  %-10s  %-16s  %-11s  %s (%s)%s\n", c->v[CC_ID],
-		       c->v[CC_STARTS] ? c->v[CC_STARTS] : "-", c->v[CC_KIND], c->v[CC_STATUS],
-		       c->v[CC_TITLE], name, course_bool(c->v[CC_ARCHIVED]) ? " [archived]" : "");
+		printf("%-16s  %-10s  %s%*s  %s%*s  %s (%s)%s\n", c->v[CC_ID],
+		       c->v[CC_STARTS] ? c->v[CC_STARTS] : "-", c->v[CC_KIND],
+		       16 - width(c->v[CC_KIND]), "", c->v[CC_STATUS], 11 - width(c->v[CC_STATUS]),
+		       "", c->v[CC_TITLE], name,
+		       course_bool(c->v[CC_ARCHIVED]) ? " [archived]" : "");
 	}
 	l->count++;
 	return 0;

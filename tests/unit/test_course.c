@@ -15,7 +15,9 @@
  *  - runs: dates in order, benefit counts within the forms;
  *  - import: one bad line and nothing is written; every error named by line
  *    (or JSON index) and field; export, delete, import, export gives the
- *    same bytes; an unchanged import writes nothing.
+ *    same bytes; an unchanged import writes nothing; another site's rows
+ *    are refused, and with the owner column emptied become this site's,
+ *    exported the same but for the owner.
  */
 #include <setjmp.h>
 #include <stdarg.h>
@@ -570,6 +572,25 @@ static char *export_csv(struct replica *r)
 	return buf;
 }
 
+/* s with every from replaced by to (a new string). */
+static char *replace_all(const char *s, const char *from, const char *to)
+{
+	size_t n = 0, lf = strlen(from), lt = strlen(to);
+	char *out = malloc(strlen(s) * (lt > lf ? lt : 1) + 1);
+	const char *hit;
+
+	assert_non_null(out);
+	while ((hit = strstr(s, from)) != NULL) {
+		memcpy(out + n, s, (size_t)(hit - s));
+		n += (size_t)(hit - s);
+		memcpy(out + n, to, lt);
+		n += lt;
+		s = hit + lf;
+	}
+	strcpy(out + n, s);
+	return out;
+}
+
 static int import(struct fx *f, struct replica *r, const char *name, const char *data,
 		  enum course_format fmt, int *added, int *changed, int *same)
 {
@@ -705,6 +726,47 @@ static void test_import_other_owner(void **state)
 	/* At B, A's rows are A's: refused, with A named. */
 	assert_int_equal(import(f, &f->b, "a.csv", one, COURSE_CSV, &added, &changed, &same), 1);
 	has_err(f, "a.csv:2: owner: this course belongs to Trondheim kommune, not to this site");
+	assert_int_equal(replica_int(&f->b, "SELECT count(*) FROM lm_course WHERE owner = (SELECT "
+					    "value FROM meta WHERE key = 'site_id')"),
+			 0);
+
+	/* With the owner column emptied, they become B's own courses, with the
+	 * same ids and everything else as it was: B's export is A's, but for
+	 * the owner. */
+	{
+		char from[80], to[80], *blank, *want, *mine = NULL;
+		struct course_filter flt;
+		size_t len;
+		FILE *out;
+		lm_err err;
+
+		/* Every record begins with its owner, right after a CRLF. */
+		snprintf(from, sizeof(from), "\r\n%s,", f->a.hex);
+		blank = replace_all(one, from, "\r\n,");
+		snprintf(to, sizeof(to), "\r\n%s,", f->b.hex);
+		want = replace_all(one, from, to);
+		assert_int_equal(
+		    import(f, &f->b, "a.csv", blank, COURSE_CSV, &added, &changed, &same), 0);
+		assert_int_equal(added, 1);
+		out = open_memstream(&mine, &len);
+		assert_non_null(out);
+		memset(&flt, 0, sizeof(flt));
+		assert_int_equal(course_filter_set(&f->b.st, &flt, NULL, f->b.hex, &err), 0);
+		assert_int_equal(course_export_csv(&f->b.st, &flt, out, &err), 0);
+		assert_int_equal(fclose(out), 0);
+		assert_string_equal(mine, want);
+		/* The id names B's own course at B, A's at A. */
+		{
+			struct course c;
+
+			get(&f->b, id, &c);
+			assert_string_equal(c.v[CC_OWNER], f->b.hex);
+			course_free(&c);
+		}
+		free(blank);
+		free(want);
+		free(mine);
+	}
 	free(one);
 }
 
