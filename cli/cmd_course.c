@@ -194,6 +194,24 @@ static void make_help(void)
 	    "Exit status: 0 done, 1 refused or invalid (the message says why), 2 usage.\n");
 }
 
+int course_open_store(struct cli *cli, struct store *st)
+{
+	lm_err err;
+	int rc;
+
+	if (cli_open_store(cli, st) != EXIT_OK)
+		return EXIT_FAIL;
+	rc = domain_installed(st, &err);
+	if (rc == 1)
+		return EXIT_OK;
+	store_close(st);
+	if (rc < 0)
+		return cli_fail("%s", err.msg);
+	return cli_fail("%s holds no course catalogue: a hub stores and forwards the sites' "
+			"change sets, and keeps no catalogue of its own",
+			cli->sd.dir);
+}
+
 void course_print_error(void *ctx, int col, const char *msg)
 {
 	(void)ctx;
@@ -273,7 +291,7 @@ static int add_cmd(struct cli *cli, int argc, char **argv)
 		if (in.v[required[i]] == NULL)
 			return cli_usage(&course_cmd, "course add needs %s",
 					 course_cols[required[i]].opt);
-	if (cli_open_store(cli, &st) != EXIT_OK)
+	if (course_open_store(cli, &st) != EXIT_OK)
 		return EXIT_FAIL;
 	rc = course_add(&st, &in, id, course_print_error, NULL);
 	store_close(&st);
@@ -298,7 +316,7 @@ static int edit_cmd(struct cli *cli, int argc, char **argv)
 		any |= in.v[i] != NULL;
 	if (!any)
 		return cli_usage(&course_cmd, "course edit needs a field to change (--title, ...)");
-	if (cli_open_store(cli, &st) != EXIT_OK)
+	if (course_open_store(cli, &st) != EXIT_OK)
 		return EXIT_FAIL;
 	rc = course_edit(&st, argv[optind], &in, course_print_error, NULL);
 	store_close(&st);
@@ -319,7 +337,7 @@ static int archive_cmd(struct cli *cli, int argc, char **argv)
 		return EXIT_USAGE;
 	if (optind != argc - 1)
 		return cli_usage(&course_cmd, "course archive takes one course ID");
-	if (cli_open_store(cli, &st) != EXIT_OK)
+	if (course_open_store(cli, &st) != EXIT_OK)
 		return EXIT_FAIL;
 	rc = course_archive(&st, argv[optind], &err);
 	store_close(&st);
@@ -398,7 +416,7 @@ static int show_cmd(struct cli *cli, int argc, char **argv)
 	}
 	if (optind != argc - 1)
 		return cli_usage(&course_cmd, "course show takes one course ID");
-	if (cli_open_store(cli, &st) != EXIT_OK)
+	if (course_open_store(cli, &st) != EXIT_OK)
 		return EXIT_FAIL;
 	l.st = &st;
 	if (course_find(&st, argv[optind], &c, &err) != 1) {
@@ -534,7 +552,7 @@ static int list_or_search(struct cli *cli, int argc, char **argv, int search)
 		return cli_usage(&course_cmd, "course list takes options only, not '%s'",
 				 argv[optind]);
 	}
-	if (cli_open_store(cli, &st) != EXIT_OK)
+	if (course_open_store(cli, &st) != EXIT_OK)
 		return EXIT_FAIL;
 	l.st = &st;
 	if (course_filter_set(&st, &f, network, owner, &err) != 0) {

@@ -10,6 +10,9 @@
 /* `course` with the help text made from the enum lists (course_help). */
 extern struct cli_command course_cmd;
 
+/* cli_open_store, and refuse a store without the catalogue (a hub's). */
+int course_open_store(struct cli *cli, struct store *st);
+
 /* Print a domain error as "lmsync: <msg>" (a dom_err_fn). */
 void course_print_error(void *ctx, int col, const char *msg);
 

@@ -114,7 +114,7 @@ static int run_add_cmd(struct cli *cli, int argc, char **argv)
 		return cli_usage(&course_cmd, "course run add takes one COURSE");
 	if (in.v[RC_STARTS] == NULL)
 		return cli_usage(&course_cmd, "course run add needs --starts DATE");
-	if (cli_open_store(cli, &st) != EXIT_OK)
+	if (course_open_store(cli, &st) != EXIT_OK)
 		return EXIT_FAIL;
 	rc = course_run_add(&st, argv[optind], &in, id, course_print_error, NULL);
 	store_close(&st);
@@ -140,7 +140,7 @@ static int run_update_cmd(struct cli *cli, int argc, char **argv)
 		return cli_usage(&course_cmd,
 				 "course run update needs a field to change (--held, --patients, "
 				 "...)");
-	if (cli_open_store(cli, &st) != EXIT_OK)
+	if (course_open_store(cli, &st) != EXIT_OK)
 		return EXIT_FAIL;
 	rc = course_run_update(&st, argv[optind], &in, course_print_error, NULL);
 	store_close(&st);
@@ -194,7 +194,7 @@ static int run_list_cmd(struct cli *cli, int argc, char **argv)
 	}
 	if (optind < argc - 1)
 		return cli_usage(&course_cmd, "course run list takes at most one COURSE");
-	if (cli_open_store(cli, &st) != EXIT_OK)
+	if (course_open_store(cli, &st) != EXIT_OK)
 		return EXIT_FAIL;
 	if (optind == argc - 1 && course_find(&st, argv[optind], &c, &err) != 1) {
 		store_close(&st);
@@ -279,7 +279,7 @@ int course_export_cmd(struct cli *cli, int argc, char **argv)
 	if (optind != argc)
 		return cli_usage(&course_cmd, "course export takes options only, not '%s'",
 				 argv[optind]);
-	if (cli_open_store(cli, &st) != EXIT_OK)
+	if (course_open_store(cli, &st) != EXIT_OK)
 		return EXIT_FAIL;
 	if (course_filter_set(&st, &f, network, owner, &err) != 0) {
 		store_close(&st);
@@ -379,7 +379,7 @@ int course_import_cmd(struct cli *cli, int argc, char **argv)
 				 path);
 	if (read_file(path, &data, &len) != EXIT_OK)
 		return EXIT_FAIL;
-	if (cli_open_store(cli, &st) != EXIT_OK) {
+	if (course_open_store(cli, &st) != EXIT_OK) {
 		free(data);
 		return EXIT_FAIL;
 	}

@@ -256,6 +256,8 @@ test_two_sites_through_hub() {
 		lm "$hub" peer add "$(lm "$s" id)" --addr "127.0.0.1:$(cat "$s/port")" \
 			--name "$(basename "$s")" >/dev/null || fail "peer add to hub"
 	done
+	expect_rc 1 lm "$hub" course list
+	contains "$OUT" "holds no course catalogue: a hub stores and forwards"
 	net=$(network "$a" midt "Helse Midt")
 	lm "$a" member add "$net" "$(lm "$b" id)" --role member >/dev/null || fail "member add b"
 	lm "$a" member add "$net" "$(lm "$hub" id)" --role relay >/dev/null || fail "member add hub"
