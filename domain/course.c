@@ -215,11 +215,6 @@ static int parse_one(struct chk *k, struct course *c, int col, const char *s, co
 		rc = network_resolve(k->st, s, buf, cap, &err);
 		if (rc != 0)
 			lm_err_wrap(&err, "%s", f);
-		else if (c->v[CC_NETWORK] != NULL && strcmp(c->v[CC_NETWORK], buf) != 0)
-			rc = lm_errf(&err,
-				     "%s: a course stays in the network it was published to (%s); "
-				     "archive it and add it again in the other network",
-				     f, c->v[CC_NETWORK]);
 		*out = buf;
 	} else if (col == CC_DESCRIPTION || col == CC_CO_ORGANISERS) {
 		rc = dom_check_text(f, s, col == CC_DESCRIPTION ? DOM_TEXT_LONG : 1000,
@@ -258,7 +253,7 @@ int course_check(struct store *st, const struct course_input *in, enum dom_names
 		 struct course *c, dom_err_fn fn, void *ctx)
 {
 	struct chk k = {st, names, fn, ctx, 0};
-	int fresh = c->v[CC_ID] == NULL, col, before;
+	int fresh = c->v[CC_ID] == NULL, col, before, moved;
 	char me[65], id[COURSE_ID_LEN + 1], list[256];
 	lm_err err;
 
@@ -270,9 +265,25 @@ int course_check(struct store *st, const struct course_input *in, enum dom_names
 		for (col = 0; col < CC_NCOLS; col++)
 			if (c->v[col] == NULL && course_defaults[col] != NULL)
 				put(&k, c, col, course_defaults[col]);
+	/* A course may move to another network: check the right to publish
+	 * there as for a new one. */
+	moved = !fresh && in->v[CC_NETWORK] != NULL;
 	for (col = 0; col < CC_NCOLS; col++)
-		if (in->v[col] != NULL)
+		if (in->v[col] != NULL) {
+			if (col == CC_NETWORK && moved) {
+				char *was = c->v[CC_NETWORK];
+
+				c->v[CC_NETWORK] = NULL;
+				check_one(&k, c, col, in->v[col], me);
+				moved = c->v[CC_NETWORK] && strcmp(c->v[CC_NETWORK], was) != 0;
+				if (c->v[CC_NETWORK] == NULL)
+					c->v[CC_NETWORK] = was;
+				else
+					free(was);
+				continue;
+			}
 			check_one(&k, c, col, in->v[col], me);
+		}
 	if (fresh) {
 		put(&k, c, CC_OWNER, me);
 		if (c->v[CC_ID] == NULL) {
@@ -295,14 +306,112 @@ int course_check(struct store *st, const struct course_input *in, enum dom_names
 	before = k.n;
 	if (c->v[CC_STARTS] && c->v[CC_ENDS] && strcmp(c->v[CC_ENDS], c->v[CC_STARTS]) < 0)
 		badf(&k, CC_ENDS, "%s is before the start, %s", c->v[CC_ENDS], c->v[CC_STARTS]);
-	if (fresh && c->v[CC_NETWORK] != NULL && before == k.n &&
+	if ((fresh || moved) && c->v[CC_NETWORK] != NULL && before == k.n &&
 	    dom_may_publish(st, c->v[CC_NETWORK], &err) != 0)
 		badf(&k, CC_NETWORK, "%s", err.msg);
 	return k.n;
 }
 
+/* The runs of a course, collected to be moved with it. */
+struct runs {
+	struct course_run *r;
+	size_t n, cap;
+};
+
+static int keep_run(const struct course_run *r, void *ctx)
+{
+	struct runs *l = ctx;
+	struct course_run *copy;
+	int i;
+
+	if (l->n == l->cap) {
+		size_t cap = l->cap ? l->cap * 2 : 8;
+		struct course_run *grown = realloc(l->r, cap * sizeof(*grown));
+
+		if (grown == NULL)
+			return -1;
+		l->r = grown;
+		l->cap = cap;
+	}
+	copy = &l->r[l->n++];
+	memset(copy, 0, sizeof(*copy));
+	for (i = 0; i < RC_NCOLS; i++)
+		if (dom_set(&copy->v[i], r->v[i]) != 0)
+			return -1;
+	return 0;
+}
+
+static int exec_key(struct store *st, const char *sql, const char *owner, const char *id,
+		    lm_err *err)
+{
+	sqlite3_stmt *stmt;
+	int rc;
+
+	if (store_prepare(st, sql, &stmt, err) != 0)
+		return -1;
+	sqlite3_bind_text(stmt, 1, owner, -1, SQLITE_STATIC);
+	sqlite3_bind_text(stmt, 2, id, -1, SQLITE_STATIC);
+	rc = sqlite3_step(stmt);
+	sqlite3_finalize(stmt);
+	if (rc != SQLITE_DONE)
+		return lm_errf(err, "%s: moving the course: %s", st->path, sqlite3_errmsg(st->db));
+	return 0;
+}
+
+/* A row's scope never changes in place (the triggers refuse it): moving a
+ * course to another network deletes it and its runs from the old one and
+ * writes them anew in the other, under the same ids, in one savepoint. The
+ * old network's sites see it go, the new one's see it come. */
+static int course_move(struct store *st, const struct course *c, lm_err *err)
+{
+	struct runs l = {NULL, 0, 0};
+	size_t i;
+	int rc;
+
+	if (store_exec(st, "SAVEPOINT course_move", err) != 0)
+		return -1;
+	rc = course_run_list(st, c->v[CC_OWNER], c->v[CC_ID], keep_run, &l, err);
+	if (rc == 0)
+		rc = exec_key(st, "DELETE FROM lm_course_run WHERE owner = ?1 AND course = ?2",
+			      c->v[CC_OWNER], c->v[CC_ID], err);
+	if (rc == 0)
+		rc = exec_key(st, "DELETE FROM lm_course WHERE owner = ?1 AND id = ?2",
+			      c->v[CC_OWNER], c->v[CC_ID], err);
+	if (rc == 0)
+		rc = dom_row_put(st, "lm_course", course_cols, CC_NCOLS, c->v, err);
+	for (i = 0; rc == 0 && i < l.n; i++) {
+		rc = dom_set(&l.r[i].v[RC_NETWORK], c->v[CC_NETWORK]) != 0
+			 ? lm_errf(err, "out of memory")
+			 : dom_row_put(st, "lm_course_run", run_cols, RC_NCOLS, l.r[i].v, err);
+	}
+	for (i = 0; i < l.n; i++)
+		course_run_free(&l.r[i]);
+	free(l.r);
+	if (rc == 0)
+		return store_exec(st, "RELEASE course_move", err);
+	sqlite3_exec(st->db, "ROLLBACK TO course_move; RELEASE course_move", NULL, NULL, NULL);
+	return -1;
+}
+
 int course_put(struct store *st, const struct course *c, lm_err *err)
 {
+	sqlite3_stmt *stmt;
+	int rc, moved = 0;
+
+	if (store_prepare(st, "SELECT scope IS NOT ?3 FROM lm_course WHERE owner = ?1 AND id = ?2",
+			  &stmt, err) != 0)
+		return -1;
+	sqlite3_bind_text(stmt, 1, c->v[CC_OWNER], -1, SQLITE_STATIC);
+	sqlite3_bind_text(stmt, 2, c->v[CC_ID], -1, SQLITE_STATIC);
+	sqlite3_bind_text(stmt, 3, c->v[CC_NETWORK], -1, SQLITE_STATIC);
+	rc = sqlite3_step(stmt);
+	if (rc == SQLITE_ROW)
+		moved = sqlite3_column_int(stmt, 0);
+	sqlite3_finalize(stmt);
+	if (rc != SQLITE_ROW && rc != SQLITE_DONE)
+		return lm_errf(err, "%s: reading courses: %s", st->path, sqlite3_errmsg(st->db));
+	if (moved)
+		return course_move(st, c, err);
 	return dom_row_put(st, "lm_course", course_cols, CC_NCOLS, c->v, err);
 }
 

@@ -121,15 +121,16 @@ enum dom_names { NAMES_OPTIONS, NAMES_COLUMNS };
  * network are required. owner and id, when given, must be this site's and
  * 16 hex digits (empty: this site, a new id); updated_at, when given, must
  * be a time YYYY-MM-DDTHH:MM:SSZ. Checks across fields: ends not before
- * starts, the network one this site may publish to (it is a member), and
- * for an existing course, no move to another network. Returns the number
- * of errors, each reported through fn. */
+ * starts, the network one this site may publish to (it is a member), for
+ * a new course and for one moved to another network. Returns the number of
+ * errors, each reported through fn. */
 int course_check(struct store *st, const struct course_input *in, enum dom_names names,
 		 struct course *c, dom_err_fn fn, void *ctx);
 
 /* Write c (checked) as a new course or over the one with its key, in the
- * caller's transaction or alone. A refusal of the store's triggers comes
- * back in words. */
+ * caller's transaction or alone; a course given another network moves
+ * there with its runs. A refusal of the store's triggers comes back in
+ * words. */
 int course_put(struct store *st, const struct course *c, lm_err *err);
 
 /* The course arg names: its 16 hex digits, or a prefix of 4 or more that

@@ -279,6 +279,13 @@ test_two_sites_through_hub() {
 		fail "b's course did not reach a"
 	expect_rc 0 lm "$a" course list --owner molde
 	contains "$OUT" "Mestring for pårørende (molde)"
+	# Moved to a network b is no member of, the course leaves b.
+	network "$a" nord "Helse Nord" >/dev/null
+	expect_rc 0 lm "$a" course edit "$kols" --network nord
+	wait_for 30 sh -c "! '$LMSYNC' -d '$b' course list | grep -q KOLS-skole" ||
+		fail "the moved course is still listed at b: $(lm "$b" course list 2>&1)"
+	expect_rc 0 lm "$a" course list --network nord
+	contains "$OUT" "KOLS-skole (trondheim)"
 }
 
 run_tests

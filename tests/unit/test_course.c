@@ -6,7 +6,8 @@
  *    named, all of them at once; the identity-number guard in free text
  *    refuses a valid fødselsnummer and lets a near miss through;
  *  - add fills in the defaults, edit changes only what it is given, archive
- *    hides a course from list and search;
+ *    hides a course from list and search; a course moved to another
+ *    network takes its runs (a delete in the old, an insert in the new);
  *  - another site's course (received by merge) cannot be edited there: the
  *    message names the owner; a site that is no member cannot publish;
  *  - ids by prefix (too short, unknown, ambiguous);
@@ -323,7 +324,6 @@ static void test_add_edit_archive(void **state)
 	assert_string_equal(c.v[CC_TITLE], "KOLS-skole");
 	assert_string_equal(c.v[CC_SESSIONS], "6");
 	course_free(&c);
-	/* A course stays in its network. */
 	memset(&in, 0, sizeof(in));
 	in.v[CC_NETWORK] = "nosuch";
 	assert_int_equal(course_edit(&f->a.st, id, &in, collect, f), 1);
@@ -376,6 +376,61 @@ static void test_owner_and_membership(void **state)
 	pull(&f->b, &f->a);
 	assert_int_not_equal(add(f, &f->b, mine, "Nytt kurs", -1), 0);
 	has_err(f, "network: this site is not a member of the network Helse Midt");
+}
+
+/* Moved to another network, a course takes its runs along. */
+static void test_move_network(void **state)
+{
+	struct fx *f = *state;
+	struct course_input in = {{NULL}};
+	struct run_input rin = {{NULL}};
+	char id[COURSE_ID_LEN + 1], run[COURSE_ID_LEN + 1], nord[NETWORK_ID_MAX + 1];
+	struct network n;
+	struct course c;
+	lm_err err;
+
+	memset(&n, 0, sizeof(n));
+	snprintf(n.name, sizeof(n.name), "Helse Nord");
+	snprintf(n.kind, sizeof(n.kind), "region");
+	assert_int_equal(network_create(&f->a.st, "nord", &n, nord, sizeof(nord), &err), 0);
+	assert_int_equal(add(f, &f->a, id, "KOLS-skole", -1), 0);
+	rin.v[RC_STARTS] = "2026-09-01";
+	assert_int_equal(course_run_add(&f->a.st, id, &rin, run, collect, f), 0);
+	pull(&f->b, &f->a);
+	assert_int_equal(replica_int(&f->b, "SELECT count(*) FROM lm_course_run"), 1);
+
+	in.v[CC_NETWORK] = "Helse Nord";
+	in.v[CC_TITLE] = "KOLS-skole nord";
+	reset_errs(f);
+	assert_int_equal(course_edit(&f->a.st, id, &in, collect, f), 0);
+	get(&f->a, id, &c);
+	assert_string_equal(c.v[CC_NETWORK], nord);
+	assert_string_equal(c.v[CC_TITLE], "KOLS-skole nord");
+	course_free(&c);
+	assert_int_equal(replica_int(&f->a, "SELECT count(*) FROM lm_course_run WHERE scope LIKE "
+					    "'nord@%' AND course = (SELECT id FROM lm_course)"),
+			 1);
+	assert_string_equal(search(&f->a, "nord"), "KOLS-skole nord");
+	/* The move merges as a delete in midt and an insert in nord (this
+	 * helper hands B every scope; sync sends B only midt's delete, as
+	 * e2e_course shows). */
+	pull(&f->b, &f->a);
+	assert_int_equal(replica_int(&f->b, "SELECT count(*) FROM lm_course WHERE scope LIKE "
+					    "'nord@%'"),
+			 1);
+	assert_int_equal(replica_int(&f->b, "SELECT count(*) FROM lm_course_run WHERE scope LIKE "
+					    "'nord@%'"),
+			 1);
+	assert_int_equal(replica_int(&f->b, "SELECT count(*) FROM lm_course_fts"), 1);
+	assert_int_equal(replica_check_rows(&f->b, &err), 0);
+
+	/* B may not move its course into a network it is no member of. */
+	assert_int_equal(add(f, &f->b, id, "Mestring", -1), 0);
+	memset(&in, 0, sizeof(in));
+	in.v[CC_NETWORK] = nord;
+	reset_errs(f);
+	assert_int_not_equal(course_edit(&f->b.st, id, &in, collect, f), 0);
+	has_err(f, "--network: this site is not a member of the network Helse Nord");
 }
 
 static void test_find_by_prefix(void **state)
@@ -776,6 +831,7 @@ int main(void)
 	    cmocka_unit_test_setup_teardown(test_every_field_checked, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_add_edit_archive, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_owner_and_membership, setup, teardown),
+	    cmocka_unit_test_setup_teardown(test_move_network, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_find_by_prefix, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_search, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_runs, setup, teardown),
