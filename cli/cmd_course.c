@@ -304,6 +304,8 @@ static int add_cmd(struct cli *cli, int argc, char **argv)
 
 static int edit_cmd(struct cli *cli, int argc, char **argv)
 {
+	struct course c = {{NULL}};
+	lm_err err;
 	struct course_input in;
 	struct store st;
 	size_t i;
@@ -319,12 +321,17 @@ static int edit_cmd(struct cli *cli, int argc, char **argv)
 		return cli_usage(&course_cmd, "course edit needs a field to change (--title, ...)");
 	if (course_open_store(cli, &st) != EXIT_OK)
 		return EXIT_FAIL;
-	rc = course_edit(&st, argv[optind], &in, course_print_error, NULL);
+	/* The whole id, for the message. */
+	if (course_find(&st, argv[optind], &c, &err) != 1) {
+		store_close(&st);
+		return cli_fail("%s", err.msg);
+	}
+	rc = course_edit(&st, c.v[CC_ID], &in, course_print_error, NULL);
 	store_close(&st);
-	if (rc != 0)
-		return EXIT_FAIL;
-	printf("Changed course %s.\n", argv[optind]);
-	return EXIT_OK;
+	if (rc == 0)
+		printf("Changed course %s.\n", c.v[CC_ID]);
+	course_free(&c);
+	return rc == 0 ? EXIT_OK : EXIT_FAIL;
 }
 
 static int archive_cmd(struct cli *cli, int argc, char **argv)

@@ -361,14 +361,16 @@ static int exec_key(struct store *st, const char *sql, const char *owner, const 
 /* A row's scope never changes in place (the triggers refuse it): moving a
  * course to another network deletes it and its runs from the old one and
  * writes them anew in the other, under the same ids, in one savepoint. The
- * old network's sites see it go, the new one's see it come. */
+ * old network's sites see it go, the new one's see it come. Alone, it takes
+ * the write lock first: a read that turns into a write fails at once when
+ * lmsyncd has written in between. */
 static int course_move(struct store *st, const struct course *c, lm_err *err)
 {
 	struct runs l = {NULL, 0, 0};
+	int alone = sqlite3_get_autocommit(st->db), rc;
 	size_t i;
-	int rc;
 
-	if (store_exec(st, "SAVEPOINT course_move", err) != 0)
+	if (store_exec(st, alone ? "BEGIN IMMEDIATE" : "SAVEPOINT course_move", err) != 0)
 		return -1;
 	rc = course_run_list(st, c->v[CC_OWNER], c->v[CC_ID], keep_run, &l, err);
 	if (rc == 0)
@@ -388,8 +390,11 @@ static int course_move(struct store *st, const struct course *c, lm_err *err)
 		course_run_free(&l.r[i]);
 	free(l.r);
 	if (rc == 0)
-		return store_exec(st, "RELEASE course_move", err);
-	sqlite3_exec(st->db, "ROLLBACK TO course_move; RELEASE course_move", NULL, NULL, NULL);
+		rc = store_exec(st, alone ? "COMMIT" : "RELEASE course_move", err);
+	if (rc == 0)
+		return 0;
+	sqlite3_exec(st->db, alone ? "ROLLBACK" : "ROLLBACK TO course_move; RELEASE course_move",
+		     NULL, NULL, NULL);
 	return -1;
 }
 

@@ -160,16 +160,22 @@ int dom_is_hex(const char *s)
 int dom_row_find(struct store *st, const char *table, const char *what, const char *arg,
 		 char owner[65], char id[COURSE_ID_LEN + 1], lm_err *err)
 {
-	char me[65], sql[256], found[5][COURSE_ID_LEN + 1];
+	char me[65], sql[256], found[5][COURSE_ID_LEN + 1], low[COURSE_ID_LEN + 1];
 	sqlite3_stmt *stmt;
-	size_t n = strlen(arg);
+	const char *given = arg;
+	size_t n = strlen(arg), i;
 	int rc, count = 0, mine_exact = 0;
 
+	/* Ids are stored in lower case; one read aloud may be typed in upper. */
+	for (i = 0; i < n && i < COURSE_ID_LEN; i++)
+		low[i] = (char)(arg[i] >= 'A' && arg[i] <= 'F' ? arg[i] - 'A' + 'a' : arg[i]);
+	low[i] = '\0';
+	arg = low;
 	if (n < COURSE_ID_MIN || n > COURSE_ID_LEN || !dom_is_hex(arg))
 		return lm_errf(err,
 			       "'%s' is not a %s id: give its 16 hex digits (`lmsync course %slist` "
 			       "shows them) or the first %d or more",
-			       arg, what, strcmp(what, "run") == 0 ? "run " : "", COURSE_ID_MIN);
+			       given, what, strcmp(what, "run") == 0 ? "run " : "", COURSE_ID_MIN);
 	if (domain_site_hex(st, me, err) != 0)
 		return -1;
 	snprintf(sql, sizeof(sql),
@@ -182,15 +188,15 @@ int dom_row_find(struct store *st, const char *table, const char *what, const ch
 	sqlite3_bind_text(stmt, 2, me, -1, SQLITE_STATIC);
 	while ((rc = sqlite3_step(stmt)) == SQLITE_ROW) {
 		const char *o = (const char *)sqlite3_column_text(stmt, 0);
-		const char *i = (const char *)sqlite3_column_text(stmt, 1);
+		const char *k = (const char *)sqlite3_column_text(stmt, 1);
 
 		if (count == 0) {
 			snprintf(owner, 65, "%s", o);
-			snprintf(id, COURSE_ID_LEN + 1, "%s", i);
-			mine_exact = strcmp(i, arg) == 0 && strcmp(o, me) == 0;
+			snprintf(id, COURSE_ID_LEN + 1, "%s", k);
+			mine_exact = strcmp(k, arg) == 0 && strcmp(o, me) == 0;
 		}
 		if (count < 5)
-			snprintf(found[count], sizeof(found[count]), "%s", i);
+			snprintf(found[count], sizeof(found[count]), "%s", k);
 		count++;
 	}
 	sqlite3_finalize(stmt);

@@ -467,6 +467,12 @@ static void test_find_by_prefix(void **state)
 	assert_int_equal(course_find(&f->a.st, "abc", &c, &err), -1);
 	assert_non_null(strstr(err.msg, "the first 4 or more"));
 	assert_int_equal(course_find(&f->a.st, "ABCD", &c, &err), -1);
+	assert_non_null(strstr(err.msg, "'abcd' names 2 courses here"));
+	get(&f->a, "ABCD000000000001", &c);
+	assert_string_equal(c.v[CC_TITLE], "X");
+	course_free(&c);
+	assert_int_equal(course_find(&f->a.st, "abcg", &c, &err), -1);
+	assert_non_null(strstr(err.msg, "'abcg' is not a course id"));
 	assert_int_equal(course_find(&f->a.st, "ffffffff", &c, &err), -1);
 	assert_non_null(strstr(err.msg, "no course 'ffffffff' here"));
 	get(&f->a, "abcd000000000002", &c);
@@ -555,6 +561,21 @@ static void test_search(void **state)
 		assert_int_equal(course_filter_set(&f->a.st, &flt, "nosuch", NULL, &err), -1);
 		assert_non_null(strstr(err.msg, "--network: no network 'nosuch'"));
 	}
+}
+
+/* Best match first: a word in the title weighs more than in the
+ * description, whatever the order the courses came in. */
+static void test_search_rank(void **state)
+{
+	struct fx *f = *state;
+	char id[COURSE_ID_LEN + 1];
+
+	assert_int_equal(add(f, &f->a, id, "Fysisk aktivitet", CC_DESCRIPTION,
+			     "Trening for deg med kols eller astma", -1),
+			 0);
+	assert_int_equal(add(f, &f->a, id, "KOLS-skole", -1), 0);
+	assert_string_equal(search(&f->a, "kols"), "KOLS-skole Fysisk aktivitet");
+	assert_string_equal(search(&f->a, "astma"), "Fysisk aktivitet");
 }
 
 static void test_runs(void **state)
@@ -834,6 +855,7 @@ int main(void)
 	    cmocka_unit_test_setup_teardown(test_move_network, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_find_by_prefix, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_search, setup, teardown),
+	    cmocka_unit_test_setup_teardown(test_search_rank, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_runs, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_import_all_or_nothing, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_export_import_round_trip, setup, teardown),
