@@ -109,7 +109,8 @@ struct run_input {
 	const char *v[RC_NCOLS];
 };
 
-/* Called once per error found; msg names the field (as names[] has it). */
+/* Called once per error found: col the column (-1 for none), msg naming
+ * the field as an option or a file's column (enum dom_names). */
 typedef void (*dom_err_fn)(void *ctx, int col, const char *msg);
 
 /* Which names errors use: the options (--kind) or the file's columns (kind). */
@@ -186,9 +187,9 @@ int course_list(struct store *st, const struct course_filter *f, course_cb cb, v
  * every word required. "" when the text has no word. */
 void course_fts_query(const char *text, char *out, size_t cap);
 
-/* Runs. Check the given values into r (as course_check does); the course's
- * sessions and the forms bound the counts: the four benefit counts sum to
- * at most forms, ends not before starts. */
+/* Runs. Check the given values into r (as course_check does; r all NULL
+ * for a new run, which needs starts): ends not before starts, and the four
+ * benefit counts summing to at most the forms returned. */
 int course_run_check(const struct run_input *in, struct course_run *r, dom_err_fn fn,
 		     void *ctx);
 
