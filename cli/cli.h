@@ -30,7 +30,7 @@ struct cli_command {
 
 extern const struct cli_command cmd_init, cmd_id, cmd_peer, cmd_status, cmd_changes, cmd_conflicts,
     cmd_quarantine, cmd_table, cmd_scope, cmd_member, cmd_sync;
-extern const struct cli_command cmd_network, cmd_org, cmd_agreement, cmd_report;
+extern const struct cli_command cmd_network, cmd_org, cmd_course, cmd_agreement, cmd_report;
 
 struct json;
 struct peer;

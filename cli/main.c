@@ -20,6 +20,7 @@ static const struct cli_command *const commands[] = {
     /* The coordinators' commands. */
     &cmd_org,
     &cmd_network,
+    &cmd_course,
     &cmd_agreement,
     &cmd_report,
     /* Replication underneath. */

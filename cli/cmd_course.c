@@ -1,0 +1,616 @@
+/* SPDX-License-Identifier: MIT */
+/* `lmsync course add|edit|show|list|search|archive`: the course catalogue
+ * (tilbud) a site publishes to its networks. The rules are domain/course.h's;
+ * this file parses options and prints. Runs, export and import are in
+ * cmd_course_io.c. */
+#include "cli/cmd_course.h"
+
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "domain/enums.h"
+#include "domain/org.h"
+#include "domain/schema.h"
+
+static int run(struct cli *cli, int argc, char **argv);
+
+const struct cli_command cmd_course = {
+    "course",
+    "the course catalogue (tilbud): add, edit, list, search, runs, export, import",
+    "usage: lmsync [-d DIR] course add|edit|show|list|search|archive|run|export|import ...\n",
+    run,
+};
+
+/* The same command with the whole help, made at run time from the enum
+ * lists so the help and the checks cannot disagree. */
+struct cli_command course_cmd;
+
+static char help[16384];
+static size_t help_len;
+
+static void say(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+
+static void say(const char *fmt, ...)
+{
+	va_list ap;
+	int w;
+
+	if (help_len >= sizeof(help))
+		return;
+	va_start(ap, fmt);
+	w = vsnprintf(help + help_len, sizeof(help) - help_len, fmt, ap);
+	va_end(ap);
+	if (w > 0)
+		help_len += (size_t)w;
+}
+
+/* Characters, not bytes: æ, ø and å take two bytes and one column. */
+static int width(const char *s)
+{
+	int n = 0;
+
+	for (; *s; s++)
+		n += ((unsigned char)*s & 0xc0) != 0x80;
+	return n;
+}
+
+/* An option with a closed list: each value and what it means. */
+static void say_enum(const char *opt, const struct dom_enum *e, const char *what, const char *dflt)
+{
+	size_t i;
+
+	say("    %s %s%s%s%s\n", opt, what, dflt ? " (default " : "", dflt ? dflt : "",
+	    dflt ? ")" : "");
+	for (i = 0; i < e->n; i++)
+		say("        %s%*s %s\n", e->values[i], 18 - width(e->values[i]), "",
+		    e->meaning[i]);
+}
+
+static void make_help(void)
+{
+	char list[256];
+
+	help_len = 0;
+	say("%s", cmd_course.help);
+	say("\n"
+	    "A course (tilbud) is an offer of a learning and mastery service: a course, a\n"
+	    "theme meeting, a group. Each site publishes its own courses to one of its\n"
+	    "networks; every site of that network receives them, and only the owning\n"
+	    "site can change them. Runs (gjennomføringer) record when a course was held\n"
+	    "and how many took part: counts only, never who.\n"
+	    "\n"
+	    "  course add --network N --title T --kind K --target G [FIELDS]\n"
+	    "      Publish a new course to network N (its id, name or display name, as\n"
+	    "      `lmsync network list` shows; this site must be a member of it).\n"
+	    "      Prints the new course's id.\n"
+	    "  course edit ID [FIELDS]\n"
+	    "      Change the fields given, and only those. Only the owner can. --network\n"
+	    "      moves the course and its runs to another network: the old network's\n"
+	    "      sites no longer see it.\n"
+	    "  course show ID [--json]\n"
+	    "      Every field of the course, and its runs.\n"
+	    "  course list [FILTERS] [--json]\n"
+	    "      The courses here, this site's and those its networks publish, by\n"
+	    "      start date. --json adds owner_name to the export's keys.\n"
+	    "  course search QUERY [FILTERS] [--json]\n"
+	    "      Courses whose title, description, diagnosis, venue, municipality or\n"
+	    "      co-organisers hold every word of QUERY (a word also finds longer words\n"
+	    "      it begins: \"kols\" finds \"KOLS-skole\", \"mest\" finds \"mestring\";\n"
+	    "      case does not matter, æ, ø and å are letters of their own), best\n"
+	    "      match first.\n"
+	    "  course archive ID\n"
+	    "      Hide the course from list and search (--archived shows it again).\n"
+	    "  course run add|update|list ...     runs of a course; see below\n"
+	    "  course export [--format csv|json] [--network N] [--owner O] [--output FILE]\n"
+	    "  course import FILE [--format csv|json]\n"
+	    "      see below\n"
+	    "\n"
+	    "ID is a course's id (16 hex digits, as list shows it) or its first 4 or more\n"
+	    "digits when no other course here begins with them.\n"
+	    "\n"
+	    "FIELDS (add and edit):\n"
+	    "    --title T            the course's name (required for add)\n"
+	    "    --description D      what it is about, for whom; line breaks allowed\n");
+	say_enum("--kind", &dom_course_kind, "K: the kind of offer (required for add):", NULL);
+	say_enum("--target", &dom_target_group, "G: who it is for (required for add):", NULL);
+	say_enum("--age-group", &dom_age_group, "A:", "alle");
+	say("    --diagnosis GROUP    the diagnosis group it is for (e.g. diabetes, kols,\n"
+	    "                         psykisk helse)\n"
+	    "    --diagnosis-independent\n"
+	    "                         for people with any diagnosis (the default)\n"
+	    "    --standard-metode ja|nei  planned, run and evaluated by brukerrepresentanter\n"
+	    "                         (user representatives: people with lived experience,\n"
+	    "                         as patient or pårørende) and professionals as equal\n"
+	    "                         partners (default nei)\n"
+	    "    --user-reps N        how many brukerrepresentanter take part (0 to 1000)\n"
+	    "    --co-organisers TEXT who runs it with this site (user organisations, ...)\n"
+	    "    --sessions N         number of sessions (samlinger), 0 to 1000\n"
+	    "    --session-minutes N  length of a session in minutes, 0 to 1440\n"
+	    "    --capacity N         places (0 to 100000; 0: not given)\n");
+	say_enum("--delivery", &dom_delivery, "HOW:", "fysisk");
+	say("    --venue V            where it is held\n"
+	    "    --municipality M     the kommune it is held in\n"
+	    "    --language L         (default norsk)\n"
+	    "    --price NOK          what a participant pays, in whole kroner (default 0)\n"
+	    "    --registration ADDR  where to sign up: a web page (https://...) or the\n"
+	    "                         service's role address (lms@kommune.no), never a\n"
+	    "                         person's address or phone number\n");
+	say_enum("--status", &dom_course_status, "S:", "planlagt");
+	say("    --starts DATE, --ends DATE   first and last day, YYYY-MM-DD\n"
+	    "The listed values may be written without æ, ø and å (pamelding, temamote)\n"
+	    "and in any case. Free text (title, description, venue, ...) must not hold a national "
+	    "identity\n"
+	    "number (fødselsnummer): lmsync shares no personal data.\n"
+	    "\n"
+	    "FILTERS (list and search):\n"
+	    "    --network N    courses published to network N\n"
+	    "    --owner O      courses of one site (its id or organisation name)\n");
+	dom_enum_list(&dom_course_kind, list, sizeof(list));
+	say("    --kind K       %s\n", list);
+	dom_enum_list(&dom_target_group, list, sizeof(list));
+	say("    --target G     %s\n", list);
+	say("    --diagnosis D  a diagnosis group, or \"independent\"\n"
+	    "    --municipality M\n");
+	dom_enum_list(&dom_course_status, list, sizeof(list));
+	say("    --status S     %s\n", list);
+	say("    --from DATE, --to DATE  courses whose first to last day overlaps\n"
+	    "    --archived     include archived courses\n"
+	    "\n"
+	    "RUNS (gjennomføringer):\n"
+	    "  course run add COURSE --starts DATE [--ends DATE]\n"
+	    "      A run of this site's course COURSE; prints the run's id.\n"
+	    "  course run update RUN [--starts DATE] [--ends DATE] [--held ja|nei]\n"
+	    "        [--sessions-held N] [--patients N] [--relatives N]\n"
+	    "        [--professional-hours H] [--user-rep-hours H] [--forms N]\n"
+	    "        [--benefit-none N] [--benefit-some N] [--benefit-good N]\n"
+	    "        [--benefit-very-good N]\n"
+	    "      Report a run: whether it was held, sessions held, how many patients\n"
+	    "      and pårørende (relatives) took part, hours of professionals and of\n"
+	    "      brukerrepresentanter (e.g. 2.5), evaluation forms returned and their\n"
+	    "      answers to overall benefit: --benefit-none (ingen nytte), --benefit-some\n"
+	    "      (noe), --benefit-good (god), --benefit-very-good (svært god nytte);\n"
+	    "      the four add up to at most --forms. Only the course's owner adds and\n"
+	    "      reports runs.\n"
+	    "  course run list [COURSE] [--json]\n"
+	    "      The runs of COURSE, or of every course.\n"
+	    "\n"
+	    "EXPORT AND IMPORT:\n"
+	    "  course export [--format csv|json] [--network N] [--owner O] [--output FILE]\n"
+	    "      Every course here (archived ones too), or those of N or O, as CSV\n"
+	    "      (RFC 4180, UTF-8, a header row of the field names; the default) or as\n"
+	    "      a JSON array of objects with the same keys, to FILE or stdout. The\n"
+	    "      fields: owner, id, network, then those above (user_reps for\n"
+	    "      --user-reps ...), archived and updated_at.\n"
+	    "  course import FILE [--format csv|json]\n"
+	    "      Add or update this site's own courses from FILE (the format from its\n"
+	    "      extension .csv or .json unless given). All or nothing: one bad record\n"
+	    "      and nothing is imported; every error is listed (up to 50) with its\n"
+	    "      line (CSV) or index (JSON) and field. A record with an empty id is a\n"
+	    "      new course; an empty owner means this site; another site's owner is\n"
+	    "      an error. Empty numbers, ja/nei fields, age_group, delivery, status\n"
+	    "      and language keep their value (or the default).\n"
+	    "\n"
+	    "Exit status: 0 done, 1 refused or invalid (the message says why), 2 usage.\n");
+}
+
+int course_open_store(struct cli *cli, struct store *st)
+{
+	lm_err err;
+	int rc;
+
+	if (cli_open_store(cli, st) != EXIT_OK)
+		return EXIT_FAIL;
+	rc = domain_installed(st, &err);
+	if (rc == 1)
+		return EXIT_OK;
+	store_close(st);
+	if (rc < 0)
+		return cli_fail("%s", err.msg);
+	return cli_fail("%s holds no course catalogue: a hub stores and forwards the sites' "
+			"change sets, and keeps no catalogue of its own",
+			cli->sd.dir);
+}
+
+void course_print_error(void *ctx, int col, const char *msg)
+{
+	(void)ctx;
+	(void)col;
+	fprintf(stderr, "lmsync: %s\n", msg);
+}
+
+/* ---- add and edit ---- */
+
+enum { OPT_COL = 1000, OPT_INDEPENDENT = 2000 };
+
+static const struct option field_opts[] = {
+    {"network", required_argument, NULL, OPT_COL + CC_NETWORK},
+    {"title", required_argument, NULL, OPT_COL + CC_TITLE},
+    {"description", required_argument, NULL, OPT_COL + CC_DESCRIPTION},
+    {"kind", required_argument, NULL, OPT_COL + CC_KIND},
+    {"target", required_argument, NULL, OPT_COL + CC_TARGET},
+    {"age-group", required_argument, NULL, OPT_COL + CC_AGE_GROUP},
+    {"diagnosis", required_argument, NULL, OPT_COL + CC_DIAGNOSIS},
+    {"diagnosis-independent", no_argument, NULL, OPT_INDEPENDENT},
+    {"standard-metode", required_argument, NULL, OPT_COL + CC_STANDARD_METODE},
+    {"user-reps", required_argument, NULL, OPT_COL + CC_USER_REPS},
+    {"co-organisers", required_argument, NULL, OPT_COL + CC_CO_ORGANISERS},
+    {"sessions", required_argument, NULL, OPT_COL + CC_SESSIONS},
+    {"session-minutes", required_argument, NULL, OPT_COL + CC_SESSION_MINUTES},
+    {"capacity", required_argument, NULL, OPT_COL + CC_CAPACITY},
+    {"delivery", required_argument, NULL, OPT_COL + CC_DELIVERY},
+    {"venue", required_argument, NULL, OPT_COL + CC_VENUE},
+    {"municipality", required_argument, NULL, OPT_COL + CC_MUNICIPALITY},
+    {"language", required_argument, NULL, OPT_COL + CC_LANGUAGE},
+    {"price", required_argument, NULL, OPT_COL + CC_PRICE},
+    {"registration", required_argument, NULL, OPT_COL + CC_REGISTRATION},
+    {"status", required_argument, NULL, OPT_COL + CC_STATUS},
+    {"starts", required_argument, NULL, OPT_COL + CC_STARTS},
+    {"ends", required_argument, NULL, OPT_COL + CC_ENDS},
+    {"help", no_argument, NULL, 'h'},
+    {NULL, 0, NULL, 0},
+};
+
+/* The field options into in; EXIT_OK or EXIT_USAGE. */
+static int parse_fields(int argc, char **argv, struct course_input *in)
+{
+	int c, independent = 0;
+
+	memset(in, 0, sizeof(*in));
+	while ((c = cli_getopt(&course_cmd, argc, argv, ":h", field_opts)) != -1) {
+		if (c == OPT_INDEPENDENT)
+			independent = 1;
+		else if (c >= OPT_COL && c < OPT_COL + CC_NCOLS)
+			in->v[c - OPT_COL] = optarg;
+		else
+			return EXIT_USAGE;
+	}
+	if (independent && in->v[CC_DIAGNOSIS] != NULL)
+		return cli_usage(&course_cmd,
+				 "--diagnosis and --diagnosis-independent exclude each other");
+	if (independent)
+		in->v[CC_DIAGNOSIS] = "";
+	return EXIT_OK;
+}
+
+static int add_cmd(struct cli *cli, int argc, char **argv)
+{
+	static const int required[] = {CC_NETWORK, CC_TITLE, CC_KIND, CC_TARGET};
+	char id[COURSE_ID_LEN + 1];
+	struct course_input in;
+	struct store st;
+	size_t i;
+	int rc = parse_fields(argc, argv, &in);
+
+	if (rc != EXIT_OK)
+		return rc;
+	if (optind != argc)
+		return cli_usage(&course_cmd, "course add takes options only, not '%s'",
+				 argv[optind]);
+	for (i = 0; i < sizeof(required) / sizeof(required[0]); i++)
+		if (in.v[required[i]] == NULL)
+			return cli_usage(&course_cmd, "course add needs %s",
+					 course_cols[required[i]].opt);
+	if (course_open_store(cli, &st) != EXIT_OK)
+		return EXIT_FAIL;
+	rc = course_add(&st, &in, id, course_print_error, NULL);
+	store_close(&st);
+	if (rc != 0)
+		return EXIT_FAIL;
+	printf("%s\n", id);
+	return EXIT_OK;
+}
+
+static int edit_cmd(struct cli *cli, int argc, char **argv)
+{
+	struct course c = {{NULL}};
+	lm_err err;
+	struct course_input in;
+	struct store st;
+	size_t i;
+	int rc = parse_fields(argc, argv, &in), any = 0;
+
+	if (rc != EXIT_OK)
+		return rc;
+	if (optind != argc - 1)
+		return cli_usage(&course_cmd, "course edit takes one course ID");
+	for (i = 0; i < CC_NCOLS; i++)
+		any |= in.v[i] != NULL;
+	if (!any)
+		return cli_usage(&course_cmd, "course edit needs a field to change (--title, ...)");
+	if (course_open_store(cli, &st) != EXIT_OK)
+		return EXIT_FAIL;
+	/* The whole id, for the message. */
+	if (course_find(&st, argv[optind], &c, &err) != 1) {
+		store_close(&st);
+		return cli_fail("%s", err.msg);
+	}
+	rc = course_edit(&st, c.v[CC_ID], &in, course_print_error, NULL);
+	store_close(&st);
+	if (rc == 0)
+		printf("Changed course %s.\n", c.v[CC_ID]);
+	course_free(&c);
+	return rc == 0 ? EXIT_OK : EXIT_FAIL;
+}
+
+static int archive_cmd(struct cli *cli, int argc, char **argv)
+{
+	static const struct option opts[] = {{"help", no_argument, NULL, 'h'}, {NULL, 0, NULL, 0}};
+	struct store st;
+	lm_err err;
+	int rc;
+
+	if (cli_getopt(&course_cmd, argc, argv, ":h", opts) != -1)
+		return EXIT_USAGE;
+	if (optind != argc - 1)
+		return cli_usage(&course_cmd, "course archive takes one course ID");
+	if (course_open_store(cli, &st) != EXIT_OK)
+		return EXIT_FAIL;
+	rc = course_archive(&st, argv[optind], &err);
+	store_close(&st);
+	if (rc < 0)
+		return cli_fail("%s", err.msg);
+	printf(rc ? "Archived course %s.\n" : "Course %s is archived already.\n", argv[optind]);
+	return EXIT_OK;
+}
+
+/* ---- output ---- */
+
+struct listing {
+	struct store *st;
+	struct json j;
+	int as_json, count;
+};
+
+static int print_course_line(const struct course *c, void *ctx)
+{
+	struct listing *l = ctx;
+	char name[DOM_TEXT_SHORT + 1];
+
+	if (l->as_json) {
+		course_json(&l->j, l->st, c, 1);
+	} else {
+		if (l->count == 0)
+			printf("%-16s  %-10s  %-16s  %-11s  %s\n", "ID", "STARTS", "KIND", "STATUS",
+			       "TITLE (OWNER)");
+		org_name(l->st, c->v[CC_OWNER], name, sizeof(name));
+		printf("%-16s  %-10s  %s%*s  %s%*s  %s (%s)%s\n", c->v[CC_ID],
+		       c->v[CC_STARTS] ? c->v[CC_STARTS] : "-", c->v[CC_KIND],
+		       16 - width(c->v[CC_KIND]), "", c->v[CC_STATUS], 11 - width(c->v[CC_STATUS]),
+		       "", c->v[CC_TITLE], name,
+		       course_bool(c->v[CC_ARCHIVED]) ? " [archived]" : "");
+	}
+	l->count++;
+	return 0;
+}
+
+static int print_run_in_show(const struct course_run *r, void *ctx)
+{
+	struct listing *l = ctx;
+
+	if (l->as_json) {
+		course_run_json(&l->j, r);
+	} else {
+		if (l->count == 0)
+			printf("\nRuns (gjennomføringer):\n");
+		printf("  %s  %s to %s  %s  patients %s, pårørende %s, forms %s\n", r->v[RC_ID],
+		       r->v[RC_STARTS] ? r->v[RC_STARTS] : "-", r->v[RC_ENDS] ? r->v[RC_ENDS] : "-",
+		       course_bool(r->v[RC_HELD]) ? "held" : "not held yet", r->v[RC_PATIENTS],
+		       r->v[RC_RELATIVES], r->v[RC_FORMS]);
+	}
+	l->count++;
+	return 0;
+}
+
+static int show_cmd(struct cli *cli, int argc, char **argv)
+{
+	static const struct option opts[] = {
+	    {"json", no_argument, NULL, 'j'}, {"help", no_argument, NULL, 'h'}, {NULL, 0, NULL, 0}};
+	struct course c = {{NULL}};
+	char name[DOM_TEXT_SHORT + 1];
+	struct listing l;
+	struct network n;
+	struct store st;
+	lm_err err;
+	int ch, i, rc;
+
+	memset(&l, 0, sizeof(l));
+	while ((ch = cli_getopt(&course_cmd, argc, argv, ":h", opts)) != -1) {
+		if (ch == 'j')
+			l.as_json = 1;
+		else
+			return EXIT_USAGE;
+	}
+	if (optind != argc - 1)
+		return cli_usage(&course_cmd, "course show takes one course ID");
+	if (course_open_store(cli, &st) != EXIT_OK)
+		return EXIT_FAIL;
+	l.st = &st;
+	if (course_find(&st, argv[optind], &c, &err) != 1) {
+		store_close(&st);
+		return cli_fail("%s", err.msg);
+	}
+	if (l.as_json) {
+		json_init(&l.j, stdout);
+		json_object_begin(&l.j);
+		json_key(&l.j, "course");
+		course_json(&l.j, &st, &c, 1);
+		json_key(&l.j, "runs");
+		json_array_begin(&l.j);
+	} else {
+		org_name(&st, c.v[CC_OWNER], name, sizeof(name));
+		printf("%s\n", c.v[CC_TITLE]);
+		for (i = 0; i < CC_NCOLS; i++) {
+			const char *v = c.v[i];
+
+			if (i == CC_TITLE)
+				continue;
+			if (i == CC_OWNER) {
+				printf("  %-16s %s (%s)\n", "owner", name, v);
+				continue;
+			}
+			if (i == CC_NETWORK && network_get(&st, v, &n, &err) == 1) {
+				printf("  %-16s %s (%s)\n", "network", n.name, v);
+				continue;
+			}
+			if (i == CC_DIAGNOSIS && v == NULL)
+				v = "diagnosis-independent";
+			else if (course_cols[i].type == COL_BOOL)
+				v = course_bool(v) ? "ja" : "nei";
+			printf("  %-16s %s\n", course_cols[i].name, v && v[0] ? v : "-");
+		}
+	}
+	rc = course_run_list(&st, c.v[CC_OWNER], c.v[CC_ID], print_run_in_show, &l, &err);
+	if (l.as_json) {
+		json_array_end(&l.j);
+		json_object_end(&l.j);
+		json_finish(&l.j);
+	} else if (rc == 0 && l.count == 0) {
+		printf("\nNo runs yet (`lmsync course run add %s --starts DATE`).\n", c.v[CC_ID]);
+	}
+	course_free(&c);
+	store_close(&st);
+	return rc == 0 ? EXIT_OK : cli_fail("%s", err.msg);
+}
+
+/* list and search: the filters, then the walk. */
+static int list_or_search(struct cli *cli, int argc, char **argv, int search)
+{
+	enum { F_NET = 1, F_OWNER, F_KIND, F_TARGET, F_DIAG, F_MUN, F_STATUS, F_FROM, F_TO };
+	static const struct option opts[] = {
+	    {"network", required_argument, NULL, F_NET},
+	    {"owner", required_argument, NULL, F_OWNER},
+	    {"kind", required_argument, NULL, F_KIND},
+	    {"target", required_argument, NULL, F_TARGET},
+	    {"diagnosis", required_argument, NULL, F_DIAG},
+	    {"municipality", required_argument, NULL, F_MUN},
+	    {"status", required_argument, NULL, F_STATUS},
+	    {"from", required_argument, NULL, F_FROM},
+	    {"to", required_argument, NULL, F_TO},
+	    {"archived", no_argument, NULL, 'a'},
+	    {"json", no_argument, NULL, 'j'},
+	    {"help", no_argument, NULL, 'h'},
+	    {NULL, 0, NULL, 0},
+	};
+	const char *network = NULL, *owner = NULL;
+	struct course_filter f;
+	char query[1024];
+	struct listing l;
+	struct store st;
+	size_t len = 0;
+	lm_err err;
+	int c, rc, i;
+
+	memset(&f, 0, sizeof(f));
+	memset(&l, 0, sizeof(l));
+	while ((c = cli_getopt(&course_cmd, argc, argv, ":h", opts)) != -1) {
+		switch (c) {
+		case F_NET:
+			network = optarg;
+			break;
+		case F_OWNER:
+			owner = optarg;
+			break;
+		case F_KIND:
+			f.kind = optarg;
+			break;
+		case F_TARGET:
+			f.target = optarg;
+			break;
+		case F_DIAG:
+			f.diagnosis = optarg;
+			break;
+		case F_MUN:
+			f.municipality = optarg;
+			break;
+		case F_STATUS:
+			f.status = optarg;
+			break;
+		case F_FROM:
+			f.from = optarg;
+			break;
+		case F_TO:
+			f.to = optarg;
+			break;
+		case 'a':
+			f.archived = 1;
+			break;
+		case 'j':
+			l.as_json = 1;
+			break;
+		default:
+			return EXIT_USAGE;
+		}
+	}
+	if (search) {
+		if (optind == argc)
+			return cli_usage(&course_cmd,
+					 "course search needs a QUERY (words to find)");
+		query[0] = '\0';
+		for (i = optind; i < argc; i++)
+			len += (size_t)snprintf(query + len,
+						len < sizeof(query) ? sizeof(query) - len : 0,
+						"%s%s", i > optind ? " " : "", argv[i]);
+		if (len >= sizeof(query))
+			return cli_usage(&course_cmd, "QUERY: too long (at most %zu bytes)",
+					 sizeof(query) - 1);
+		f.query = query;
+	} else if (optind != argc) {
+		return cli_usage(&course_cmd, "course list takes options only, not '%s'",
+				 argv[optind]);
+	}
+	if (course_open_store(cli, &st) != EXIT_OK)
+		return EXIT_FAIL;
+	l.st = &st;
+	if (course_filter_set(&st, &f, network, owner, &err) != 0) {
+		store_close(&st);
+		return cli_fail("%s", err.msg);
+	}
+	if (l.as_json) {
+		json_init(&l.j, stdout);
+		json_array_begin(&l.j);
+	}
+	rc = course_list(&st, &f, print_course_line, &l, &err);
+	store_close(&st);
+	if (l.as_json) {
+		json_array_end(&l.j);
+		json_finish(&l.j);
+	}
+	if (rc != 0)
+		return cli_fail("%s", err.msg);
+	if (!l.as_json && l.count == 0)
+		printf(search ? "No course matches.\n"
+			      : "No courses here yet. `lmsync course add` publishes one.\n");
+	return EXIT_OK;
+}
+
+static int list_cmd(struct cli *cli, int argc, char **argv)
+{
+	return list_or_search(cli, argc, argv, 0);
+}
+
+static int search_cmd(struct cli *cli, int argc, char **argv)
+{
+	return list_or_search(cli, argc, argv, 1);
+}
+
+static int run(struct cli *cli, int argc, char **argv)
+{
+	static const struct cli_subcommand subs[] = {
+	    {"add", add_cmd},
+	    {"edit", edit_cmd},
+	    {"show", show_cmd},
+	    {"list", list_cmd},
+	    {"search", search_cmd},
+	    {"archive", archive_cmd},
+	    {"run", course_run_cmd},
+	    {"export", course_export_cmd},
+	    {"import", course_import_cmd},
+	};
+
+	make_help();
+	course_cmd = cmd_course;
+	course_cmd.help = help;
+	return cli_dispatch(&course_cmd, subs, sizeof(subs) / sizeof(subs[0]), cli, argc, argv);
+}

@@ -1,0 +1,166 @@
+/* SPDX-License-Identifier: MIT */
+#include "domain/csv.h"
+
+#include <stdlib.h>
+#include <string.h>
+
+void csv_reader_init(struct csv_reader *r, const char *s, size_t len)
+{
+	r->s = s;
+	r->len = len;
+	r->pos = 0;
+	r->line = 1;
+	if (len >= 3 && memcmp(s, "\xef\xbb\xbf", 3) == 0)
+		r->pos = 3;
+}
+
+void csv_record_free(struct csv_record *rec)
+{
+	free(rec->buf);
+	rec->buf = NULL;
+	rec->cap = 0;
+	rec->n = 0;
+}
+
+/* Append c to the record's buffer at *used. */
+static int put(struct csv_record *rec, size_t *used, char c, lm_err *err)
+{
+	if (*used + 1 >= rec->cap) {
+		size_t cap = rec->cap ? rec->cap * 2 : 1024;
+		char *b = realloc(rec->buf, cap);
+
+		if (b == NULL)
+			return lm_errf(err, "out of memory reading CSV");
+		rec->buf = b;
+		rec->cap = cap;
+	}
+	rec->buf[(*used)++] = c;
+	return 0;
+}
+
+/* At a record's end: CRLF or LF (consumed), or the end of the input. */
+static int at_eol(struct csv_reader *r)
+{
+	if (r->pos >= r->len)
+		return 1;
+	if (r->s[r->pos] == '\n') {
+		r->pos++;
+		r->line++;
+		return 1;
+	}
+	if (r->s[r->pos] == '\r' && r->pos + 1 < r->len && r->s[r->pos + 1] == '\n') {
+		r->pos += 2;
+		r->line++;
+		return 1;
+	}
+	return 0;
+}
+
+int csv_read(struct csv_reader *r, struct csv_record *rec, lm_err *err)
+{
+	size_t used = 0, starts[CSV_FIELDS_MAX], i;
+	const char *s = r->s;
+
+	/* Blank lines between records carry nothing. */
+	while (r->pos < r->len && (s[r->pos] == '\n' || (s[r->pos] == '\r' && r->pos + 1 < r->len &&
+							      s[r->pos + 1] == '\n')))
+		(void)at_eol(r);
+	if (r->pos >= r->len)
+		return 0;
+	rec->n = 0;
+	rec->line = r->line;
+	for (;;) {
+		if (rec->n == CSV_FIELDS_MAX)
+			return lm_errf(err, "line %d: more than %d fields", rec->line,
+				       CSV_FIELDS_MAX);
+		starts[rec->n++] = used;
+		if (r->pos < r->len && s[r->pos] == '"') {
+			int open_line = r->line;
+
+			r->pos++;
+			for (;;) {
+				if (r->pos >= r->len)
+					return lm_errf(err,
+						       "line %d: field %zu: the quoted field opened "
+						       "here is never closed (a \" is missing)",
+						       open_line, rec->n);
+				if (s[r->pos] == '"') {
+					if (r->pos + 1 < r->len && s[r->pos + 1] == '"') {
+						if (put(rec, &used, '"', err) != 0)
+							return -1;
+						r->pos += 2;
+						continue;
+					}
+					r->pos++;
+					break;
+				}
+				if (s[r->pos] == '\0')
+					return lm_errf(err, "line %d: field %zu: a NUL byte",
+						       r->line, rec->n);
+				if (s[r->pos] == '\n')
+					r->line++;
+				if (put(rec, &used, s[r->pos++], err) != 0)
+					return -1;
+			}
+			if (r->pos < r->len && s[r->pos] != ',' && s[r->pos] != '\n' &&
+			    s[r->pos] != '\r')
+				return lm_errf(err,
+					       "line %d: field %zu: text after the closing quote; "
+					       "a quote inside a field is written twice (\"\")",
+					       r->line, rec->n);
+		} else {
+			while (r->pos < r->len && s[r->pos] != ',' && s[r->pos] != '\n' &&
+			       !(s[r->pos] == '\r' && r->pos + 1 < r->len &&
+				 s[r->pos + 1] == '\n')) {
+				if (s[r->pos] == '"')
+					return lm_errf(err,
+						       "line %d: field %zu: a quote in a field that "
+						       "does not start with one; put the field in "
+						       "quotes and write the quote twice (\"\")",
+						       r->line, rec->n);
+				if (s[r->pos] == '\0')
+					return lm_errf(err, "line %d: field %zu: a NUL byte",
+						       r->line, rec->n);
+				if (put(rec, &used, s[r->pos++], err) != 0)
+					return -1;
+			}
+		}
+		if (put(rec, &used, '\0', err) != 0)
+			return -1;
+		if (r->pos < r->len && s[r->pos] == ',') {
+			r->pos++;
+			continue;
+		}
+		if (at_eol(r))
+			break;
+		/* A lone CR outside quotes. */
+		return lm_errf(err, "line %d: field %zu: a carriage return not followed by a line "
+				    "feed; put the field in quotes",
+			       r->line, rec->n);
+	}
+	for (i = 0; i < rec->n; i++)
+		rec->fields[i] = rec->buf + starts[i];
+	return 1;
+}
+
+void csv_field(FILE *out, const char *s, int first)
+{
+	if (!first)
+		fputc(',', out);
+	if (strpbrk(s, ",\"\r\n") == NULL) {
+		fputs(s, out);
+		return;
+	}
+	fputc('"', out);
+	for (; *s; s++) {
+		if (*s == '"')
+			fputc('"', out);
+		fputc(*s, out);
+	}
+	fputc('"', out);
+}
+
+void csv_end(FILE *out)
+{
+	fputs("\r\n", out);
+}
