@@ -17,15 +17,6 @@
 
 /* ---- shared helpers ---- */
 
-void agreement_now(char out[32])
-{
-	time_t t = time(NULL);
-	struct tm tm;
-
-	gmtime_r(&t, &tm);
-	strftime(out, 32, "%Y-%m-%dT%H:%M:%SZ", &tm);
-}
-
 void agreement_now_ms(char out[32])
 {
 	struct timespec ts;
@@ -36,13 +27,6 @@ void agreement_now_ms(char out[32])
 	gmtime_r(&ts.tv_sec, &tm);
 	strftime(s, sizeof(s), "%Y-%m-%dT%H:%M:%S", &tm);
 	snprintf(out, 32, "%s.%03ldZ", s, ts.tv_nsec / 1000000);
-}
-
-void agreement_col(sqlite3_stmt *stmt, int i, char *out, size_t cap)
-{
-	const unsigned char *s = sqlite3_column_text(stmt, i);
-
-	snprintf(out, cap, "%s", s ? (const char *)s : "");
 }
 
 int agreement_begin(struct store *st, lm_err *err)
@@ -321,7 +305,7 @@ static int write_rows(struct store *st, const char *id, const struct agreement_s
 	size_t i;
 	int rc;
 
-	agreement_now(now);
+	dom_now(now);
 	if (agreement_begin(st, err) != 0)
 		return -1;
 	rc = store_prepare(st,
@@ -417,7 +401,7 @@ int agreement_update(struct store *st, const char *id, const struct agreement_ch
 	    check_period(c->from ? c->from : a.from, c->to ? c->to : a.to, err) != 0 ||
 	    agreement_need_role(st, id, ROLE_MEMBER, err) != 0)
 		return -1;
-	agreement_now(now);
+	dom_now(now);
 	/* Only the columns given are written, so the other party's concurrent
 	 * change of another field is no conflict. */
 	if (store_prepare(st,
@@ -456,7 +440,7 @@ int agreement_part_set_status(struct store *st, const char *id, int number, cons
 	if (need_agreement(st, id, &a, err) != 0 ||
 	    agreement_need_role(st, id, ROLE_MEMBER, err) != 0)
 		return -1;
-	agreement_now(now);
+	dom_now(now);
 	if (store_prepare(st,
 			  "UPDATE lm_agreement_part SET status = ?3, updated_at = ?4 WHERE "
 			  "agreement = ?1 AND number = ?2",

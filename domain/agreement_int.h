@@ -4,6 +4,7 @@
 #define LMSYNC_DOMAIN_AGREEMENT_INT_H
 
 #include "domain/agreement.h"
+#include "domain/common.h"
 #include "store/member.h"
 
 /* Step a write statement and finalize it; a refusal by the policy triggers
@@ -15,13 +16,8 @@ int agreement_step(struct store *st, sqlite3_stmt *stmt, const char *id, const c
  * what this site is to the agreement. */
 int agreement_need_role(struct store *st, const char *id, enum member_role want, lm_err *err);
 
-/* Now as YYYY-MM-DDTHH:MM:SSZ (UTC). */
-void agreement_now(char out[32]);
-/* The same with milliseconds (YYYY-MM-DDTHH:MM:SS.mmmZ), for notes. */
+/* The time now with milliseconds (YYYY-MM-DDTHH:MM:SS.mmmZ), for notes. */
 void agreement_now_ms(char out[32]);
-
-/* Column i as text into out ("" for NULL). */
-void agreement_col(sqlite3_stmt *stmt, int i, char *out, size_t cap);
 
 /* BEGIN IMMEDIATE, and ROLLBACK after a failure (returns -1). */
 int agreement_begin(struct store *st, lm_err *err);

@@ -94,7 +94,7 @@ int agreement_item_add(struct store *st, const char *id, const struct agreement_
 	    agreement_need_role(st, id, ROLE_MEMBER, err) != 0)
 		return -1;
 	dom_new_id(item);
-	agreement_now(now);
+	dom_now(now);
 	if (store_prepare(st,
 			  "INSERT INTO lm_agreement_item(agreement, id, scope, part, what, "
 			  "responsible, due, status, updated_at) VALUES (?1, ?2, ?1, ?3, ?4, ?5, ?6, "
@@ -127,7 +127,7 @@ int agreement_item_update(struct store *st, const char *id, const char *item,
 	if (!s->what && !c.responsible && !s->due && !c.status && !s->part)
 		return lm_errf(err, "nothing to change: give --status, --due, --what, "
 				    "--responsible or --part");
-	agreement_now(now);
+	dom_now(now);
 	/* Only the columns given change, so the two parties' changes of
 	 * different fields of one item merge without a conflict. */
 	if (store_prepare(st,
@@ -183,8 +183,8 @@ int agreement_item_resolve(struct store *st, const char *id, const char *arg, ch
 	while ((rc = sqlite3_step(stmt)) == SQLITE_ROW)
 		if (found++ == 0) {
 			if (agreement)
-				agreement_col(stmt, 0, agreement, cap);
-			agreement_col(stmt, 1, item, 17);
+				dom_col_text(stmt, 0, agreement, cap);
+			dom_col_text(stmt, 1, item, 17);
 		}
 	sqlite3_finalize(stmt);
 	if (rc != SQLITE_DONE)
@@ -208,14 +208,14 @@ static int walk_items(struct store *st, sqlite3_stmt *stmt, int with_days, agree
 
 	while ((rc = sqlite3_step(stmt)) == SQLITE_ROW) {
 		memset(&it, 0, sizeof(it));
-		agreement_col(stmt, 0, it.agreement, sizeof(it.agreement));
-		agreement_col(stmt, 1, it.id, sizeof(it.id));
+		dom_col_text(stmt, 0, it.agreement, sizeof(it.agreement));
+		dom_col_text(stmt, 1, it.id, sizeof(it.id));
 		it.part = sqlite3_column_int(stmt, 2);
-		agreement_col(stmt, 3, it.what, sizeof(it.what));
-		agreement_col(stmt, 4, it.responsible, sizeof(it.responsible));
-		agreement_col(stmt, 5, it.due, sizeof(it.due));
-		agreement_col(stmt, 6, it.status, sizeof(it.status));
-		agreement_col(stmt, 7, it.updated_at, sizeof(it.updated_at));
+		dom_col_text(stmt, 3, it.what, sizeof(it.what));
+		dom_col_text(stmt, 4, it.responsible, sizeof(it.responsible));
+		dom_col_text(stmt, 5, it.due, sizeof(it.due));
+		dom_col_text(stmt, 6, it.status, sizeof(it.status));
+		dom_col_text(stmt, 7, it.updated_at, sizeof(it.updated_at));
 		if (with_days)
 			it.days_overdue = (long)sqlite3_column_int64(stmt, 8);
 		if (cb(&it, ctx) != 0) {
@@ -319,13 +319,13 @@ int agreement_notes(struct store *st, const char *id, int limit, agreement_note_
 	sqlite3_bind_text(stmt, 1, id, -1, SQLITE_STATIC);
 	sqlite3_bind_int(stmt, 2, limit > 0 ? limit : -1);
 	while ((rc = sqlite3_step(stmt)) == SQLITE_ROW) {
-		agreement_col(stmt, 0, n.author, sizeof(n.author));
-		agreement_col(stmt, 1, n.id, sizeof(n.id));
-		agreement_col(stmt, 2, n.agreement, sizeof(n.agreement));
-		agreement_col(stmt, 3, n.item, sizeof(n.item));
-		agreement_col(stmt, 4, n.kind, sizeof(n.kind));
-		agreement_col(stmt, 5, n.body, sizeof(n.body));
-		agreement_col(stmt, 6, n.at, sizeof(n.at));
+		dom_col_text(stmt, 0, n.author, sizeof(n.author));
+		dom_col_text(stmt, 1, n.id, sizeof(n.id));
+		dom_col_text(stmt, 2, n.agreement, sizeof(n.agreement));
+		dom_col_text(stmt, 3, n.item, sizeof(n.item));
+		dom_col_text(stmt, 4, n.kind, sizeof(n.kind));
+		dom_col_text(stmt, 5, n.body, sizeof(n.body));
+		dom_col_text(stmt, 6, n.at, sizeof(n.at));
 		if (cb(&n, ctx) != 0) {
 			rc = SQLITE_DONE;
 			break;

@@ -12,14 +12,14 @@
 static void read_agreement(sqlite3_stmt *stmt, struct agreement *a)
 {
 	memset(a, 0, sizeof(*a));
-	agreement_col(stmt, 0, a->id, sizeof(a->id));
-	agreement_col(stmt, 1, a->title, sizeof(a->title));
-	agreement_col(stmt, 2, a->hf, sizeof(a->hf));
-	agreement_col(stmt, 3, a->from, sizeof(a->from));
-	agreement_col(stmt, 4, a->to, sizeof(a->to));
-	agreement_col(stmt, 5, a->status, sizeof(a->status));
-	agreement_col(stmt, 6, a->next_review, sizeof(a->next_review));
-	agreement_col(stmt, 7, a->updated_at, sizeof(a->updated_at));
+	dom_col_text(stmt, 0, a->id, sizeof(a->id));
+	dom_col_text(stmt, 1, a->title, sizeof(a->title));
+	dom_col_text(stmt, 2, a->hf, sizeof(a->hf));
+	dom_col_text(stmt, 3, a->from, sizeof(a->from));
+	dom_col_text(stmt, 4, a->to, sizeof(a->to));
+	dom_col_text(stmt, 5, a->status, sizeof(a->status));
+	dom_col_text(stmt, 6, a->next_review, sizeof(a->next_review));
+	dom_col_text(stmt, 7, a->updated_at, sizeof(a->updated_at));
 }
 
 int agreement_get(struct store *st, const char *id, struct agreement *a, lm_err *err)
@@ -117,9 +117,9 @@ int agreement_parties(struct store *st, const char *id, agreement_party_cb cb, v
 		return -1;
 	sqlite3_bind_text(stmt, 1, id, -1, SQLITE_STATIC);
 	while ((rc = sqlite3_step(stmt)) == SQLITE_ROW) {
-		agreement_col(stmt, 0, p.org, sizeof(p.org));
-		agreement_col(stmt, 1, p.role, sizeof(p.role));
-		agreement_col(stmt, 2, p.contact, sizeof(p.contact));
+		dom_col_text(stmt, 0, p.org, sizeof(p.org));
+		dom_col_text(stmt, 1, p.role, sizeof(p.role));
+		dom_col_text(stmt, 2, p.contact, sizeof(p.contact));
 		if (cb(&p, ctx) != 0) {
 			rc = SQLITE_DONE;
 			break;
@@ -146,9 +146,9 @@ int agreement_parts(struct store *st, const char *id, agreement_part_cb cb, void
 	sqlite3_bind_text(stmt, 1, id, -1, SQLITE_STATIC);
 	while ((rc = sqlite3_step(stmt)) == SQLITE_ROW) {
 		p.number = sqlite3_column_int(stmt, 0);
-		agreement_col(stmt, 1, p.title, sizeof(p.title));
-		agreement_col(stmt, 2, p.status, sizeof(p.status));
-		agreement_col(stmt, 3, p.next_review, sizeof(p.next_review));
+		dom_col_text(stmt, 1, p.title, sizeof(p.title));
+		dom_col_text(stmt, 2, p.status, sizeof(p.status));
+		dom_col_text(stmt, 3, p.next_review, sizeof(p.next_review));
 		if (cb(&p, ctx) != 0) {
 			rc = SQLITE_DONE;
 			break;

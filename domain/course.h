@@ -17,6 +17,7 @@
 #include <stdio.h>
 
 #include "domain/network.h"
+#include "domain/common.h"
 #include "domain/validate.h"
 #include "store/store.h"
 
@@ -245,8 +246,6 @@ void dom_cols_sql(const struct dom_col *cols, int n, const char *prefix, char *o
 int dom_is_hex(const char *s);
 /* Replace *slot with a copy of v (NULL stays NULL); -1 out of memory. */
 int dom_set(char **slot, const char *v);
-/* Now as YYYY-MM-DDTHH:MM:SSZ. */
-void dom_now(char out[32]);
 /* 0 when this site may publish to network (a member there), else -1. */
 int dom_may_publish(struct store *st, const char *network, lm_err *err);
 /* The message for a course or run of another site. */

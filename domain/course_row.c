@@ -24,15 +24,6 @@ int dom_set(char **slot, const char *v)
 	return 0;
 }
 
-void dom_now(char out[32])
-{
-	time_t t = time(NULL);
-	struct tm tm;
-
-	gmtime_r(&t, &tm);
-	strftime(out, 32, "%Y-%m-%dT%H:%M:%SZ", &tm);
-}
-
 void dom_cols_sql(const struct dom_col *cols, int n, const char *prefix, char *out, size_t cap)
 {
 	size_t len = 0;

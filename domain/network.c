@@ -1,5 +1,6 @@
 /* SPDX-License-Identifier: MIT */
 #include "domain/network.h"
+#include "domain/common.h"
 
 #include <stdio.h>
 #include <stdlib.h>
@@ -100,13 +101,6 @@ int network_create(struct store *st, const char *name, const struct network *n, 
 	return dom_grant_hubs(st, id, err);
 }
 
-static void copy_col(sqlite3_stmt *stmt, int i, char *out, size_t cap)
-{
-	const unsigned char *s = sqlite3_column_text(stmt, i);
-
-	snprintf(out, cap, "%s", s ? (const char *)s : "");
-}
-
 int network_get(struct store *st, const char *id, struct network *n, lm_err *err)
 {
 	sqlite3_stmt *stmt;
@@ -119,11 +113,11 @@ int network_get(struct store *st, const char *id, struct network *n, lm_err *err
 	sqlite3_bind_text(stmt, 1, id, -1, SQLITE_STATIC);
 	rc = sqlite3_step(stmt);
 	if (rc == SQLITE_ROW) {
-		copy_col(stmt, 0, n->id, sizeof(n->id));
-		copy_col(stmt, 1, n->name, sizeof(n->name));
-		copy_col(stmt, 2, n->kind, sizeof(n->kind));
-		copy_col(stmt, 3, n->host, sizeof(n->host));
-		copy_col(stmt, 4, n->mandate, sizeof(n->mandate));
+		dom_col_text(stmt, 0, n->id, sizeof(n->id));
+		dom_col_text(stmt, 1, n->name, sizeof(n->name));
+		dom_col_text(stmt, 2, n->kind, sizeof(n->kind));
+		dom_col_text(stmt, 3, n->host, sizeof(n->host));
+		dom_col_text(stmt, 4, n->mandate, sizeof(n->mandate));
 	}
 	sqlite3_finalize(stmt);
 	if (rc != SQLITE_ROW && rc != SQLITE_DONE)
@@ -144,11 +138,11 @@ int network_list(struct store *st, network_cb cb, void *ctx, lm_err *err)
 		return -1;
 	while ((rc = sqlite3_step(stmt)) == SQLITE_ROW) {
 		memset(&n, 0, sizeof(n));
-		copy_col(stmt, 0, n.id, sizeof(n.id));
-		copy_col(stmt, 1, n.name, sizeof(n.name));
-		copy_col(stmt, 2, n.kind, sizeof(n.kind));
-		copy_col(stmt, 3, n.host, sizeof(n.host));
-		copy_col(stmt, 4, n.mandate, sizeof(n.mandate));
+		dom_col_text(stmt, 0, n.id, sizeof(n.id));
+		dom_col_text(stmt, 1, n.name, sizeof(n.name));
+		dom_col_text(stmt, 2, n.kind, sizeof(n.kind));
+		dom_col_text(stmt, 3, n.host, sizeof(n.host));
+		dom_col_text(stmt, 4, n.mandate, sizeof(n.mandate));
 		if (cb(&n, ctx) != 0) {
 			rc = SQLITE_DONE;
 			break;
@@ -176,8 +170,8 @@ int network_members(struct store *st, const char *id, network_member_cb cb, void
 	sqlite3_bind_text(stmt, 1, id, -1, SQLITE_STATIC);
 	while ((rc = sqlite3_step(stmt)) == SQLITE_ROW) {
 		memset(&m, 0, sizeof(m));
-		copy_col(stmt, 0, m.site, sizeof(m.site));
-		copy_col(stmt, 1, m.role, sizeof(m.role));
+		dom_col_text(stmt, 0, m.site, sizeof(m.site));
+		dom_col_text(stmt, 1, m.role, sizeof(m.role));
 		org_name(st, m.site, m.name, sizeof(m.name));
 		if (cb(&m, ctx) != 0) {
 			rc = SQLITE_DONE;

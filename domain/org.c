@@ -1,5 +1,6 @@
 /* SPDX-License-Identifier: MIT */
 #include "domain/org.h"
+#include "domain/common.h"
 
 #include <stdio.h>
 #include <string.h>
@@ -7,15 +8,6 @@
 
 #include "domain/enums.h"
 #include "domain/schema.h"
-
-static void now_iso(char out[32])
-{
-	time_t t = time(NULL);
-	struct tm tm;
-
-	gmtime_r(&t, &tm);
-	strftime(out, 32, "%Y-%m-%dT%H:%M:%SZ", &tm);
-}
 
 static void bind_or_null(sqlite3_stmt *stmt, int i, const char *s)
 {
@@ -39,7 +31,7 @@ int org_set_self(struct store *st, const struct org *o, lm_err *err)
 		return -1;
 	if (domain_site_hex(st, me, err) != 0)
 		return -1;
-	now_iso(now);
+	dom_now(now);
 	if (store_prepare(st,
 			  "INSERT INTO lm_org(site, name, kind, orgnr, kommunenr, region, updated_at) "
 			  "VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7) ON CONFLICT (site) DO UPDATE SET "
@@ -63,24 +55,17 @@ int org_set_self(struct store *st, const struct org *o, lm_err *err)
 	return 0;
 }
 
-static void copy_col(sqlite3_stmt *stmt, int i, char *out, size_t cap)
-{
-	const unsigned char *s = sqlite3_column_text(stmt, i);
-
-	snprintf(out, cap, "%s", s ? (const char *)s : "");
-}
-
 #define ORG_COLS "SELECT site, name, kind, orgnr, kommunenr, region FROM lm_org "
 
 static void read_org(sqlite3_stmt *stmt, struct org *o)
 {
 	memset(o, 0, sizeof(*o));
-	copy_col(stmt, 0, o->site, sizeof(o->site));
-	copy_col(stmt, 1, o->name, sizeof(o->name));
-	copy_col(stmt, 2, o->kind, sizeof(o->kind));
-	copy_col(stmt, 3, o->orgnr, sizeof(o->orgnr));
-	copy_col(stmt, 4, o->kommunenr, sizeof(o->kommunenr));
-	copy_col(stmt, 5, o->region, sizeof(o->region));
+	dom_col_text(stmt, 0, o->site, sizeof(o->site));
+	dom_col_text(stmt, 1, o->name, sizeof(o->name));
+	dom_col_text(stmt, 2, o->kind, sizeof(o->kind));
+	dom_col_text(stmt, 3, o->orgnr, sizeof(o->orgnr));
+	dom_col_text(stmt, 4, o->kommunenr, sizeof(o->kommunenr));
+	dom_col_text(stmt, 5, o->region, sizeof(o->region));
 }
 
 int org_list(struct store *st, org_cb cb, void *ctx, lm_err *err)

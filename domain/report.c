@@ -1,5 +1,6 @@
 /* SPDX-License-Identifier: MIT */
 #include "domain/report.h"
+#include "domain/common.h"
 
 #include <stdio.h>
 #include <stdlib.h>
@@ -39,13 +40,6 @@ long rep_percent(long a, long b)
 	return b > 0 ? (200 * a + b) / (2 * b) : 0;
 }
 
-static void copy_col(sqlite3_stmt *stmt, int i, char *out, size_t cap)
-{
-	const unsigned char *s = sqlite3_column_text(stmt, i);
-
-	snprintf(out, cap, "%s", s ? (const char *)s : "");
-}
-
 /* Runs held in [?2, ?3] of courses published to ?1 and not archived. The
  * hours are summed in hundredths, so every site gets the same sum whatever
  * order its rows are in. */
@@ -67,7 +61,7 @@ static void read_row(sqlite3_stmt *stmt, struct rep_row *row)
 	int k;
 
 	memset(row, 0, sizeof(*row));
-	copy_col(stmt, 0, row->key, sizeof(row->key));
+	dom_col_text(stmt, 0, row->key, sizeof(row->key));
 	row->courses = sqlite3_column_int(stmt, 1);
 	row->runs = sqlite3_column_int(stmt, 2);
 	row->sessions = (long)sqlite3_column_int64(stmt, 3);
@@ -242,10 +236,10 @@ int rep_completeness(struct store *st, const char *network, const char *period,
 		}
 		m = &list[(*n)++];
 		memset(m, 0, sizeof(*m));
-		copy_col(stmt, 0, m->org, sizeof(m->org));
-		copy_col(stmt, 1, m->role, sizeof(m->role));
+		dom_col_text(stmt, 0, m->org, sizeof(m->org));
+		dom_col_text(stmt, 1, m->role, sizeof(m->role));
 		m->closed = sqlite3_column_type(stmt, 2) != SQLITE_NULL;
-		copy_col(stmt, 2, m->closed_at, sizeof(m->closed_at));
+		dom_col_text(stmt, 2, m->closed_at, sizeof(m->closed_at));
 		org_name(st, m->org, m->name, sizeof(m->name));
 	}
 	sqlite3_finalize(stmt);
@@ -280,7 +274,7 @@ static int closed_already(struct store *st, const char *me, const char *network,
 	sqlite3_bind_text(stmt, 3, period, -1, SQLITE_STATIC);
 	rc = sqlite3_step(stmt);
 	if (rc == SQLITE_ROW)
-		copy_col(stmt, 0, closed_at, cap);
+		dom_col_text(stmt, 0, closed_at, cap);
 	sqlite3_finalize(stmt);
 	if (rc != SQLITE_ROW && rc != SQLITE_DONE)
 		return lm_errf(err, "%s: reading report closings: %s", st->path,
@@ -420,8 +414,8 @@ int rep_agreements(struct store *st, const char *date, struct rep_pair **out, in
 		}
 		p = &list[(*n)++];
 		memset(p, 0, sizeof(*p));
-		copy_col(stmt, 0, p->hf, sizeof(p->hf));
-		copy_col(stmt, 1, p->kommune, sizeof(p->kommune));
+		dom_col_text(stmt, 0, p->hf, sizeof(p->hf));
+		dom_col_text(stmt, 1, p->kommune, sizeof(p->kommune));
 		p->agreements = sqlite3_column_int(stmt, 2);
 		p->open = (long)sqlite3_column_int64(stmt, 3);
 		p->overdue = (long)sqlite3_column_int64(stmt, 4);
