@@ -73,4 +73,9 @@ int cli_require_site(struct cli *cli);
 /* Resolve the site and open its store (which must exist). */
 int cli_open_store(struct cli *cli, struct store *st);
 
+/* The same, for the coordinators' commands: the store must hold the domain
+ * tables (a hub's has none); otherwise the message says this site holds no
+ * what ("course catalogue", "agreements", ...) and why. */
+int cli_open_domain(struct cli *cli, struct store *st, const char *what);
+
 #endif

@@ -13,7 +13,6 @@
 #include "domain/enums.h"
 #include "domain/network.h"
 #include "domain/org.h"
-#include "domain/schema.h"
 
 static int run(struct cli *cli, int argc, char **argv);
 
@@ -85,19 +84,7 @@ const struct cli_command cmd_agreement = {
 
 int agr_open(struct cli *cli, struct store *st)
 {
-	lm_err err;
-	int rc;
-
-	if (cli_open_store(cli, st) != EXIT_OK)
-		return EXIT_FAIL;
-	rc = domain_installed(st, &err);
-	if (rc == 1)
-		return EXIT_OK;
-	store_close(st);
-	if (rc < 0)
-		return cli_fail("%s", err.msg);
-	return cli_fail("this site holds no agreements: it has no coordinators' tables (a hub "
-			"relays agreements without reading them)");
+	return cli_open_domain(cli, st, "agreements");
 }
 
 int agr_resolve(struct store *st, const char *arg, char *id, size_t cap)

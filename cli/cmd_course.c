@@ -12,7 +12,6 @@
 
 #include "domain/enums.h"
 #include "domain/org.h"
-#include "domain/schema.h"
 
 static int run(struct cli *cli, int argc, char **argv);
 
@@ -197,20 +196,7 @@ static void make_help(void)
 
 int course_open_store(struct cli *cli, struct store *st)
 {
-	lm_err err;
-	int rc;
-
-	if (cli_open_store(cli, st) != EXIT_OK)
-		return EXIT_FAIL;
-	rc = domain_installed(st, &err);
-	if (rc == 1)
-		return EXIT_OK;
-	store_close(st);
-	if (rc < 0)
-		return cli_fail("%s", err.msg);
-	return cli_fail("%s holds no course catalogue: a hub stores and forwards the sites' "
-			"change sets, and keeps no catalogue of its own",
-			cli->sd.dir);
+	return cli_open_domain(cli, st, "course catalogue");
 }
 
 void course_print_error(void *ctx, int col, const char *msg)

@@ -113,7 +113,7 @@ static int create_cmd(struct cli *cli, int argc, char **argv)
 	snprintf(n.name, sizeof(n.name), "%s", title);
 	snprintf(n.kind, sizeof(n.kind), "%s", kind);
 	snprintf(n.mandate, sizeof(n.mandate), "%s", mandate);
-	if (cli_open_store(cli, &st) != EXIT_OK)
+	if (cli_open_domain(cli, &st, "networks") != EXIT_OK)
 		return EXIT_FAIL;
 	rc = host ? dom_site_resolve(&st, host, n.host, &err) : 0;
 	if (rc == 0)
@@ -178,7 +178,7 @@ static int show_cmd(struct cli *cli, int argc, char **argv)
 		return rc;
 	if (optind != argc - 1)
 		return cli_usage(&cmd_network, "network show takes one NETWORK");
-	if (cli_open_store(cli, &st) != EXIT_OK)
+	if (cli_open_domain(cli, &st, "networks") != EXIT_OK)
 		return EXIT_FAIL;
 	rc = resolve(&st, argv[optind], id, sizeof(id));
 	if (rc == EXIT_OK && network_get(&st, id, &n, &err) != 1)
@@ -254,7 +254,7 @@ static int list_cmd(struct cli *cli, int argc, char **argv)
 		return rc;
 	if (optind != argc)
 		return cli_usage(&cmd_network, "network list takes no arguments");
-	if (cli_open_store(cli, &st) != EXIT_OK)
+	if (cli_open_domain(cli, &st, "networks") != EXIT_OK)
 		return EXIT_FAIL;
 	l.st = &st;
 	if (l.as_json) {
@@ -304,7 +304,7 @@ static int member_add_cmd(struct cli *cli, int argc, char **argv)
 		    "network member add needs --role leder|nestleder|koordinator|medlem");
 	if (dom_enum_parse(&dom_network_role, "--role", role, &err) == NULL)
 		return cli_usage(&cmd_network, "%s", err.msg);
-	if (cli_open_store(cli, &st) != EXIT_OK)
+	if (cli_open_domain(cli, &st, "networks") != EXIT_OK)
 		return EXIT_FAIL;
 	rc = resolve(&st, argv[optind], id, sizeof(id));
 	if (rc == EXIT_OK && (dom_site_resolve(&st, argv[optind + 1], site, &err) != 0 ||
@@ -331,7 +331,7 @@ static int member_remove_cmd(struct cli *cli, int argc, char **argv)
 		return rc;
 	if (optind != argc - 2)
 		return cli_usage(&cmd_network, "network member remove takes a NETWORK and an ORG");
-	if (cli_open_store(cli, &st) != EXIT_OK)
+	if (cli_open_domain(cli, &st, "networks") != EXIT_OK)
 		return EXIT_FAIL;
 	rc = resolve(&st, argv[optind], id, sizeof(id));
 	if (rc == EXIT_OK && dom_site_resolve(&st, argv[optind + 1], site, &err) != 0)
@@ -367,7 +367,7 @@ static int member_list_cmd(struct cli *cli, int argc, char **argv)
 		return rc;
 	if (optind != argc - 1)
 		return cli_usage(&cmd_network, "network member list takes one NETWORK");
-	if (cli_open_store(cli, &st) != EXIT_OK)
+	if (cli_open_domain(cli, &st, "networks") != EXIT_OK)
 		return EXIT_FAIL;
 	rc = resolve(&st, argv[optind], id, sizeof(id));
 	if (rc != EXIT_OK) {

@@ -91,7 +91,7 @@ static int show_cmd(struct cli *cli, int argc, char **argv)
 	}
 	if (optind < argc - 1)
 		return cli_usage(&cmd_org, "org show takes at most one ORG");
-	if (cli_open_store(cli, &st) != EXIT_OK)
+	if (cli_open_domain(cli, &st, "directory of organisations") != EXIT_OK)
 		return EXIT_FAIL;
 	rc = optind == argc - 1 ? dom_site_resolve(&st, argv[optind], site, &err)
 				: domain_site_hex(&st, site, &err);
@@ -147,7 +147,7 @@ static int set_cmd(struct cli *cli, int argc, char **argv)
 		return cli_usage(&cmd_org, "org set takes options only");
 	if (!name && !kind && !orgnr && !kommunenr && !region)
 		return cli_usage(&cmd_org, "org set needs at least one option to change");
-	if (cli_open_store(cli, &st) != EXIT_OK)
+	if (cli_open_domain(cli, &st, "directory of organisations") != EXIT_OK)
 		return EXIT_FAIL;
 	rc = domain_install(&st, &err);
 	if (rc == 0)
@@ -226,7 +226,7 @@ static int list_cmd(struct cli *cli, int argc, char **argv)
 	}
 	if (optind != argc)
 		return cli_usage(&cmd_org, "org list takes no arguments");
-	if (cli_open_store(cli, &st) != EXIT_OK)
+	if (cli_open_domain(cli, &st, "directory of organisations") != EXIT_OK)
 		return EXIT_FAIL;
 	if (l.as_json) {
 		json_init(&l.j, stdout);

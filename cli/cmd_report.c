@@ -321,7 +321,7 @@ static int open_network(struct cli *cli, const char *arg, struct store *st, char
 {
 	lm_err err;
 
-	if (cli_open_store(cli, st) != EXIT_OK)
+	if (cli_open_domain(cli, st, "reports") != EXIT_OK)
 		return EXIT_FAIL;
 	if (network_resolve(st, arg, id, cap, &err) != 0) {
 		store_close(st);
@@ -558,7 +558,7 @@ static int agreements_cmd(struct cli *cli, int argc, char **argv)
 		return cli_usage(&cmd_report, "%s", err.msg);
 	localtime_r(&t, &tm);
 	strftime(today, sizeof(today), "%Y-%m-%d", &tm);
-	if (cli_open_store(cli, &st) != EXIT_OK)
+	if (cli_open_domain(cli, &st, "reports") != EXIT_OK)
 		return EXIT_FAIL;
 	rc = rep_agreements(&st, o.date ? o.date : today, &p, &n, &err);
 	store_close(&st);

@@ -9,6 +9,7 @@
 #include <string.h>
 
 #include "cli/cli.h"
+#include "domain/schema.h"
 
 static const struct cli_command *const commands[] = {
     /* Setting a site up and running it. */
@@ -179,6 +180,24 @@ int cli_open_store(struct cli *cli, struct store *st)
 	if (store_open(st, cli->sd.store, STORE_OPEN, &err) != 0)
 		return cli_fail("%s", err.msg);
 	return EXIT_OK;
+}
+
+int cli_open_domain(struct cli *cli, struct store *st, const char *what)
+{
+	lm_err err;
+	int rc;
+
+	if (cli_open_store(cli, st) != EXIT_OK)
+		return EXIT_FAIL;
+	rc = domain_installed(st, &err);
+	if (rc == 1)
+		return EXIT_OK;
+	store_close(st);
+	if (rc < 0)
+		return cli_fail("%s", err.msg);
+	return cli_fail("this site holds no %s: it is a hub, which stores and forwards the "
+			"sites' change sets without the coordinators' tables",
+			what);
 }
 
 static const struct cli_command *find_command(const char *name)

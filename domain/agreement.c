@@ -369,9 +369,10 @@ int agreement_create(struct store *st, const char *name, const struct agreement_
 
 /* ---- changes ---- */
 
-static int need_agreement(struct store *st, const char *id, struct agreement *a, lm_err *err)
+int agreement_need(struct store *st, const char *id, struct agreement *out, lm_err *err)
 {
-	int rc = agreement_get(st, id, a, err);
+	struct agreement a;
+	int rc = agreement_get(st, id, out ? out : &a, err);
 
 	if (rc < 0)
 		return -1;
@@ -397,7 +398,7 @@ int agreement_update(struct store *st, const char *id, const struct agreement_ch
 	if (c->status && (status = dom_enum_parse(&dom_agreement_status, "--status", c->status,
 						  err)) == NULL)
 		return -1;
-	if (need_agreement(st, id, &a, err) != 0 ||
+	if (agreement_need(st, id, &a, err) != 0 ||
 	    check_period(c->from ? c->from : a.from, c->to ? c->to : a.to, err) != 0 ||
 	    agreement_need_role(st, id, ROLE_MEMBER, err) != 0)
 		return -1;
@@ -437,7 +438,7 @@ int agreement_part_set_status(struct store *st, const char *id, int number, cons
 		return -1;
 	if (number < 1 || number > AGREEMENT_PARTS_MAX)
 		return lm_errf(err, "--part: %d is not a delavtale number (1 to 99)", number);
-	if (need_agreement(st, id, &a, err) != 0 ||
+	if (agreement_need(st, id, &a, err) != 0 ||
 	    agreement_need_role(st, id, ROLE_MEMBER, err) != 0)
 		return -1;
 	dom_now(now);
@@ -474,7 +475,7 @@ int agreement_party_add(struct store *st, const char *id, const char *site, cons
 	if (strcmp(r, "helseforetak") == 0)
 		return lm_errf(err, "--role: an agreement has one helseforetak party, named when it "
 				    "is created; use kommune or observatør");
-	if (need_agreement(st, id, &a, err) != 0 ||
+	if (agreement_need(st, id, &a, err) != 0 ||
 	    agreement_need_role(st, id, ROLE_ADMIN, err) != 0 || domain_site_hex(st, me, err) != 0)
 		return -1;
 	if (strcmp(site, a.hf) == 0)

@@ -19,6 +19,10 @@ int agreement_need_role(struct store *st, const char *id, enum member_role want,
 /* The time now with milliseconds (YYYY-MM-DDTHH:MM:SS.mmmZ), for notes. */
 void agreement_now_ms(char out[32]);
 
+/* The agreement with id into out (when not NULL); an error saying it is not
+ * here when it is not. */
+int agreement_need(struct store *st, const char *id, struct agreement *out, lm_err *err);
+
 /* BEGIN IMMEDIATE, and ROLLBACK after a failure (returns -1). */
 int agreement_begin(struct store *st, lm_err *err);
 int agreement_rollback(struct store *st);

@@ -9,20 +9,6 @@
 #include "domain/enums.h"
 #include "domain/schema.h"
 
-static int need_agreement(struct store *st, const char *id, lm_err *err)
-{
-	struct agreement a;
-	int rc = agreement_get(st, id, &a, err);
-
-	if (rc < 0)
-		return -1;
-	if (rc == 0)
-		return lm_errf(err,
-			       "no agreement '%s' here; `lmsync agreement list` shows the agreements "
-			       "this site is party to",
-			       id);
-	return 0;
-}
 
 /* The delavtale must be one of the agreement's. */
 static int need_part(struct store *st, const char *id, int part, lm_err *err)
@@ -89,7 +75,7 @@ int agreement_item_add(struct store *st, const char *id, const struct agreement_
 	sqlite3_stmt *stmt;
 	char now[32];
 
-	if (check_item(s, 1, &c, err) != 0 || need_agreement(st, id, err) != 0 ||
+	if (check_item(s, 1, &c, err) != 0 || agreement_need(st, id, NULL, err) != 0 ||
 	    (s->part && need_part(st, id, s->part, err) != 0) ||
 	    agreement_need_role(st, id, ROLE_MEMBER, err) != 0)
 		return -1;
@@ -120,7 +106,7 @@ int agreement_item_update(struct store *st, const char *id, const char *item,
 	sqlite3_stmt *stmt;
 	char now[32];
 
-	if (check_item(s, 0, &c, err) != 0 || need_agreement(st, id, err) != 0 ||
+	if (check_item(s, 0, &c, err) != 0 || agreement_need(st, id, NULL, err) != 0 ||
 	    (s->part && need_part(st, id, s->part, err) != 0) ||
 	    agreement_need_role(st, id, ROLE_MEMBER, err) != 0)
 		return -1;
@@ -279,7 +265,7 @@ int agreement_note_add(struct store *st, const char *id, const char *item, const
 	sqlite3_stmt *stmt;
 
 	if (k == NULL || dom_check_text("TEXT", body, DOM_TEXT_LONG, 1, 1, err) != 0 ||
-	    need_agreement(st, id, err) != 0 ||
+	    agreement_need(st, id, NULL, err) != 0 ||
 	    (item && agreement_item_resolve(st, id, item, NULL, 0, found, err) != 0) ||
 	    agreement_need_role(st, id, ROLE_MEMBER, err) != 0 || domain_site_hex(st, me, err) != 0)
 		return -1;

@@ -257,7 +257,7 @@ test_two_sites_through_hub() {
 			--name "$(basename "$s")" >/dev/null || fail "peer add to hub"
 	done
 	expect_rc 1 lm "$hub" course list
-	contains "$OUT" "holds no course catalogue: a hub stores and forwards"
+	contains "$OUT" "this site holds no course catalogue: it is a hub"
 	net=$(network "$a" midt "Helse Midt")
 	lm "$a" member add "$net" "$(lm "$b" id)" --role member >/dev/null || fail "member add b"
 	lm "$a" member add "$net" "$(lm "$hub" id)" --role relay >/dev/null || fail "member add hub"

@@ -118,4 +118,15 @@ test_network_reaches_members_only() {
 	contains "$OUT" "Kind       helseforetak"
 }
 
+test_a_hub_has_no_directory() {
+	local hub
+	hub=$(new_site hub hub)
+	expect_rc 1 lm "$hub" network list
+	contains "$OUT" "this site holds no networks: it is a hub"
+	expect_rc 1 lm "$hub" org show
+	contains "$OUT" "this site holds no directory of organisations: it is a hub"
+	expect_rc 1 lm "$hub" report agreements
+	contains "$OUT" "this site holds no reports: it is a hub"
+}
+
 run_tests
