@@ -144,6 +144,8 @@ static int begin_changeset(struct sealing *s, lm_err *err)
 	if (cslog_head(s->st, s->key->public_key, s->h.scope, &head, s->h.prev, err) != 0)
 		return -1;
 	memcpy(s->h.origin, s->key->public_key, CS_KEY_LEN);
+	/* Without bases until the store keeps them for every column. */
+	s->h.format = CS_FORMAT_V1;
 	s->h.seq = head + 1;
 	s->h.hlc = hlc_now(s->clock, s->now_ms);
 	if (cs_writer_restart(&s->w, &s->h, err) != 0)

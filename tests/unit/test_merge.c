@@ -449,7 +449,7 @@ static void craft_foreign_course(struct fx *f, uint8_t **env, size_t *len)
 	struct cs_value pk[2] = {{CS_TEXT, 0, 0, (const uint8_t *)f->c.hex, 64},
 				 {CS_TEXT, 0, 0, (const uint8_t *)"c1", 2}};
 	struct cs_col cols[1] = {{"title", 5, {CS_TEXT, 0, 0, (const uint8_t *)"kapret", 6}}};
-	struct cs_row row = {"course", 6, pk, 2, 1, cols, 1};
+	struct cs_row row = {"course", 6, pk, 2, 1, cols, 1, NULL};
 	uint8_t hash[CS_HASH_LEN];
 	struct cs_header h;
 	struct cs_writer w;
@@ -906,7 +906,7 @@ static void test_row_of_another_scope(void **state)
 	skip();
 	struct cs_value pk[1] = {{CS_TEXT, 0, 0, (const uint8_t *)"k", 1}};
 	struct cs_col cols[1] = {{"body", 4, {CS_TEXT, 0, 0, (const uint8_t *)"utenfra", 7}}};
-	struct cs_row row = {"note", 4, pk, 1, 1, cols, 1};
+	struct cs_row row = {"note", 4, pk, 1, 1, cols, 1, NULL};
 	uint8_t hash[CS_HASH_LEN], *env;
 	struct merge_outcome o;
 	struct cs_header h;
