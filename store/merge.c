@@ -362,6 +362,7 @@ static size_t clocks_to_blob(const struct repl_table *t, uint64_t cl, const stru
 		e.c[e.n].name_len = strlen(t->cols[i]);
 		e.c[e.n].hlc = rc->c[i].hlc;
 		e.c[e.n].origin = rc->c[i].origin;
+		e.c[e.n].base = ROWCLOCK_UNKNOWN; /* not kept yet */
 		e.n++;
 	}
 	return rowclock_encode(&e, buf, cap);

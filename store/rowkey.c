@@ -427,6 +427,7 @@ int rowkey_clocks_after(struct store *st, const struct rowkey *k, const void *ol
 		}
 		rc.c[j].hlc = hlc;
 		rc.c[j].origin = origin;
+		rc.c[j].base = ROWCLOCK_UNKNOWN; /* not kept yet */
 	}
 	*len = rowclock_encode(&rc, blob, ROWCLOCK_BLOB_MAX);
 	if (*len == 0)
