@@ -51,9 +51,11 @@ _Static_assert(CS_KEY_LEN == SITEID_KEY_LEN, "site id length");
 
 #define BODY_ITEMS     7 /* format, origin, scope, seq, hlc, prev, rows */
 #define ROW_ITEMS      4 /* table, pk, cl, cols */
-#define BODY_DEPTH     4 /* body, rows, row, pk or cols */
+#define ROW_ITEMS_BASE 5 /* the same and bases (format 2) */
+#define BODY_DEPTH     4 /* body, rows, row, pk, cols or bases */
+#define OWN_CLOCK_LEN  8 /* a base of the change set's own origin: its hlc */
 #define ENVELOPE_DEPTH 1
-#define BODY_ORIGIN_AT 4		/* 97 01 c4 20, then the origin */
+#define BODY_ORIGIN_AT 4		/* 97, the format, c4 20, then the origin */
 #define SIG_TAIL       (2 + CS_SIG_LEN) /* c4 40 and the signature */
 #define SMALL_COLS     64 /* up to this many (a table's most), duplicates are found pairwise */
 #define SHOW_MAX       48 /* bytes of untrusted text quoted in a message */
@@ -285,13 +287,31 @@ static int check_cols(const struct cs_row *r, lm_err *err)
 	return 0;
 }
 
-static int check_row(const struct cs_row *r, lm_err *err)
+/* Format 1 cannot say that a base was held; dropping one silently would
+ * make the write look like a blind one everywhere. */
+static int check_bases(const struct cs_row *r, uint64_t format, lm_err *err)
+{
+	char s[SHOW_MAX];
+	size_t i;
+
+	for (i = 0; format == CS_FORMAT_V1 && r->bases != NULL && i < r->ncols; i++)
+		if (r->bases[i].held)
+			return lm_errf(err,
+				       "column '%s' has a base, which format 1 cannot carry; "
+				       "write format %d",
+				       show(r->cols[i].name, r->cols[i].name_len, s), CS_FORMAT);
+	return 0;
+}
+
+static int check_row(const struct cs_row *r, uint64_t format, lm_err *err)
 {
 	if (check_name("table name", r->table, r->table_len, err) < 0 || check_pk(r, err) < 0)
 		return -1;
 	if (r->cl == 0)
 		return lm_errf(err, "cl is 0; a causal length starts at 1");
-	return check_cols(r, err);
+	if (check_cols(r, err) < 0)
+		return -1;
+	return check_bases(r, format, err);
 }
 
 /* ---- Writing ---- */
@@ -406,11 +426,67 @@ static void pack_value(msgpack_packer *pk, const struct cs_value *v)
 	}
 }
 
-static void pack_row(msgpack_packer *pk, const struct cs_row *r)
+static int same_base(const struct cs_base *a, const struct cs_base *b)
+{
+	return a->held && b->held && a->hlc == b->hlc &&
+	       memcmp(a->origin, b->origin, CS_KEY_LEN) == 0;
+}
+
+/* A base clock: its hlc alone when the origin is the change set's own (an
+ * origin editing its own value, the usual case), else hlc and origin. */
+static void pack_clock(msgpack_packer *pk, const struct cs_base *b, const uint8_t *origin)
+{
+	uint8_t clock[CS_CLOCK_LEN];
+
+	put_be(clock, b->hlc, OWN_CLOCK_LEN);
+	memcpy(clock + OWN_CLOCK_LEN, b->origin, CS_KEY_LEN);
+	pack_bin(pk, clock,
+		 memcmp(b->origin, origin, CS_KEY_LEN) == 0 ? OWN_CLOCK_LEN : CS_CLOCK_LEN);
+}
+
+/* The shortest bases: one clock when every column has the same, else one
+ * entry per column: nil, a clock, or the index of an earlier entry that
+ * packed the same clock. */
+static void pack_bases(msgpack_packer *pk, const struct cs_row *r, const uint8_t *origin)
+{
+	size_t i, j;
+
+	for (i = 1; i < r->ncols && same_base(&r->bases[0], &r->bases[i]); i++)
+		;
+	if (i == r->ncols) {
+		pack_clock(pk, &r->bases[0], origin);
+		return;
+	}
+	msgpack_pack_array(pk, r->ncols);
+	for (i = 0; i < r->ncols; i++) {
+		for (j = 0; j < i && !same_base(&r->bases[j], &r->bases[i]); j++)
+			;
+		if (!r->bases[i].held)
+			msgpack_pack_nil(pk);
+		else if (j < i)
+			msgpack_pack_uint64(pk, j);
+		else
+			pack_clock(pk, &r->bases[i], origin);
+	}
+}
+
+/* 1 when the row must carry bases: format 2 and some column's base held. */
+static int has_bases(const struct cs_row *r, uint64_t format)
 {
 	size_t i;
 
-	msgpack_pack_array(pk, ROW_ITEMS);
+	for (i = 0; format != CS_FORMAT_V1 && r->bases != NULL && i < r->ncols; i++)
+		if (r->bases[i].held)
+			return 1;
+	return 0;
+}
+
+static void pack_row(msgpack_packer *pk, const struct cs_row *r, const struct cs_writer *w)
+{
+	int bases = has_bases(r, w->format);
+	size_t i;
+
+	msgpack_pack_array(pk, bases ? ROW_ITEMS_BASE : ROW_ITEMS);
 	pack_str(pk, r->table, r->table_len);
 	msgpack_pack_array(pk, r->npk);
 	for (i = 0; i < r->npk; i++)
@@ -421,15 +497,17 @@ static void pack_row(msgpack_packer *pk, const struct cs_row *r)
 		pack_str(pk, r->cols[i].name, r->cols[i].name_len);
 		pack_value(pk, &r->cols[i].value);
 	}
+	if (bases)
+		pack_bases(pk, r, w->origin);
 }
 
-static size_t row_len(const struct cs_row *r)
+static size_t row_len(const struct cs_row *r, const struct cs_writer *w)
 {
 	msgpack_packer pk;
 	size_t n = 0;
 
 	msgpack_packer_init(&pk, &n, count_write);
-	pack_row(&pk, r);
+	pack_row(&pk, r, w);
 	return n;
 }
 
@@ -441,12 +519,19 @@ static int writer_start(struct cs_writer *w, const struct cs_header *h, lm_err *
 	msgpack_packer pk;
 
 	w->failed = 1;
+	w->format = h->format == 0 ? CS_FORMAT : h->format;
+	if (w->format != CS_FORMAT && w->format != CS_FORMAT_V1)
+		return lm_errf(err,
+			       "cannot begin a change set: format %" PRIu64
+			       " is not one this site writes (%d, or %d without bases)",
+			       h->format, CS_FORMAT, CS_FORMAT_V1);
 	if (cs_scope_check(h->scope, scope_len, err) < 0 || check_seq_prev(h, err) < 0)
 		return lm_err_wrap(err, "cannot begin a change set");
 	w->failed = 0;
+	memcpy(w->origin, h->origin, CS_KEY_LEN);
 	msgpack_packer_init(&pk, w, writer_write);
 	msgpack_pack_array(&pk, BODY_ITEMS);
-	msgpack_pack_uint64(&pk, CS_FORMAT);
+	msgpack_pack_uint64(&pk, w->format);
 	pack_bin(&pk, h->origin, CS_KEY_LEN);
 	pack_str(&pk, h->scope, scope_len);
 	msgpack_pack_uint64(&pk, h->seq);
@@ -513,15 +598,15 @@ int cs_writer_add_row(struct cs_writer *w, const struct cs_row *row, lm_err *err
 
 	if (writer_usable(w, "add a row", err) < 0)
 		return -1;
-	if (check_row(row, err) < 0)
+	if (check_row(row, w->format, err) < 0)
 		return lm_err_wrap(err, "cannot add row %zu to the change set", w->nrows + 1);
-	need = row_len(row);
+	need = row_len(row, w);
 	if (need > CS_MAX_ENVELOPE || envelope_len(before + need) > CS_MAX_ENVELOPE)
 		return row_too_large(w, row, need, err);
 	if (grow(w, need) < 0)
 		return lm_errf(err, "cannot add a row to the change set: out of memory");
 	msgpack_packer_init(&pk, w, writer_write);
-	pack_row(&pk, row);
+	pack_row(&pk, row, w);
 	if (w->failed || w->len != before + need) {
 		w->failed = 1;
 		return lm_errf(err, "cannot add a row: it packed to %zu bytes, not the %zu counted",
@@ -538,7 +623,7 @@ size_t cs_writer_envelope_size(const struct cs_writer *w)
 
 size_t cs_writer_size_with(const struct cs_writer *w, const struct cs_row *row)
 {
-	return envelope_len(w->len + row_len(row));
+	return envelope_len(w->len + row_len(row, w));
 }
 
 int cs_writer_seal_inplace(struct cs_writer *w, const uint8_t sk[64], const uint8_t **envelope,
@@ -629,6 +714,8 @@ struct cursor {
 	size_t len;
 	struct cs_value *values;
 	struct cs_col *cols;
+	struct cs_base *bases;
+	const struct cs_header *h; /* the body's, decoded before its rows */
 };
 
 /* Check that a str or bin of msgpack-c points into the input (it does not
@@ -750,14 +837,125 @@ static int decode_cols(const msgpack_object *o, struct cs_row *r, struct cursor 
 	return 0;
 }
 
+/* A base clock: bin 8, the hlc of a value the change set's origin wrote,
+ * or bin 40, hlc and origin. */
+static int decode_clock(const msgpack_object *o, const char *what, struct cs_base *b,
+			const struct cursor *c, lm_err *err)
+{
+	const uint8_t *p = (const uint8_t *)o->via.bin.ptr;
+	size_t k;
+
+	if (o->via.bin.size != OWN_CLOCK_LEN && o->via.bin.size != CS_CLOCK_LEN)
+		return lm_errf(err,
+			       "%s must be a bin of 8 bytes (hlc) or 40 (hlc, origin), got a bin "
+			       "of %" PRIu32 " bytes",
+			       what, o->via.bin.size);
+	b->held = 1;
+	for (k = 0, b->hlc = 0; k < OWN_CLOCK_LEN; k++)
+		b->hlc = b->hlc << 8 | p[k];
+	memcpy(b->origin, o->via.bin.size == OWN_CLOCK_LEN ? c->h->origin : p + OWN_CLOCK_LEN,
+	       CS_KEY_LEN);
+	return 0;
+}
+
+/* An entry of a bases array: nil (none held), a clock, or the index of an
+ * earlier entry that is a clock. */
+static int decode_base_entry(const msgpack_object *entries, size_t i, struct cs_base *bases,
+			     const struct cursor *c, lm_err *err)
+{
+	const msgpack_object *e = &entries[i];
+	char what[48], name[32];
+	uint64_t k;
+
+	switch (e->type) {
+	case MSGPACK_OBJECT_NIL:
+		memset(&bases[i], 0, sizeof(bases[i]));
+		return 0;
+	case MSGPACK_OBJECT_BIN:
+		snprintf(name, sizeof(name), "bases[%zu]", i);
+		return decode_clock(e, name, &bases[i], c, err);
+	case MSGPACK_OBJECT_POSITIVE_INTEGER:
+		k = e->via.u64;
+		if (k >= i)
+			return lm_errf(err,
+				       "bases[%zu] refers to bases[%" PRIu64 "]; an entry may only "
+				       "refer to an earlier one",
+				       i, k);
+		if (entries[k].type != MSGPACK_OBJECT_BIN)
+			return lm_errf(err,
+				       "bases[%zu] refers to bases[%" PRIu64 "], which is not a "
+				       "clock (a bin)",
+				       i, k);
+		bases[i] = bases[k];
+		return 0;
+	default:
+		break;
+	}
+	return lm_errf(err, "bases[%zu] must be nil, a bin or an index, got %s", i,
+		       mp_describe(e, what, sizeof(what)));
+}
+
+/* bases: one clock for every column, or an array of one entry per column. */
+static int decode_bases(const msgpack_object *o, struct cs_row *r, struct cursor *c, lm_err *err)
+{
+	struct cs_base *bases = c->bases;
+	char what[48];
+	size_t i;
+
+	if (r->ncols == 0)
+		return lm_errf(err, "the row has bases but no columns; a row without columns has "
+				    "4 elements");
+	if (o->type == MSGPACK_OBJECT_BIN) {
+		if (decode_clock(o, "bases", &bases[0], c, err) < 0)
+			return -1;
+		for (i = 1; i < r->ncols; i++)
+			bases[i] = bases[0];
+	} else if (o->type != MSGPACK_OBJECT_ARRAY) {
+		return lm_errf(err, "bases must be a bin or an array, got %s",
+			       mp_describe(o, what, sizeof(what)));
+	} else if (o->via.array.size != r->ncols) {
+		return lm_errf(err,
+			       "bases has %" PRIu32 " entries for %zu columns; it has one per "
+			       "column",
+			       o->via.array.size, r->ncols);
+	} else {
+		for (i = 0; i < r->ncols; i++)
+			if (decode_base_entry(o->via.array.ptr, i, bases, c, err) < 0)
+				return -1;
+	}
+	r->bases = bases;
+	c->bases += r->ncols;
+	return 0;
+}
+
+static size_t row_items(const msgpack_object *o, uint64_t format)
+{
+	if (o->type != MSGPACK_OBJECT_ARRAY)
+		return 0;
+	if (o->via.array.size == ROW_ITEMS ||
+	    (o->via.array.size == ROW_ITEMS_BASE && format != CS_FORMAT_V1))
+		return o->via.array.size;
+	return 0;
+}
+
 static int decode_row(const msgpack_object *o, struct cs_row *r, struct cursor *c, lm_err *err)
 {
 	const msgpack_object *f;
 	char what[48];
+	size_t items = row_items(o, c->h->format);
 
 	memset(r, 0, sizeof(*r));
-	if (o->type != MSGPACK_OBJECT_ARRAY || o->via.array.size != ROW_ITEMS)
+	if (items == 0 && c->h->format == CS_FORMAT_V1 && o->type == MSGPACK_OBJECT_ARRAY &&
+	    o->via.array.size == ROW_ITEMS_BASE)
+		return lm_errf(err, "a row of format 1 must be an array of 4 (table, pk, cl, "
+				    "cols), got an array of 5: bases came with format 2");
+	if (items == 0 && c->h->format == CS_FORMAT_V1)
 		return lm_errf(err, "a row must be an array of 4 (table, pk, cl, cols), got %s",
+			       mp_describe(o, what, sizeof(what)));
+	if (items == 0)
+		return lm_errf(err,
+			       "a row must be an array of 4 (table, pk, cl, cols) or 5 (and "
+			       "bases), got %s",
 			       mp_describe(o, what, sizeof(what)));
 	f = o->via.array.ptr;
 	if (f[0].type != MSGPACK_OBJECT_STR)
@@ -768,27 +966,32 @@ static int decode_row(const msgpack_object *o, struct cs_row *r, struct cursor *
 	if (inside(c, r->table, f[0].via.str.size, err) < 0 || decode_pk(&f[1], r, c, err) < 0 ||
 	    get_uint(&f[2], "cl", &r->cl, err) < 0 || decode_cols(&f[3], r, c, err) < 0)
 		return -1;
-	return check_row(r, err);
+	if (check_row(r, c->h->format, err) < 0)
+		return -1;
+	return items == ROW_ITEMS_BASE ? decode_bases(&f[4], r, c, err) : 0;
 }
 
-/* One allocation for every row, pk value and column the rows announce. */
+/* One allocation for every row, pk value, column and base the rows
+ * announce (a base per column of a row with bases). */
 static int alloc_arena(const msgpack_object_array *rows, struct changeset *cs, struct cursor *c,
 		       lm_err *err)
 {
-	size_t nvalues = 0, ncols = 0, i, bytes;
+	size_t nvalues = 0, ncols = 0, nbases = 0, i, n, bytes, at;
 	const msgpack_object *f;
 	uint8_t *arena;
 
 	for (i = 0; i < rows->size; i++) {
-		if (rows->ptr[i].type != MSGPACK_OBJECT_ARRAY ||
-		    rows->ptr[i].via.array.size != ROW_ITEMS)
+		n = row_items(&rows->ptr[i], cs->h.format);
+		if (n == 0)
 			continue;
 		f = rows->ptr[i].via.array.ptr;
 		nvalues += f[1].type == MSGPACK_OBJECT_ARRAY ? f[1].via.array.size : 0;
 		ncols += f[3].type == MSGPACK_OBJECT_MAP ? f[3].via.map.size : 0;
+		if (n == ROW_ITEMS_BASE && f[3].type == MSGPACK_OBJECT_MAP)
+			nbases += f[3].via.map.size;
 	}
 	bytes = rows->size * sizeof(struct cs_row) + nvalues * sizeof(struct cs_value) +
-		ncols * sizeof(struct cs_col);
+		ncols * sizeof(struct cs_col) + nbases * sizeof(struct cs_base);
 	if (bytes == 0)
 		return 0;
 	arena = malloc(bytes);
@@ -796,9 +999,12 @@ static int alloc_arena(const msgpack_object_array *rows, struct changeset *cs, s
 		return lm_errf(err, "out of memory for %" PRIu32 " rows", rows->size);
 	cs->arena = arena;
 	cs->rows = (struct cs_row *)arena;
-	c->values = (struct cs_value *)(arena + rows->size * sizeof(struct cs_row));
-	c->cols = (struct cs_col *)(arena + rows->size * sizeof(struct cs_row) +
-				    nvalues * sizeof(struct cs_value));
+	at = rows->size * sizeof(struct cs_row);
+	c->values = (struct cs_value *)(arena + at);
+	at += nvalues * sizeof(struct cs_value);
+	c->cols = (struct cs_col *)(arena + at);
+	at += ncols * sizeof(struct cs_col);
+	c->bases = (struct cs_base *)(arena + at);
 	return 0;
 }
 
@@ -847,10 +1053,12 @@ static int decode_header(const msgpack_object *o, struct cs_header *h, lm_err *e
 	f = o->via.array.ptr;
 	if (get_uint(&f[0], "the format", &format, err) < 0)
 		return -1;
-	if (format != CS_FORMAT)
+	if (format != CS_FORMAT && format != CS_FORMAT_V1)
 		return lm_errf(err,
-			       "format %" PRIu64 " is not known here: this site reads format %d",
-			       format, CS_FORMAT);
+			       "format %" PRIu64 " is not known here: this site reads formats %d "
+			       "and %d",
+			       format, CS_FORMAT_V1, CS_FORMAT);
+	h->format = format;
 	if (get_bin(&f[1], "the origin", h->origin, CS_KEY_LEN, err) < 0 ||
 	    decode_scope(&f[2], h, err) < 0 || get_uint(&f[3], "seq", &h->seq, err) < 0 ||
 	    get_uint(&f[4], "the hlc", &h->hlc, err) < 0 ||
@@ -901,7 +1109,7 @@ static int decode_envelope(struct changeset *cs, const struct cursor *c, lm_err 
 
 int changeset_decode(const uint8_t *envelope, size_t len, struct changeset *cs, lm_err *err)
 {
-	struct cursor c = {envelope, len, NULL, NULL};
+	struct cursor c = {envelope, len, NULL, NULL, NULL, &cs->h};
 
 	memset(cs, 0, sizeof(*cs));
 	if (len == 0)

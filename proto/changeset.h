@@ -6,9 +6,12 @@
  *
  * Two encodings, both msgpack:
  *
- *   body     = [1, origin: bin 32, scope: str, seq: uint, hlc: uint,
- *               prev: bin 32, rows: [row...]]
+ *   body     = [format: 1 or 2, origin: bin 32, scope: str, seq: uint,
+ *               hlc: uint, prev: bin 32, rows: [row...]]
  *   row      = [table: str, pk: [value...], cl: uint, cols: {str: value}]
+ *            | [table, pk, cl, cols, bases]                 (format 2 only)
+ *   bases    = clock | [nil | clock | uint...]   (one entry per column)
+ *   clock    = bin 8 (hlc; the origin's own) | bin 40 (hlc, origin)
  *   value    = nil | int | float 64 | str | bin
  *   envelope = [body: bin, sig: bin 64]
  *
@@ -18,6 +21,13 @@
  * the previous change set of the same (origin, scope), 32 zero bytes for seq
  * 1. cl is the row's causal length: odd while the row exists, even once
  * deleted; cols holds the changed columns (empty for a delete).
+ *
+ * Format 2 gives each written column its causal context, its base: the
+ * clock of the value the write replaced at its writer, or none when the
+ * writer held no value for the column at the row's causal length. A row of
+ * 4 elements has no base for any column (an insert: zero extra bytes).
+ * Format 1 (lmsync before bases) says nothing about them: the bases of its
+ * columns are unknown. Both are read; format 2 is written unless asked.
  *
  * A run of consecutive change sets of one (origin, scope) is authenticated by
  * the signature of its last member and the hash links between them
@@ -32,7 +42,9 @@
 
 #include "proto/err.h"
 
-#define CS_FORMAT	1
+#define CS_FORMAT	2  /* what lmsync writes: rows carry their bases */
+#define CS_FORMAT_V1	1  /* the format before bases, still read */
+#define CS_CLOCK_LEN	40 /* a base of another origin: hlc (8 bytes), origin */
 #define CS_HASH_LEN	32
 #define CS_SIG_LEN	64
 #define CS_KEY_LEN	32
@@ -59,6 +71,15 @@ struct cs_col {
 	struct cs_value value;
 };
 
+/* The base of one column write: what the column held at its writer when
+ * the write replaced it. held 0: nothing (a new row or incarnation, or a
+ * column it never received); held 1: the value written at (hlc, origin). */
+struct cs_base {
+	int held;
+	uint64_t hlc;
+	uint8_t origin[CS_KEY_LEN];
+};
+
 struct cs_row {
 	const char *table; /* not NUL-terminated */
 	size_t table_len;
@@ -67,9 +88,15 @@ struct cs_row {
 	uint64_t cl;
 	const struct cs_col *cols;
 	size_t ncols;
+	/* ncols bases, bases[i] for cols[i]; NULL: none held for any column.
+	 * Only format 2 has them: a format 1 row has NULL, bases unknown. */
+	const struct cs_base *bases;
 };
 
 struct cs_header {
+	/* Writing: 0 or CS_FORMAT writes format 2, CS_FORMAT_V1 format 1 (no
+	 * bases; for tests and tools). Decoded: the format the body names. */
+	uint64_t format;
 	uint8_t origin[CS_KEY_LEN];
 	char scope[CS_SCOPE_MAX + 1]; /* NUL-terminated */
 	uint64_t seq;
@@ -85,12 +112,15 @@ struct cs_writer {
 	uint8_t *buf;	 /* the body */
 	size_t len, cap; /* of the body */
 	size_t nrows;
-	size_t rows_count_at; /* where the rows array header is patched in */
-	int failed;	      /* begin refused the header, or memory ran out */
-	int sealed;	      /* sealed: no more rows, no second seal */
+	size_t rows_count_at;	    /* where the rows array header is patched in */
+	uint64_t format;	    /* of the body being written */
+	uint8_t origin[CS_KEY_LEN]; /* its origin: a base of it takes 8 bytes */
+	int failed;		    /* begin refused the header, or memory ran out */
+	int sealed;		    /* sealed: no more rows, no second seal */
 };
 
-/* Begin a body for h (checked: scope, seq >= 1, prev all zeros for seq 1).
+/* Begin a body for h (checked: format, scope, seq >= 1, prev all zeros for
+ * seq 1).
  * Whatever it returns, release w with cs_writer_free. */
 int cs_writer_begin(struct cs_writer *w, const struct cs_header *h, lm_err *err);
 /* The same for a writer that began (and perhaps sealed) before, or is all
@@ -98,7 +128,8 @@ int cs_writer_begin(struct cs_writer *w, const struct cs_header *h, lm_err *err)
  * not allocate again. Anything written or sealed in w before is dropped. */
 int cs_writer_restart(struct cs_writer *w, const struct cs_header *h, lm_err *err);
 /* Append a row after checking it (names, pk of 1 to CS_PK_MAX values without
- * nil, cl >= 1, no cols for a delete, no column twice, no NaN). Refuses,
+ * nil, cl >= 1, no cols for a delete, no column twice, no NaN, no base held
+ * in format 1). Refuses,
  * leaving w as it was, a row that would take the envelope past
  * CS_MAX_ENVELOPE: when w->nrows > 0 the caller seals and adds the row to
  * the next change set; when 0 the row can never be shipped. */
@@ -135,7 +166,7 @@ struct changeset {
 	void *arena; /* the arrays behind rows, pk and cols */
 };
 
-/* Decode an envelope, strictly: exact types, format 1, bounded sizes, no
+/* Decode an envelope, strictly: exact types, format 1 or 2, bounded sizes, no
  * trailing bytes, every row as cs_writer_add_row checks it. Does NOT verify
  * the signature. On failure cs is left empty (changeset_free is harmless). */
 int changeset_decode(const uint8_t *envelope, size_t len, struct changeset *cs, lm_err *err);

@@ -251,11 +251,9 @@ static int row_ensure(struct merging *m, const struct repl_table *t, const struc
 	return row_update(m, t, k, scope, v, err);
 }
 
-/* Keep a value that lost on arrival. Only those count: a value overwritten
- * here by a newer write may simply have been edited after it was seen, and
- * sequential edits are no conflict. Each losing value is thus recorded at
- * every site that held the winner before it arrived (the winner's origin
- * among them). */
+/* Keep a value that lost against a write whose writer had not seen it
+ * (merge_columns decides, from the bases; docs/DECISIONS.md says where
+ * each loser is recorded). */
 static int conflict_record(struct store *st, const struct rowkey *k, const char *col,
 			   const struct cs_value *loser, uint64_t loser_hlc,
 			   const uint8_t *loser_origin, uint64_t winner_hlc,
@@ -303,14 +301,20 @@ static int col_index(const struct repl_table *t, const struct cs_col *c)
 	return col_by_name(t, c->name, c->name_len);
 }
 
-/* Who last wrote each column of the row's current incarnation, by column
- * index (repl_row.clocks, see rowclock.h). */
+/* Who last wrote each column of the row's current incarnation, and what
+ * that write replaced at its writer (its base), by column index
+ * (repl_row.clocks, see rowclock.h). */
+struct col_clock {
+	int found;
+	uint64_t hlc;
+	uint8_t origin[CS_KEY_LEN];
+	enum rowclock_base base;
+	uint64_t base_hlc; /* base ROWCLOCK_HELD: the clock replaced */
+	uint8_t base_origin[CS_KEY_LEN];
+};
+
 struct row_clocks {
-	struct {
-		int found;
-		uint64_t hlc;
-		uint8_t origin[CS_KEY_LEN];
-	} c[REGISTRY_MAX_COLS];
+	struct col_clock c[REGISTRY_MAX_COLS];
 };
 
 /* What repl_row holds for a row. */
@@ -343,6 +347,11 @@ static int clocks_from_blob(const struct repl_table *t, const void *blob, size_t
 		rc->c[i].found = 1;
 		rc->c[i].hlc = d.c[j].hlc;
 		memcpy(rc->c[i].origin, d.c[j].origin, CS_KEY_LEN);
+		rc->c[i].base = d.c[j].base;
+		if (d.c[j].base == ROWCLOCK_HELD) {
+			rc->c[i].base_hlc = d.c[j].base_hlc;
+			memcpy(rc->c[i].base_origin, d.c[j].base_origin, CS_KEY_LEN);
+		}
 	}
 	return 0;
 }
@@ -362,6 +371,9 @@ static size_t clocks_to_blob(const struct repl_table *t, uint64_t cl, const stru
 		e.c[e.n].name_len = strlen(t->cols[i]);
 		e.c[e.n].hlc = rc->c[i].hlc;
 		e.c[e.n].origin = rc->c[i].origin;
+		e.c[e.n].base = rc->c[i].base;
+		e.c[e.n].base_hlc = rc->c[i].base_hlc;
+		e.c[e.n].base_origin = rc->c[i].base_origin;
 		e.n++;
 	}
 	return rowclock_encode(&e, buf, cap);
@@ -439,8 +451,76 @@ static int row_state_write(struct store *st, const struct repl_table *t, const s
 	return run(st, stmt, err);
 }
 
+/* (hlc, origin) order, the order of last-writer-wins: <0, 0 or >0. */
+static int clock_cmp(uint64_t a_hlc, const uint8_t *a_origin, uint64_t b_hlc,
+		     const uint8_t *b_origin)
+{
+	if (a_hlc != b_hlc)
+		return a_hlc < b_hlc ? -1 : 1;
+	return memcmp(a_origin, b_origin, CS_KEY_LEN);
+}
+
+/* The base cs gives column j of row: unknown in format 1 (it cannot say),
+ * none when the row carries no bases or none for that column. */
+static enum rowclock_base incoming_base(const struct changeset *cs, const struct cs_row *row,
+					size_t j)
+{
+	if (cs->h.format == CS_FORMAT_V1)
+		return ROWCLOCK_UNKNOWN;
+	return row->bases != NULL && row->bases[j].held ? ROWCLOCK_HELD : ROWCLOCK_NONE;
+}
+
+/* An incoming write that wins over the value held here overwrote it
+ * unseen (a concurrent write, not an edit of it) when its writer held no
+ * value for the column or one older than the held one. Unknown (format 1):
+ * taken as seen, as before bases, since a sequential edit looks the same. */
+static int overwrites_unseen(const struct changeset *cs, const struct cs_row *row, size_t j,
+			     uint64_t held_hlc, const uint8_t *held_origin)
+{
+	switch (incoming_base(cs, row, j)) {
+	case ROWCLOCK_NONE:
+		return 1;
+	case ROWCLOCK_HELD:
+		return clock_cmp(row->bases[j].hlc, row->bases[j].origin, held_hlc, held_origin) <
+		       0;
+	default:
+		return 0;
+	}
+}
+
+/* The value held here for column i, about to be overwritten by a write of
+ * cs that never saw it, goes to the conflict table. The value is read from
+ * the table; a row missing there (which a consistent store never shows)
+ * records its clock with nil. */
+static int record_overwritten(struct merging *m, const struct repl_table *t, const struct rowkey *k,
+			      int i, uint64_t held_hlc, const uint8_t *held_origin,
+			      const struct changeset *cs, lm_err *err)
+{
+	int ship[REGISTRY_MAX_COLS] = {0}, step, rc;
+	struct cs_value v = {CS_NIL, 0, 0, NULL, 0};
+	sqlite3_stmt *stmt;
+
+	ship[i] = 1;
+	if (rowkey_select(m->st, t, k, ship, &stmt, err) != 0)
+		return -1;
+	step = sqlite3_step(stmt);
+	if (step == SQLITE_ROW)
+		rowkey_column_value(stmt, 0, &v);
+	if (step != SQLITE_ROW && step != SQLITE_DONE)
+		rc = lm_errf(err, "%s: reading %s %s to keep its value %s: %s", m->st->path,
+			     t->name, k->json, t->cols[i], sqlite3_errmsg(m->st->db));
+	else
+		rc = conflict_record(m->st, k, t->cols[i], &v, held_hlc, held_origin, cs->h.hlc,
+				     cs->h.origin, err);
+	store_release(m->st, stmt);
+	return rc;
+}
+
 /* Per-column last-writer-wins: the winning values go to v and their clocks
- * to clocks, the losing values to the conflict table. */
+ * and bases to clocks. A losing value goes to the conflict table unless
+ * the winner's writer had seen it (see docs/DECISIONS.md): an incoming
+ * loser unless the held value's base is the loser's clock or later, a held
+ * loser when the incoming winner's base says it never saw it. */
 static int merge_columns(struct merging *m, const struct repl_table *t, const struct rowkey *k,
 			 const struct cs_row *row, const struct changeset *cs,
 			 struct row_clocks *clocks, struct row_values *v, lm_err *err)
@@ -450,25 +530,34 @@ static int merge_columns(struct merging *m, const struct repl_table *t, const st
 	memset(v, 0, sizeof(*v));
 	for (j = 0; j < row->ncols; j++) {
 		const struct cs_col *c = &row->cols[j];
-		int i = col_index(t, c), wins;
+		int i = col_index(t, c), wins, cmp = 1;
+		struct col_clock *held = &clocks->c[i];
 
-		if (!clocks->c[i].found)
-			wins = 1;
-		else if (clocks->c[i].hlc == cs->h.hlc &&
-			 memcmp(clocks->c[i].origin, cs->h.origin, CS_KEY_LEN) == 0)
-			continue; /* the same write, seen again */
-		else
-			wins = cs->h.hlc > clocks->c[i].hlc ||
-			       (cs->h.hlc == clocks->c[i].hlc &&
-				memcmp(cs->h.origin, clocks->c[i].origin, CS_KEY_LEN) > 0);
+		if (held->found) {
+			cmp = clock_cmp(cs->h.hlc, cs->h.origin, held->hlc, held->origin);
+			if (cmp == 0)
+				continue; /* the same write, seen again */
+		}
+		wins = cmp > 0;
 		if (wins) {
+			if (held->found && overwrites_unseen(cs, row, j, held->hlc, held->origin) &&
+			    record_overwritten(m, t, k, i, held->hlc, held->origin, cs, err) != 0)
+				return -1;
 			v->win[i] = &c->value;
 			v->cols |= UINT64_C(1) << i;
-			clocks->c[i].found = 1;
-			clocks->c[i].hlc = cs->h.hlc;
-			memcpy(clocks->c[i].origin, cs->h.origin, CS_KEY_LEN);
-		} else if (conflict_record(m->st, k, t->cols[i], &c->value, cs->h.hlc, cs->h.origin,
-					   clocks->c[i].hlc, clocks->c[i].origin, err) != 0) {
+			held->found = 1;
+			held->hlc = cs->h.hlc;
+			memcpy(held->origin, cs->h.origin, CS_KEY_LEN);
+			held->base = incoming_base(cs, row, j);
+			if (held->base == ROWCLOCK_HELD) {
+				held->base_hlc = row->bases[j].hlc;
+				memcpy(held->base_origin, row->bases[j].origin, CS_KEY_LEN);
+			}
+		} else if ((held->base != ROWCLOCK_HELD ||
+			    clock_cmp(cs->h.hlc, cs->h.origin, held->base_hlc, held->base_origin) >
+				0) &&
+			   conflict_record(m->st, k, t->cols[i], &c->value, cs->h.hlc, cs->h.origin,
+					   held->hlc, held->origin, err) != 0) {
 			return -1;
 		}
 	}

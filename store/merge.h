@@ -22,9 +22,10 @@
  *    (member.h); those are retried within the batch that changes a member
  *    list.
  *  - Applying follows the merge rules: per-column last-writer-wins by (HLC,
- *    origin id); causal length decides deletes and re-creations; a value
- *    that loses against another site's write is kept in the conflict table.
- *    Merged changes are not captured again.
+ *    origin id); causal length decides deletes and re-creations. Which
+ *    value wins never depends on bases. A losing value is kept in the
+ *    conflict table unless the winner's writer had seen it, as far as the
+ *    bases tell (docs/DECISIONS.md). Merged changes are not captured again.
  *  - Local changes not yet sealed are sealed first, in the same transaction,
  *    so a local write is weighed as a write and never overwritten unseen.
  *    Without opt->seal a batch is refused while local changes are pending.

@@ -354,69 +354,72 @@ int rowkey_select_prepare(struct store *st, const struct repl_table *t, const in
 	return 0;
 }
 
-/* Read the row's clocks blob into buf; returns its length (0: none yet). */
-static int clocks_load(struct store *st, const struct rowkey *k, uint8_t *buf, size_t *len,
-		       lm_err *err)
+/* The row's clocks (old, old_len bytes) decoded, as belonging to cl; a
+ * blob of another causal length reads as no clocks. */
+static int clocks_decode(struct store *st, const struct rowkey *k, const void *old, size_t old_len,
+			 uint64_t cl, struct rowclock *rc, lm_err *err)
 {
-	sqlite3_stmt *stmt;
-	int rc;
-
-	*len = 0;
-	if (prepare(st, "SELECT clocks FROM repl_row WHERE tbl = ? AND pk = ?", &stmt, err) != 0)
-		return -1;
-	sqlite3_bind_text(stmt, 1, k->table, -1, SQLITE_STATIC);
-	sqlite3_bind_text(stmt, 2, k->json, -1, SQLITE_STATIC);
-	rc = sqlite3_step(stmt);
-	if (rc == SQLITE_ROW && (size_t)sqlite3_column_bytes(stmt, 0) <= ROWCLOCK_BLOB_MAX) {
-		*len = (size_t)sqlite3_column_bytes(stmt, 0);
-		if (*len > 0)
-			memcpy(buf, sqlite3_column_blob(stmt, 0), *len);
-	} else if (rc == SQLITE_ROW) {
-		rc = SQLITE_CORRUPT;
-	}
-	store_release(st, stmt);
-	if (rc != SQLITE_ROW && rc != SQLITE_DONE)
+	if (old_len > ROWCLOCK_BLOB_MAX)
 		return lm_errf(err, "%s: reading the column clocks of %s %s: %s", st->path,
-			       k->table, k->json, sqlite3_errstr(rc));
+			       k->table, k->json, sqlite3_errstr(SQLITE_CORRUPT));
+	if (rowclock_decode(old, old_len, rc) != 0)
+		return lm_errf(err, "%s: the column clocks of %s %s are damaged", st->path,
+			       k->table, k->json);
+	if (rc->cl != cl) { /* another incarnation's clocks */
+		rc->n = 0;
+		rc->cl = cl;
+	}
 	return 0;
 }
 
-int rowkey_stamp(struct store *st, const struct rowkey *k, uint64_t cl, const struct cs_col *cols,
-		 size_t ncols, uint64_t hlc, const uint8_t origin[CS_KEY_LEN], int scope_too,
-		 lm_err *err)
+static size_t find_col(const struct rowclock *rc, const struct cs_col *col)
 {
-	uint8_t old[ROWCLOCK_BLOB_MAX], blob[ROWCLOCK_BLOB_MAX];
-	size_t len;
+	size_t j;
 
-	if (clocks_load(st, k, old, &len, err) != 0 ||
-	    rowkey_clocks_after(st, k, old, len, cl, cols, ncols, hlc, origin, blob, &len, err) !=
-		0)
-		return -1;
-	return rowkey_clocks_write(st, k->table, k->json, blob, len, hlc, origin, scope_too, err);
+	for (j = 0; j < rc->n; j++)
+		if (rc->c[j].name_len == col->name_len &&
+		    memcmp(rc->c[j].name, col->name, col->name_len) == 0)
+			break;
+	return j;
 }
 
-int rowkey_clocks_after(struct store *st, const struct rowkey *k, const void *old, size_t old_len,
-			uint64_t cl, const struct cs_col *cols, size_t ncols, uint64_t hlc,
-			const uint8_t origin[CS_KEY_LEN], uint8_t *blob, size_t *len, lm_err *err)
+int rowkey_bases(struct store *st, const struct rowkey *k, const void *old, size_t old_len,
+		 uint64_t cl, const struct cs_col *cols, size_t ncols, struct cs_base *bases,
+		 int *any, lm_err *err)
 {
 	struct rowclock rc;
 	size_t i, j;
 
-	if (old_len > ROWCLOCK_BLOB_MAX)
-		return lm_errf(err, "%s: reading the column clocks of %s %s: %s", st->path,
-			       k->table, k->json, sqlite3_errstr(SQLITE_CORRUPT));
-	if (rowclock_decode(old, old_len, &rc) != 0)
-		return lm_errf(err, "%s: the column clocks of %s %s are damaged", st->path,
-			       k->table, k->json);
-	if (rc.cl != cl) { /* another incarnation's clocks */
-		rc.n = 0;
-		rc.cl = cl;
-	}
+	*any = 0;
+	memset(bases, 0, ncols * sizeof(*bases));
+	if (old_len == 0)
+		return 0; /* a row new here: nothing held (every insert) */
+	if (clocks_decode(st, k, old, old_len, cl, &rc, err) != 0)
+		return -1;
 	for (i = 0; i < ncols; i++) {
-		for (j = 0; j < rc.n; j++)
-			if (rc.c[j].name_len == cols[i].name_len &&
-			    memcmp(rc.c[j].name, cols[i].name, cols[i].name_len) == 0)
-				break;
+		j = find_col(&rc, &cols[i]);
+		if (j == rc.n)
+			continue;
+		bases[i].held = 1;
+		bases[i].hlc = rc.c[j].hlc;
+		memcpy(bases[i].origin, rc.c[j].origin, CS_KEY_LEN);
+		*any = 1;
+	}
+	return 0;
+}
+
+int rowkey_clocks_after(struct store *st, const struct rowkey *k, const void *old, size_t old_len,
+			uint64_t cl, const struct cs_col *cols, const struct cs_base *bases,
+			size_t ncols, uint64_t hlc, const uint8_t origin[CS_KEY_LEN], uint8_t *blob,
+			size_t *len, lm_err *err)
+{
+	struct rowclock rc;
+	size_t i, j;
+
+	if (clocks_decode(st, k, old, old_len, cl, &rc, err) != 0)
+		return -1;
+	for (i = 0; i < ncols; i++) {
+		j = find_col(&rc, &cols[i]);
 		if (j == rc.n) {
 			if (rc.n == REGISTRY_MAX_COLS)
 				return lm_errf(err, "%s: more than %d columns", k->table,
@@ -427,6 +430,13 @@ int rowkey_clocks_after(struct store *st, const struct rowkey *k, const void *ol
 		}
 		rc.c[j].hlc = hlc;
 		rc.c[j].origin = origin;
+		/* Exactly what the change set says, so that every site keeps the
+		 * same base for this write. */
+		rc.c[j].base = bases != NULL && bases[i].held ? ROWCLOCK_HELD : ROWCLOCK_NONE;
+		if (rc.c[j].base == ROWCLOCK_HELD) {
+			rc.c[j].base_hlc = bases[i].hlc;
+			rc.c[j].base_origin = bases[i].origin;
+		}
 	}
 	*len = rowclock_encode(&rc, blob, ROWCLOCK_BLOB_MAX);
 	if (*len == 0)

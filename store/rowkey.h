@@ -55,18 +55,22 @@ int rowkey_select_prepare(struct store *st, const struct repl_table *t, const in
 /* The value of result column i as a cs_value (valid until the next step). */
 void rowkey_column_value(sqlite3_stmt *stmt, int i, struct cs_value *v);
 
-/* Record that (hlc, origin) wrote cols of the row at causal length cl
- * (repl_row.clocks); scope_too: the write also set the row's scope. */
-int rowkey_stamp(struct store *st, const struct rowkey *k, uint64_t cl, const struct cs_col *cols,
-		 size_t ncols, uint64_t hlc, const uint8_t origin[CS_KEY_LEN], int scope_too,
-		 lm_err *err);
-/* rowkey_stamp in two steps, for a caller that has already read the row's
- * clocks (old, old_len bytes; NULL and 0 for none) and writes them later:
- * the clocks after the write, into blob (ROWCLOCK_BLOB_MAX bytes)... */
+/* The base of a local write of cols at causal length cl, given the row's
+ * clocks before it (old, old_len bytes; NULL and 0 for none): for each
+ * column the clock it has there at cl, or none held. *any: some base held. */
+int rowkey_bases(struct store *st, const struct rowkey *k, const void *old, size_t old_len,
+		 uint64_t cl, const struct cs_col *cols, size_t ncols, struct cs_base *bases,
+		 int *any, lm_err *err);
+/* Recording that (hlc, origin) wrote cols of the row at causal length cl
+ * over bases (NULL: none held), in two steps, for a caller that has read
+ * the row's clocks (old, old_len) and writes them later: the clocks after
+ * the write, into blob (ROWCLOCK_BLOB_MAX bytes)... */
 int rowkey_clocks_after(struct store *st, const struct rowkey *k, const void *old, size_t old_len,
-			uint64_t cl, const struct cs_col *cols, size_t ncols, uint64_t hlc,
-			const uint8_t origin[CS_KEY_LEN], uint8_t *blob, size_t *len, lm_err *err);
-/* ...and storing them in the row's repl_row entry (table, json: its key). */
+			uint64_t cl, const struct cs_col *cols, const struct cs_base *bases,
+			size_t ncols, uint64_t hlc, const uint8_t origin[CS_KEY_LEN], uint8_t *blob,
+			size_t *len, lm_err *err);
+/* ...and storing them in the row's repl_row entry (table, json: its key);
+ * scope_too: the write also set the row's scope. */
 int rowkey_clocks_write(struct store *st, const char *table, const char *json, const uint8_t *blob,
 			size_t len, uint64_t hlc, const uint8_t origin[CS_KEY_LEN], int scope_too,
 			lm_err *err);

@@ -101,19 +101,19 @@ static void stamps_free(struct stamps *p)
 	memset(p, 0, sizeof(*p));
 }
 
-/* Set aside the clocks of row k: (hlc, origin) wrote cols at cl, over the
- * clocks old it has now. */
+/* Set aside the clocks of row k: (hlc, origin) wrote cols at cl over
+ * bases, and over the clocks old it has now. */
 static int stamp_row(struct sealing *s, const struct repl_table *t, const struct rowkey *k,
 		     const void *old, size_t old_len, uint64_t cl, const struct cs_col *cols,
-		     size_t ncols, int scope_too, lm_err *err)
+		     const struct cs_base *bases, size_t ncols, int scope_too, lm_err *err)
 {
 	struct stamps *p = &s->stamps;
 	uint8_t blob[ROWCLOCK_BLOB_MAX];
 	size_t len, pk_len = strlen(k->json);
 	struct stamp *e, **grown;
 
-	if (rowkey_clocks_after(s->st, k, old, old_len, cl, cols, ncols, s->h.hlc, s->h.origin,
-				blob, &len, err) != 0)
+	if (rowkey_clocks_after(s->st, k, old, old_len, cl, cols, bases, ncols, s->h.hlc,
+				s->h.origin, blob, &len, err) != 0)
 		return -1;
 	if (p->n == p->cap) {
 		grown = realloc(p->v, (p->cap ? 2 * p->cap : 1024) * sizeof(*p->v));
@@ -259,15 +259,20 @@ static int seal_row(struct sealing *s, const char *table, const char *key, int w
 {
 	const struct repl_table *t = table_cache_get(&s->tables, s->st, table, err);
 	struct cs_col cols[REGISTRY_MAX_COLS];
+	struct cs_base bases[REGISTRY_MAX_COLS];
 	sqlite3_stmt *stmt = NULL;
 	struct cs_row row;
 	struct rowkey k;
 	size_t ncols = 0;
-	int rc;
+	int rc, any = 0;
 
 	if (t == NULL || rowkey_from_json(s->st, &k, table, key, err) != 0)
 		return -1;
 	rc = cl % 2 ? read_columns(s, t, &k, whole, cols, &ncols, &stmt, err) : 0;
+	/* Each column's base is its clock here before this write: the clocks
+	 * read with the captures, which the stamp below replaces. */
+	if (rc == 0 && ncols > 0)
+		rc = rowkey_bases(s->st, &k, clocks, clocks_len, cl, cols, ncols, bases, &any, err);
 	if (rc == 0) {
 		memset(&row, 0, sizeof(row));
 		row.table = t->name;
@@ -277,13 +282,15 @@ static int seal_row(struct sealing *s, const char *table, const char *key, int w
 		row.cl = cl;
 		row.cols = cols;
 		row.ncols = ncols;
+		row.bases = any ? bases : NULL;
 		rc = add_row(s, &row, err);
 		/* This write sets the row's scope register, deletes included, unless
 		 * it is the delete left behind in a scope the row has moved out of.
 		 * Each row is stamped once per seal (in the scope it is in), so the
 		 * clocks read with the captures are still the row's. */
 		if (rc == 0 && here)
-			rc = stamp_row(s, t, &k, clocks, clocks_len, cl, cols, ncols, here, err);
+			rc = stamp_row(s, t, &k, clocks, clocks_len, cl, cols, row.bases, ncols,
+				       here, err);
 	}
 	if (stmt != NULL) {
 		sqlite3_reset(stmt);

@@ -9,8 +9,11 @@
  *
  * Rows carry the changed columns as they are when sealed: an insert every
  * non-key column but the scope (the change set names it), an update the
- * columns it changed, a delete none. Several local transactions sealed
- * together make one change set, which applies atomically everywhere.
+ * columns it changed, a delete none. Each column carries its base, the
+ * clock it had in repl_row before this write (none for an insert or a
+ * column never held here), and the same base is recorded with the new
+ * clock. Several local transactions sealed together make one change set,
+ * which applies atomically everywhere.
  */
 #ifndef LMSYNC_STORE_SEAL_H
 #define LMSYNC_STORE_SEAL_H

@@ -8,7 +8,8 @@
  * verified, alone and as a run of one (both must agree). Finally what the
  * decoder accepted must be what the writer accepts: the header (with the
  * fuzz key as origin) and rows are written again, sealed, decoded, and must
- * come back the same; the writer may refuse a row only because the
+ * come back the same, bases included (a base of the old origin, given as
+ * 8 bytes, comes back as 40 and the reverse); the writer may refuse a row only because the
  * re-encoding (float 32 becomes float 64, shortest forms) outgrew the limit.
  *
  * Built with -DFUZZ_CHANGESET_SEEDS this file is instead a program writing
@@ -90,6 +91,18 @@ static void check_same_value(const struct cs_value *a, const struct cs_value *b)
 		CHECK(memcmp(&a->r, &b->r, sizeof(double)) == 0);
 }
 
+/* The same base for column i of a and b; no bases means none held. */
+static void check_same_base(const struct cs_row *a, const struct cs_row *b, size_t i)
+{
+	static const struct cs_base none;
+	const struct cs_base *x = a->bases ? &a->bases[i] : &none;
+	const struct cs_base *y = b->bases ? &b->bases[i] : &none;
+
+	CHECK((x->held != 0) == (y->held != 0));
+	if (x->held)
+		CHECK(x->hlc == y->hlc && memcmp(x->origin, y->origin, CS_KEY_LEN) == 0);
+}
+
 static void check_same_row(const struct cs_row *a, const struct cs_row *b)
 {
 	size_t i;
@@ -102,6 +115,7 @@ static void check_same_row(const struct cs_row *a, const struct cs_row *b)
 		CHECK(a->cols[i].name_len == b->cols[i].name_len);
 		CHECK(memcmp(a->cols[i].name, b->cols[i].name, a->cols[i].name_len) == 0);
 		check_same_value(&a->cols[i].value, &b->cols[i].value);
+		check_same_base(a, b, i);
 	}
 }
 
@@ -132,6 +146,7 @@ static void check_rewrite(const struct changeset *cs)
 	CHECK(memcmp(again.h.origin, h.origin, CS_KEY_LEN) == 0 && again.h.seq == h.seq);
 	CHECK(strcmp(again.h.scope, h.scope) == 0 && again.h.hlc == h.hlc);
 	CHECK(memcmp(again.h.prev, h.prev, CS_HASH_LEN) == 0);
+	CHECK(again.h.format == cs->h.format);
 	CHECK(again.nrows == cs->nrows);
 	for (i = 0; i < cs->nrows; i++)
 		check_same_row(&cs->rows[i], &again.rows[i]);
@@ -157,6 +172,10 @@ static void check_decoded(const struct changeset *cs, const uint8_t *data, size_
 	}
 	CHECK(memcmp(hash, cs->hash, CS_HASH_LEN) == 0);
 	CHECK(cs->h.seq >= 1 && strlen(cs->h.scope) >= 1 && strlen(cs->h.scope) <= CS_SCOPE_MAX);
+	CHECK(cs->h.format == CS_FORMAT || cs->h.format == CS_FORMAT_V1);
+	for (size_t i = 0; i < cs->nrows; i++)
+		CHECK(cs->rows[i].bases == NULL ||
+		      (cs->h.format == CS_FORMAT && cs->rows[i].ncols > 0));
 	alone = changeset_verify(cs, NULL);
 	as_run = changeset_verify_run(run, 1, cs->h.prev, NULL);
 	CHECK(alone == as_run);
@@ -186,7 +205,9 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 
 #ifdef FUZZ_CHANGESET_SEEDS
 /* Seeds: honest change sets of several shapes, and one hand-made body in
- * other encodings the decoder accepts (float 32, int 8, str 8, array 16). */
+ * other encodings the decoder accepts (float 32, int 8, str 8, array 16).
+ * The seeds from before bases are written in format 1, byte for byte as
+ * they were; those with bases in format 2. */
 static void write_seed(const char *dir, const char *name, const uint8_t *p, size_t len)
 {
 	char path[4096];
@@ -221,6 +242,7 @@ static void header(struct cs_header *h, uint64_t seq)
 	memset(h, 0, sizeof(*h));
 	memcpy(h->origin, fuzz_key()->pk, CS_KEY_LEN);
 	strcpy(h->scope, "helse-vest");
+	h->format = CS_FORMAT_V1;
 	h->seq = seq;
 	h->hlc = UINT64_C(1735689600000) << 16 | 3;
 	if (seq > 1)
@@ -239,7 +261,7 @@ static void doc_example(const char *dir)
 	struct cs_value pk = val(CS_INT, 7, 0, NULL);
 	struct cs_col cols[2] = {{"title", 5, val(CS_TEXT, 0, 0, "Mestring")},
 				 {"seats", 5, val(CS_INT, 12, 0, NULL)}};
-	struct cs_row row = {"course", 6, &pk, 1, 1, cols, 2};
+	struct cs_row row = {"course", 6, &pk, 1, 1, cols, 2, NULL};
 	struct cs_header h;
 
 	header(&h, 1);
@@ -260,9 +282,9 @@ static void all_values(const char *dir)
 				 {"utf8", 4, val(CS_TEXT, 0, 0, "\xc3\xa6\xc3\xb8\xc3\xa5")},
 				 {"bempty", 6, val(CS_BLOB, 0, 0, "")},
 				 {"blob", 4, val(CS_BLOB, 0, 0, "\x7f")}};
-	struct cs_row rows[3] = {{"report_item", 11, pk, 3, 1, cols, 9},
-				 {"course", 6, pk + 1, 1, 2, NULL, 0},
-				 {"course", 6, pk + 1, 1, 3, cols + 6, 3}};
+	struct cs_row rows[3] = {{"report_item", 11, pk, 3, 1, cols, 9, NULL},
+				 {"course", 6, pk + 1, 1, 2, NULL, 0, NULL},
+				 {"course", 6, pk + 1, 1, 3, cols + 6, 3, NULL}};
 	struct cs_header h;
 
 	header(&h, 9);
@@ -279,7 +301,7 @@ static void many_rows(const char *dir)
 
 	for (i = 0; i < 40; i++) {
 		pk[i] = val(CS_INT, (int64_t)i * 1000, 0, NULL);
-		rows[i] = (struct cs_row){"offer", 5, &pk[i], 1, 1 + 2 * (i % 3), &col, 1};
+		rows[i] = (struct cs_row){"offer", 5, &pk[i], 1, 1 + 2 * (i % 3), &col, 1, NULL};
 	}
 	header(&h, 2);
 	seal_seed(dir, "many-rows", &h, rows, 40);
@@ -315,6 +337,54 @@ static void other_forms(const char *dir)
 	write_seed(dir, "other-forms", env, k + CS_SIG_LEN);
 }
 
+static struct cs_base held(uint64_t hlc, uint8_t fill)
+{
+	struct cs_base b = {1, hlc, {0}};
+
+	if (fill)
+		memset(b.origin, fill, CS_KEY_LEN);
+	else
+		memcpy(b.origin, fuzz_key()->pk, CS_KEY_LEN);
+	return b;
+}
+
+/* Format 2: the second example of docs/PROTOCOL.md (an update whose base
+ * is the origin's own, bin 8), and rows with every form of bases: one of
+ * another origin for all columns (bin 40), one entry per column with nil,
+ * both clock sizes and an index, and an insert without any. */
+static void with_bases(const char *dir)
+{
+	struct cs_value pk[2] = {val(CS_INT, 7, 0, NULL), val(CS_TEXT, 0, 0, "kurs-9")};
+	struct cs_col seats = {"seats", 5, val(CS_INT, 14, 0, NULL)};
+	struct cs_col cols[4] = {{"title", 5, val(CS_TEXT, 0, 0, "Mestringstreff")},
+				 {"seats", 5, val(CS_INT, 8, 0, NULL)},
+				 {"venue", 5, val(CS_NIL, 0, 0, NULL)},
+				 {"target", 6, val(CS_TEXT, 0, 0, "voksne")}};
+	struct cs_base own = held(UINT64_C(1735689600000) << 16 | 3, 0), mixed[4], other[4];
+	struct cs_row doc = {"course", 6, pk, 1, 1, &seats, 1, &own};
+	struct cs_row rows[3] = {{"course", 6, pk + 1, 1, 1, cols, 4, other},
+				 {"course", 6, pk, 1, 3, cols, 4, mixed},
+				 {"course", 6, pk + 1, 1, 5, cols, 4, NULL}};
+	struct cs_header h;
+
+	header(&h, 2);
+	h.format = CS_FORMAT;
+	h.hlc = UINT64_C(1735689660000) << 16;
+	memcpy(h.prev,
+	       "\xe3\xb2\x86\x05\xce\x44\xb4\x74\xc8\xd3\x5b\xde\x80\x5b\x26\x47"
+	       "\x5a\xd5\xc9\x3d\x6e\x7d\xbf\x4e\x2a\xd3\x13\xbe\x3f\x19\x2e\xda",
+	       CS_HASH_LEN);
+	seal_seed(dir, "doc-example-2", &h, &doc, 1);
+	other[0] = other[1] = other[2] = other[3] = held(UINT64_C(1735689000000) << 16, 0x77);
+	mixed[0] = own;
+	memset(&mixed[1], 0, sizeof(mixed[1]));
+	mixed[2] = other[0];
+	mixed[3] = own;
+	header(&h, 3);
+	h.format = CS_FORMAT;
+	seal_seed(dir, "bases", &h, rows, 3);
+}
+
 int main(int argc, char **argv)
 {
 	if (argc != 2) {
@@ -325,6 +395,7 @@ int main(int argc, char **argv)
 	all_values(argv[1]);
 	many_rows(argv[1]);
 	other_forms(argv[1]);
+	with_bases(argv[1]);
 	return 0;
 }
 #endif

@@ -154,7 +154,7 @@ static void one_row(struct env *e, const struct key *k, const char *scope, uint6
 {
 	struct cs_value pk = int_value((int64_t)seq);
 	struct cs_col col = {"title", 5, text_value(text)};
-	struct cs_row row = {"course", 6, &pk, 1, 1, &col, 1};
+	struct cs_row row = {"course", 6, &pk, 1, 1, &col, 1, NULL};
 	struct cs_header h;
 	struct cs_writer w;
 
@@ -416,9 +416,9 @@ static void test_round_trip(void **state)
 	static const uint8_t prev[CS_HASH_LEN] = {1, 2, 3};
 	struct cs_value pk1 = int_value(42), pk2 = int_value(-7), pk3[3];
 	struct cs_col cols[13], note = {"note", 4, text_value("x")};
-	struct cs_row rows[3] = {{"course", 6, &pk1, 1, 1, cols, 13},
-				 {"course", 6, &pk2, 1, 4, NULL, 0},
-				 {"report_item", 11, pk3, 3, 3, &note, 1}};
+	struct cs_row rows[3] = {{"course", 6, &pk1, 1, 1, cols, 13, NULL},
+				 {"course", 6, &pk2, 1, 4, NULL, 0, NULL},
+				 {"report_item", 11, pk3, 3, 3, &note, 1, NULL}};
 	struct cs_header h;
 	struct cs_writer w;
 	struct changeset cs;
@@ -518,9 +518,10 @@ static void test_hash_and_signature(void **state)
 	free(e.p);
 }
 
-/* The example of docs/PROTOCOL.md, "Change sets": key from the seed of 32
- * bytes 01, scope "helse-vest", seq 1, hlc 1735689600000 ms + counter 3,
- * one row course [7], cl 1, {"title": "Mestring", "seats": 12}. */
+/* The first example of docs/PROTOCOL.md, "Change sets": key from the seed
+ * of 32 bytes 01, scope "helse-vest", seq 1, hlc 1735689600000 ms + counter
+ * 3, one row course [7], cl 1, {"title": "Mestring", "seats": 12}, in
+ * format 1 (an insert reads the same in format 2 but for the format byte). */
 static const uint8_t doc_example[199] = {
     0x92, 0xc4, 0x82, 0x97, 0x01, 0xc4, 0x20, 0x8a, 0x88, 0xe3, 0xdd, 0x74, 0x09, 0xf1, 0x95, 0xfd,
     0x52, 0xdb, 0x2d, 0x3c, 0xba, 0x5d, 0x72, 0xca, 0x67, 0x09, 0xbf, 0x1d, 0x94, 0x12, 0x1b, 0xf3,
@@ -544,7 +545,7 @@ static void test_doc_example(void **state)
 	    0xbf, 0x4e, 0x2a, 0xd3, 0x13, 0xbe, 0x3f, 0x19, 0x2e, 0xda};
 	struct cs_value pk = int_value(7);
 	struct cs_col cols[2] = {{"title", 5, text_value("Mestring")}, {"seats", 5, int_value(12)}};
-	struct cs_row row = {"course", 6, &pk, 1, 1, cols, 2};
+	struct cs_row row = {"course", 6, &pk, 1, 1, cols, 2, NULL};
 	struct cs_header h;
 	struct cs_writer w;
 	struct env e;
@@ -553,6 +554,7 @@ static void test_doc_example(void **state)
 	(void)state;
 	make_key(&k, 0x01);
 	make_header(&h, &k, "helse-vest", 1, NULL);
+	h.format = CS_FORMAT_V1;
 	h.hlc = UINT64_C(1735689600000) << 16 | 3;
 	begin_ok(&w, &h);
 	add_ok(&w, &row);
@@ -564,6 +566,226 @@ static void test_doc_example(void **state)
 	free(e.p);
 }
 
+/* The second example: seq 2 of the same chain, in format 2, one minute
+ * later, sets seats to 14; the value it replaced was the origin's own
+ * (the first example's), so its base is that hlc alone, bin 8. */
+static const uint8_t doc_example_2[194] = {
+    0x92, 0xc4, 0x7d, 0x97, 0x02, 0xc4, 0x20, 0x8a, 0x88, 0xe3, 0xdd, 0x74, 0x09, 0xf1, 0x95,
+    0xfd, 0x52, 0xdb, 0x2d, 0x3c, 0xba, 0x5d, 0x72, 0xca, 0x67, 0x09, 0xbf, 0x1d, 0x94, 0x12,
+    0x1b, 0xf3, 0x74, 0x88, 0x01, 0xb4, 0x0f, 0x6f, 0x5c, 0xaa, 0x68, 0x65, 0x6c, 0x73, 0x65,
+    0x2d, 0x76, 0x65, 0x73, 0x74, 0x02, 0xcf, 0x01, 0x94, 0x1f, 0x2a, 0x66, 0x60, 0x00, 0x00,
+    0xc4, 0x20, 0xe3, 0xb2, 0x86, 0x05, 0xce, 0x44, 0xb4, 0x74, 0xc8, 0xd3, 0x5b, 0xde, 0x80,
+    0x5b, 0x26, 0x47, 0x5a, 0xd5, 0xc9, 0x3d, 0x6e, 0x7d, 0xbf, 0x4e, 0x2a, 0xd3, 0x13, 0xbe,
+    0x3f, 0x19, 0x2e, 0xda, 0xdd, 0x00, 0x00, 0x00, 0x01, 0x95, 0xa6, 0x63, 0x6f, 0x75, 0x72,
+    0x73, 0x65, 0x91, 0x07, 0x01, 0x81, 0xa5, 0x73, 0x65, 0x61, 0x74, 0x73, 0x0e, 0xc4, 0x08,
+    0x01, 0x94, 0x1f, 0x29, 0x7c, 0x00, 0x00, 0x03, 0xc4, 0x40, 0xad, 0x45, 0x54, 0x44, 0x12,
+    0xa6, 0x6f, 0x85, 0x16, 0x46, 0xfb, 0x1a, 0x0c, 0x4e, 0x90, 0x91, 0xba, 0x6e, 0xce, 0x97,
+    0xc0, 0x65, 0xb2, 0x30, 0x35, 0xfa, 0xd4, 0x8c, 0x8d, 0xdf, 0xb0, 0x64, 0x30, 0x19, 0xd9,
+    0x15, 0xca, 0x46, 0x9c, 0xf3, 0x5c, 0x27, 0x3a, 0x30, 0x54, 0x81, 0x02, 0x7b, 0xd5, 0x30,
+    0x35, 0xbb, 0x53, 0x2a, 0x69, 0x82, 0x73, 0xe8, 0x66, 0xea, 0x00, 0x26, 0xed, 0x08};
+
+static void test_doc_example_bases(void **state)
+{
+	static const uint8_t doc_hash[CS_HASH_LEN] = {
+	    0xe3, 0xb2, 0x86, 0x05, 0xce, 0x44, 0xb4, 0x74, 0xc8, 0xd3, 0x5b,
+	    0xde, 0x80, 0x5b, 0x26, 0x47, 0x5a, 0xd5, 0xc9, 0x3d, 0x6e, 0x7d,
+	    0xbf, 0x4e, 0x2a, 0xd3, 0x13, 0xbe, 0x3f, 0x19, 0x2e, 0xda};
+	static const uint8_t doc_hash_2[CS_HASH_LEN] = {
+	    0xee, 0xcd, 0x4d, 0x64, 0x31, 0xdf, 0x6c, 0x93, 0x3d, 0x19, 0xca,
+	    0xab, 0x76, 0xe8, 0x3d, 0x4f, 0x60, 0x2e, 0x94, 0xc4, 0xa0, 0x3a,
+	    0x72, 0x59, 0x49, 0x0f, 0x6a, 0x6c, 0xd5, 0x99, 0xad, 0x1d};
+	struct cs_value pk = int_value(7);
+	struct cs_col col = {"seats", 5, int_value(14)};
+	struct cs_base base;
+	struct cs_row row = {"course", 6, &pk, 1, 1, &col, 1, &base};
+	struct cs_header h;
+	struct cs_writer w;
+	struct changeset cs;
+	struct env e;
+	struct key k;
+
+	(void)state;
+	make_key(&k, 0x01);
+	make_header(&h, &k, "helse-vest", 2, doc_hash);
+	h.hlc = UINT64_C(1735689660000) << 16;
+	base.held = 1;
+	base.hlc = UINT64_C(1735689600000) << 16 | 3;
+	memcpy(base.origin, k.pk, CS_KEY_LEN);
+	begin_ok(&w, &h);
+	add_ok(&w, &row);
+	seal_ok(&w, &k, &e);
+	assert_int_equal(e.len, sizeof(doc_example_2));
+	assert_memory_equal(e.p, doc_example_2, sizeof(doc_example_2));
+	assert_memory_equal(e.hash, doc_hash_2, CS_HASH_LEN);
+	decode_ok(&e, &cs);
+	assert_true(cs.h.format == 2);
+	assert_non_null(cs.rows[0].bases);
+	assert_true(cs.rows[0].bases[0].held && cs.rows[0].bases[0].hlc == base.hlc);
+	assert_memory_equal(cs.rows[0].bases[0].origin, k.pk, CS_KEY_LEN);
+	changeset_free(&cs);
+	free(e.p);
+}
+
+/* ---- Bases ---- */
+
+static struct cs_base base_of(uint64_t hlc, const uint8_t *origin)
+{
+	struct cs_base b = {1, hlc, {0}};
+
+	memcpy(b.origin, origin, CS_KEY_LEN);
+	return b;
+}
+
+/* Every column of a and b has the same base: NULL stands for none held. */
+static void assert_same_bases(const struct cs_row *a, const struct cs_row *b)
+{
+	static const struct cs_base none;
+	size_t i;
+
+	for (i = 0; i < a->ncols; i++) {
+		const struct cs_base *x = a->bases ? &a->bases[i] : &none;
+		const struct cs_base *y = b->bases ? &b->bases[i] : &none;
+
+		assert_int_equal(x->held != 0, y->held != 0);
+		if (x->held) {
+			assert_true(x->hlc == y->hlc);
+			assert_memory_equal(x->origin, y->origin, CS_KEY_LEN);
+		}
+	}
+}
+
+/* The body of a change set of k holding just row ends with tail; the row
+ * decodes with its bases. */
+static void expect_row_tail(const struct key *k, const struct cs_row *row, const void *tail,
+			    size_t n)
+{
+	struct cs_header h;
+	struct cs_writer w;
+	struct changeset cs;
+	struct env e;
+
+	make_header(&h, k, "net", 1, NULL);
+	begin_ok(&w, &h);
+	add_ok(&w, row);
+	seal_ok(&w, k, &e);
+	decode_ok(&e, &cs);
+	assert_true(cs.body_len >= n);
+	assert_memory_equal(cs.body + cs.body_len - n, tail, n);
+	assert_same_bases(row, &cs.rows[0]);
+	changeset_free(&cs);
+	free(e.p);
+}
+
+/* Bases round-trip in each of their forms, and each row is written in the
+ * shortest: no bases (an insert), one clock for all columns (of the origin
+ * itself: 8 bytes; of another: 40), or an entry per column with nil for
+ * none and an index for a clock an earlier entry gave. */
+static void test_bases_round_trip(void **state)
+{
+	const uint64_t t1 = UINT64_C(0x0102030405060708), t2 = UINT64_C(0x1112131415161718);
+	struct cs_value pk = int_value(1);
+	struct cs_col cols[4] = {{"a", 1, int_value(1)},
+				 {"b", 1, int_value(2)},
+				 {"c", 1, int_value(3)},
+				 {"d", 1, int_value(4)}};
+	struct cs_base b[4];
+	struct cs_row row = {"t", 1, &pk, 1, 3, cols, 4, b};
+	struct key k, other;
+	uint8_t tail[128];
+	size_t n;
+
+	(void)state;
+	make_key(&k, 0x41);
+	make_key(&other, 0x42);
+	/* None held, said or not: the row has 4 elements and ends with cols. */
+	memset(b, 0, sizeof(b));
+	expect_row_tail(&k, &row,
+			"\x94\xa1t\x91\x01\x03\x84\xa1"
+			"a\x01\xa1"
+			"b\x02\xa1"
+			"c\x03\xa1"
+			"d\x04",
+			19);
+	row.bases = NULL;
+	expect_row_tail(&k, &row,
+			"\xa1"
+			"d\x04",
+			3);
+	row.bases = b;
+	/* One base of the origin's own for every column: bin 8. */
+	b[0] = b[1] = b[2] = b[3] = base_of(t1, k.pk);
+	expect_row_tail(&k, &row,
+			"\xa1"
+			"d\x04\xc4\x08\x01\x02\x03\x04\x05\x06\x07\x08",
+			13);
+	/* One of another origin: bin 40. */
+	b[0] = b[1] = b[2] = b[3] = base_of(t2, other.pk);
+	memcpy(tail, "\xc4\x28\x11\x12\x13\x14\x15\x16\x17\x18", 10);
+	memcpy(tail + 10, other.pk, CS_KEY_LEN);
+	expect_row_tail(&k, &row, tail, 10 + CS_KEY_LEN);
+	/* Mixed: [own t1, nil, other t2, index 0]. */
+	b[0] = base_of(t1, k.pk);
+	memset(&b[1], 0, sizeof(b[1]));
+	b[2] = base_of(t2, other.pk);
+	b[3] = base_of(t1, k.pk);
+	n = 0;
+	memcpy(tail + n, "\x94\xc4\x08\x01\x02\x03\x04\x05\x06\x07\x08\xc0", 12);
+	n += 12;
+	memcpy(tail + n, "\xc4\x28\x11\x12\x13\x14\x15\x16\x17\x18", 10);
+	n += 10;
+	memcpy(tail + n, other.pk, CS_KEY_LEN);
+	n += CS_KEY_LEN;
+	tail[n++] = 0x00;
+	expect_row_tail(&k, &row, tail, n);
+	/* The same clock of another origin twice is written once. */
+	b[3] = b[2];
+	tail[n - 1] = 0x02;
+	expect_row_tail(&k, &row, tail, n);
+	/* A delete has no columns, so no bases whatever it is given. */
+	row.cl = 4, row.cols = NULL, row.ncols = 0;
+	expect_row_tail(&k, &row, "\x94\xa1t\x91\x01\x04\x80", 7);
+}
+
+/* Format 1, asked for, is written without bases and refuses a row that has
+ * one; a format the writer does not know is refused. */
+static void test_format_1_writer(void **state)
+{
+	struct cs_value pk = int_value(1);
+	struct cs_col col = {"a", 1, int_value(1)};
+	struct cs_base b = {0, 0, {0}};
+	struct cs_row row = {"t", 1, &pk, 1, 1, &col, 1, &b};
+	struct cs_header h;
+	struct cs_writer w;
+	struct changeset cs;
+	struct env e;
+	struct key k;
+	lm_err err;
+
+	(void)state;
+	make_key(&k, 0x43);
+	make_header(&h, &k, "net", 1, NULL);
+	h.format = CS_FORMAT_V1;
+	begin_ok(&w, &h);
+	add_ok(&w, &row); /* a base not held says nothing format 1 lacks */
+	b = base_of(5, k.pk);
+	memset(&err, 0, sizeof(err));
+	assert_int_equal(cs_writer_add_row(&w, &row, &err), -1);
+	expect_msg(&err, "cannot add row 2");
+	expect_msg(&err, "column 'a' has a base, which format 1 cannot carry");
+	seal_ok(&w, &k, &e);
+	decode_ok(&e, &cs);
+	assert_true(cs.h.format == CS_FORMAT_V1);
+	assert_int_equal(cs.nrows, 1);
+	assert_null(cs.rows[0].bases);
+	assert_int_equal(e.p[4], 0x01);
+	changeset_free(&cs);
+	free(e.p);
+	h.format = 3;
+	assert_int_equal(cs_writer_begin(&w, &h, &err), -1);
+	expect_msg(&err, "format 3 is not one this site writes");
+	cs_writer_free(&w);
+}
+
 /* ---- Tampering ---- */
 
 static void test_every_flipped_byte_fails(void **state)
@@ -571,7 +793,7 @@ static void test_every_flipped_byte_fails(void **state)
 	static const uint8_t masks[] = {0x01, 0x02, 0x04, 0x08, 0x10, 0x20, 0x40, 0x80, 0xff};
 	struct cs_value pk[3] = {int_value(1), text_value("a"), blob_value("b", 1)};
 	struct cs_col cols[2] = {{"x", 1, real_value(2.5)}, {"y", 1, text_value("\xc3\xa6")}};
-	struct cs_row row = {"t", 1, pk, 3, 1, cols, 2};
+	struct cs_row row = {"t", 1, pk, 3, 1, cols, 2, NULL};
 	struct cs_header h;
 	struct cs_writer w;
 	struct changeset cs;
@@ -809,7 +1031,7 @@ static uint8_t big[CS_MAX_ENVELOPE + 1];
 
 static struct cs_row blob_row(struct cs_value *pk, struct cs_col *col, int64_t id, size_t len)
 {
-	struct cs_row r = {"attachment", 10, pk, 1, 1, col, 1};
+	struct cs_row r = {"attachment", 10, pk, 1, 1, col, 1, NULL};
 
 	*pk = int_value(id);
 	col->name = "data";
@@ -1005,7 +1227,7 @@ static void test_bad_rows(void **state)
 	char long_name[CS_NAME_MAX + 2];
 	struct cs_value pk[CS_PK_MAX + 1], nil = nil_value();
 	struct cs_col cols[70], c1 = {"ok", 2, int_value(1)};
-	struct cs_row r = {"t", 1, pk, 1, 1, NULL, 0};
+	struct cs_row r = {"t", 1, pk, 1, 1, NULL, 0, NULL};
 	char names[70][4];
 	size_t i;
 
@@ -1109,7 +1331,7 @@ static void test_writer_restart_in_place(void **state)
 			char text[32];
 			struct cs_value pk = int_value((int64_t)j);
 			struct cs_col col = {"title", 5, text_value(text)};
-			struct cs_row row = {"course", 6, &pk, 1, 1, &col, 1};
+			struct cs_row row = {"course", 6, &pk, 1, 1, &col, 1, NULL};
 
 			snprintf(text, sizeof(text), "kurs %zu av %zu", j, rows[i]);
 			add_ok(&fresh, &row);
@@ -1160,7 +1382,7 @@ static void test_writer_restart_in_place(void **state)
 static void test_writer_states(void **state)
 {
 	struct cs_value pk = int_value(1);
-	struct cs_row r = {"t", 1, &pk, 1, 1, NULL, 0};
+	struct cs_row r = {"t", 1, &pk, 1, 1, NULL, 0, NULL};
 	struct cs_header h;
 	struct cs_writer w;
 	struct env e;
@@ -1203,8 +1425,10 @@ static void test_decode_header_errors(void **state)
 	expect_spec_error(&s, "the body must be an array of 7");
 	s.items = 8;
 	expect_spec_error(&s, "got an array of 8");
-	s = good_spec(ROWS(rows)), s.format = 2;
-	expect_spec_error(&s, "format 2 is not known here");
+	s = good_spec(ROWS(rows)), s.format = 3;
+	expect_spec_error(&s, "format 3 is not known here: this site reads formats 1 and 2");
+	s.format = 0;
+	expect_spec_error(&s, "format 0 is not known here");
 	s.format = -1;
 	expect_spec_error(&s, "the format must be an integer");
 	s = good_spec(ROWS(rows)), s.origin = 31;
@@ -1281,6 +1505,116 @@ static void test_decode_row_errors(void **state)
 	expect_rows_error(ROWS("\x91\x94\xa1t\x91\x01\x01\x81\xa1"
 			       "a\x91\x01"),
 			  "the body nests arrays and maps more than 4 deep");
+}
+
+static void expect_rows2_error(const char *rows, size_t len, const char *want)
+{
+	struct body_spec s = good_spec(rows, len);
+
+	s.format = 2;
+	expect_spec_error(&s, want);
+}
+
+/* A clock of hlc 1, in its bin 8 form. */
+#define CLOCK1 "\xc4\x08\x00\x00\x00\x00\x00\x00\x00\x01"
+
+/* Malformed bases, each refused with what is wrong (indexes count from 0). */
+static void test_decode_bases_errors(void **state)
+{
+	(void)state;
+	/* Bases are format 2's: a row of 5 in format 1 is refused. */
+	expect_rows_error(ROWS("\x91\x95\xa1t\x91\x01\x01\x81\xa1"
+			       "a\x01" CLOCK1),
+			  "row 1: a row of format 1 must be an array of 4 (table, pk, cl, cols), "
+			  "got an array of 5: bases came with format 2");
+	expect_rows2_error(ROWS("\x91\x96\xa1t\x91\x01\x01\x80\xc0\xc0"),
+			   "row 1: a row must be an array of 4 (table, pk, cl, cols) or 5 (and "
+			   "bases), got an array of 6");
+	expect_rows2_error(ROWS("\x91\x95\xa1t\x91\x01\x01\x81\xa1"
+				"a\x01\xc4\x07\x00\x00\x00\x00\x00\x00\x01"),
+			   "row 1: bases must be a bin of 8 bytes (hlc) or 40 (hlc, origin), got "
+			   "a bin of 7 bytes");
+	expect_rows2_error(ROWS("\x91\x95\xa1t\x91\x01\x01\x81\xa1"
+				"a\x01\xa1x"),
+			   "bases must be a bin or an array, got a str");
+	expect_rows2_error(ROWS("\x91\x95\xa1t\x91\x01\x01\x81\xa1"
+				"a\x01\xc0"),
+			   "bases must be a bin or an array, got nil");
+	expect_rows2_error(ROWS("\x91\x95\xa1t\x91\x01\x01\x81\xa1"
+				"a\x01\x92\xc0\xc0"),
+			   "bases has 2 entries for 1 columns; it has one per column");
+	expect_rows2_error(ROWS("\x91\x95\xa1t\x91\x01\x01\x82\xa1"
+				"a\x01\xa1"
+				"b\x02\x91\xc0"),
+			   "bases has 1 entries for 2 columns");
+	expect_rows2_error(ROWS("\x91\x95\xa1t\x91\x01\x01\x81\xa1"
+				"a\x01\x91\xc3"),
+			   "bases[0] must be nil, a bin or an index, got true");
+	expect_rows2_error(ROWS("\x91\x95\xa1t\x91\x01\x01\x81\xa1"
+				"a\x01\x91\xff"),
+			   "bases[0] must be nil, a bin or an index, got -1");
+	expect_rows2_error(
+	    ROWS("\x91\x95\xa1t\x91\x01\x01\x82\xa1"
+		 "a\x01\xa1"
+		 "b\x02\x92" CLOCK1 "\x01"),
+	    "bases[1] refers to bases[1]; an entry may only refer to an earlier one");
+	expect_rows2_error(
+	    ROWS("\x91\x95\xa1t\x91\x01\x01\x82\xa1"
+		 "a\x01\xa1"
+		 "b\x02\x92\x01" CLOCK1),
+	    "bases[0] refers to bases[1]; an entry may only refer to an earlier one");
+	expect_rows2_error(ROWS("\x91\x95\xa1t\x91\x01\x01\x82\xa1"
+				"a\x01\xa1"
+				"b\x02\x92\xc0\x00"),
+			   "bases[1] refers to bases[0], which is not a clock (a bin)");
+	expect_rows2_error(ROWS("\x91\x95\xa1t\x91\x01\x01\x82\xa1"
+				"a\x01\xa1"
+				"b\x02\x92" CLOCK1 "\xc4\x09\x00\x00\x00\x00\x00\x00\x00\x00\x01"),
+			   "bases[1] must be a bin of 8 bytes (hlc) or 40 (hlc, origin), got a bin "
+			   "of 9 bytes");
+	expect_rows2_error(ROWS("\x91\x95\xa1t\x91\x01\x01\x81\xa1"
+				"a\x01\x91\x91\x00"),
+			   "nests arrays and maps more than 4 deep");
+	/* A delete, or any row without columns, has none. */
+	expect_rows2_error(ROWS("\x91\x95\xa1t\x91\x01\x02\x80" CLOCK1),
+			   "row 1: the row has bases but no columns");
+	expect_rows2_error(ROWS("\x91\x95\xa1t\x91\x01\x01\x80\x90"),
+			   "the row has bases but no columns");
+}
+
+/* Forms of bases lmsync does not write are read for what they say: a row
+ * of 4 in format 2 holds no base; nil, and one clock given twice. */
+static void test_decode_bases_accepts(void **state)
+{
+	static const char rows[] = "\x92\x94\xa1t\x91\x01\x01\x81\xa1"
+				   "a\x01"
+				   "\x95\xa1t\x91\x02\x01\x83\xa1"
+				   "a\x01\xa1"
+				   "b\x02\xa1"
+				   "c\x03"
+				   "\x93\xc0" CLOCK1 CLOCK1;
+	struct body_spec s = good_spec(ROWS(rows));
+	msgpack_sbuffer env;
+	struct changeset cs;
+	struct key k;
+	lm_err err;
+
+	(void)state;
+	make_key(&k, 0x01); /* spec_envelope's */
+	s.format = 2;
+	spec_envelope(&s, &env);
+	if (changeset_decode((const uint8_t *)env.data, env.size, &cs, &err) != 0)
+		fail_msg("decode failed: %s", err.msg);
+	assert_true(cs.h.format == 2);
+	assert_null(cs.rows[0].bases);
+	assert_non_null(cs.rows[1].bases);
+	assert_false(cs.rows[1].bases[0].held);
+	assert_true(cs.rows[1].bases[1].held && cs.rows[1].bases[1].hlc == 1);
+	assert_true(cs.rows[1].bases[2].held && cs.rows[1].bases[2].hlc == 1);
+	assert_memory_equal(cs.rows[1].bases[1].origin, k.pk, CS_KEY_LEN);
+	assert_memory_equal(cs.rows[1].bases[2].origin, k.pk, CS_KEY_LEN);
+	changeset_free(&cs);
+	msgpack_sbuffer_destroy(&env);
 }
 
 /* Other encodings of the same values are read as those values. */
@@ -1434,6 +1768,9 @@ int main(void)
 	    cmocka_unit_test(test_empty_change_set),
 	    cmocka_unit_test(test_hash_and_signature),
 	    cmocka_unit_test(test_doc_example),
+	    cmocka_unit_test(test_doc_example_bases),
+	    cmocka_unit_test(test_bases_round_trip),
+	    cmocka_unit_test(test_format_1_writer),
 	    cmocka_unit_test(test_every_flipped_byte_fails),
 	    cmocka_unit_test(test_wrong_origin_fails),
 	    cmocka_unit_test(test_run_verifies),
@@ -1450,6 +1787,8 @@ int main(void)
 	    cmocka_unit_test(test_writer_restart_in_place),
 	    cmocka_unit_test(test_decode_header_errors),
 	    cmocka_unit_test(test_decode_row_errors),
+	    cmocka_unit_test(test_decode_bases_errors),
+	    cmocka_unit_test(test_decode_bases_accepts),
 	    cmocka_unit_test(test_decode_accepts),
 	    cmocka_unit_test(test_decode_envelope_errors),
 	    cmocka_unit_test(test_hostile_sizes),

@@ -223,7 +223,7 @@ static void craft_member_row(struct fx *f, struct replica *signer, const char *s
 	struct cs_value pk[2] = {{CS_TEXT, 0, 0, (const uint8_t *)of_scope, strlen(of_scope)},
 				 {CS_TEXT, 0, 0, (const uint8_t *)member, strlen(member)}};
 	struct cs_col cols[1] = {{"role", 4, {CS_TEXT, 0, 0, (const uint8_t *)role, strlen(role)}}};
-	struct cs_row row = {MEMBER_TABLE, strlen(MEMBER_TABLE), pk, 2, 1, cols, 1};
+	struct cs_row row = {MEMBER_TABLE, strlen(MEMBER_TABLE), pk, 2, 1, cols, 1, NULL};
 	uint8_t hash[CS_HASH_LEN], *env;
 	struct cs_header h;
 	struct cs_writer w;

@@ -9,6 +9,10 @@
  *    that only a run vouched for;
  *  - the merge rules: concurrent updates, ties, delete against update,
  *    re-creation, scopes of re-created rows, local writes not yet sealed;
+ *  - causal context: the bases a seal sends and keeps, and which losing
+ *    values are recorded where (concurrent edits everywhere, edits of a
+ *    value seen nowhere, whatever the order; format 1 and old clock blobs
+ *    as before bases);
  *  - crash safety: a merge killed with SIGKILL leaves the store as before
  *    or as after the whole batch, and merging again finishes the job.
  *
@@ -35,6 +39,7 @@
 #include "proto/changeset.h"
 #include "store/cslog.h"
 #include "store/registry.h"
+#include "store/rowclock.h"
 #include "tests/support/replica.h"
 #include "tests/support/replica_check.h"
 #include "tests/support/tmpdir.h"
@@ -449,7 +454,7 @@ static void craft_foreign_course(struct fx *f, uint8_t **env, size_t *len)
 	struct cs_value pk[2] = {{CS_TEXT, 0, 0, (const uint8_t *)f->c.hex, 64},
 				 {CS_TEXT, 0, 0, (const uint8_t *)"c1", 2}};
 	struct cs_col cols[1] = {{"title", 5, {CS_TEXT, 0, 0, (const uint8_t *)"kapret", 6}}};
-	struct cs_row row = {"course", 6, pk, 2, 1, cols, 1};
+	struct cs_row row = {"course", 6, pk, 2, 1, cols, 1, NULL};
 	uint8_t hash[CS_HASH_LEN];
 	struct cs_header h;
 	struct cs_writer w;
@@ -637,10 +642,15 @@ static void test_concurrent_update(void **state)
 	*strchr(winner_a, '\n') = '\0'; /* the line of body */
 	assert_non_null(strstr(winner_a, f->b.hex));
 	/* A's value lost on arrival at B, which holds it, naming both writers.
-	 * At A it was simply overwritten by a newer write: not recorded there,
-	 * since A cannot tell that from an edit made after seeing its value. */
+	 * At A it was overwritten by a write whose base is the value both
+	 * held before, not A's: recorded there too. */
 	assert_int_equal(
-	    replica_qint(&f->a, "SELECT count(*) FROM conflict WHERE loser_value = 'fra A'"), 0);
+	    replica_qint(&f->a,
+			 "SELECT count(*) FROM conflict WHERE pk = '[\"k\"]' AND col = 'body' "
+			 "AND loser_value = 'fra A' AND loser_origin = x'%s' AND "
+			 "winner_origin = x'%s'",
+			 f->a.hex, f->b.hex),
+	    1);
 	assert_int_equal(
 	    replica_qint(&f->b,
 			 "SELECT count(*) FROM conflict WHERE pk = '[\"k\"]' AND col = 'body' "
@@ -682,10 +692,13 @@ static void test_tie_by_origin(void **state)
 	assert_int_equal(
 	    replica_qint(hi, "SELECT count(*) FROM conflict WHERE loser_origin = x'%s'", lo->hex),
 	    1);
-	/* The loser is recorded where it arrived after the winner. */
+	/* The loser is recorded where it arrived after the winner, and where
+	 * the winner overwrote it (its writer had not seen it). */
 	assert_int_equal(
 	    replica_qint(lo, "SELECT count(*) FROM conflict WHERE loser_origin = x'%s'", lo->hex),
-	    0);
+	    1);
+	assert_int_equal(replica_qint(lo, "SELECT count(*) FROM conflict"), 1);
+	assert_int_equal(replica_qint(hi, "SELECT count(*) FROM conflict"), 1);
 }
 
 static void test_delete_wins_then_recreate(void **state)
@@ -906,7 +919,7 @@ static void test_row_of_another_scope(void **state)
 	skip();
 	struct cs_value pk[1] = {{CS_TEXT, 0, 0, (const uint8_t *)"k", 1}};
 	struct cs_col cols[1] = {{"body", 4, {CS_TEXT, 0, 0, (const uint8_t *)"utenfra", 7}}};
-	struct cs_row row = {"note", 4, pk, 1, 1, cols, 1};
+	struct cs_row row = {"note", 4, pk, 1, 1, cols, 1, NULL};
 	uint8_t hash[CS_HASH_LEN], *env;
 	struct merge_outcome o;
 	struct cs_header h;
@@ -961,11 +974,6 @@ static void test_sequential_edit_is_not_a_conflict(void **state)
 static void test_sequential_edit_out_of_order_is_not_a_conflict(void **state)
 {
 	struct fx *f = *state;
-
-	/* OPEN: telling "overwrote a value it had seen" from "concurrent" when
-	 * deliveries arrive out of order needs causal context in change sets
-	 * (the clock each write replaced); see docs/DECISIONS.md. */
-	skip();
 	struct envlist *reply = new_list(f);
 	struct merge_outcome o;
 
@@ -982,6 +990,414 @@ static void test_sequential_edit_out_of_order_is_not_a_conflict(void **state)
 	pull(f, &f->c, &f->a);
 	replica_assert_same("tables", &f->b, &f->c, replica_dump_tables);
 	assert_int_equal(replica_qint(&f->c, "SELECT count(*) FROM conflict"), 0);
+}
+
+/* ---- (c2) causal context: which losers are recorded, and where ---- */
+
+/* Conflicts at r with loser value `value` on note k's body, written by
+ * loser and beaten by winner. */
+static int64_t losses(struct replica *r, const char *value, const struct replica *loser,
+		      const struct replica *winner)
+{
+	return replica_qint(
+	    r,
+	    "SELECT count(*) FROM conflict WHERE pk = '[\"k\"]' AND col = 'body' AND "
+	    "loser_value = '%s' AND loser_origin = x'%s' AND winner_origin = x'%s'",
+	    value, loser->hex, winner->hex);
+}
+
+static void merge_applied(struct fx *f, struct replica *r, const struct envlist *l)
+{
+	struct merge_outcome o;
+
+	merge_one(f, r, l->env[0], l->len[0], &o);
+	replica_expect(&o, MERGE_APPLIED, NULL);
+}
+
+/* A and B edit one column at once (neither saw the other's): A's value
+ * loses and is recorded at A, where it was overwritten, at B, where it
+ * arrived after the winner, and at third sites C and D, which take the two
+ * in either order. Everywhere the same loser, clock and winner. */
+static void test_concurrent_edit_is_a_conflict_everywhere(void **state)
+{
+	struct fx *f = *state;
+	struct envlist *ea = new_list(f), *eb = new_list(f);
+	struct replica *sites[4] = {&f->a, &f->b, &f->c, &f->d};
+	int64_t hlc_a;
+	int i;
+
+	make_replica(f, &f->d, "d", 'D');
+	shared_note(f, "k", "net");
+	pull(f, &f->c, &f->a);
+	pull(f, &f->d, &f->a);
+	replica_sqlf(&f->a, "UPDATE note SET body = 'fra A' WHERE id = 'k'");
+	seal(f, &f->a);
+	replica_newest(&f->a, ea);
+	replica_sqlf(&f->b, "UPDATE note SET body = 'fra B' WHERE id = 'k'");
+	seal(f, &f->b); /* later: B wins */
+	replica_newest(&f->b, eb);
+	merge_applied(f, &f->c, ea);
+	merge_applied(f, &f->c, eb);
+	merge_applied(f, &f->d, eb);
+	merge_applied(f, &f->d, ea);
+	exchange(f, &f->a, &f->b);
+	hlc_a = replica_qint(&f->a, "SELECT hlc FROM changeset WHERE origin = x'%s' AND seq = 2",
+			     f->a.hex);
+	for (i = 0; i < 4; i++) {
+		struct replica *r = sites[i];
+
+		assert_int_equal(replica_qint(r, "SELECT body = 'fra B' FROM note"), 1);
+		assert_int_equal(replica_qint(r, "SELECT count(*) FROM conflict"), 1);
+		if (losses(r, "fra A", &f->a, &f->b) != 1)
+			fail_msg("%s does not hold A's value as the loser to B's", r->path);
+		assert_int_equal(replica_qint(r, "SELECT loser_hlc FROM conflict"), hlc_a);
+	}
+	replica_assert_same("tables", &f->c, &f->d, replica_dump_tables);
+	replica_assert_same("column winners", &f->c, &f->d, replica_dump_clocks);
+}
+
+/* A and B create the same key in the same scope at once: neither held the
+ * other's row, so the earlier one's columns are recorded as losers at both. */
+static void test_concurrent_create_is_a_conflict(void **state)
+{
+	struct fx *f = *state;
+
+	replica_sqlf(&f->a, "INSERT INTO note(id, scope, body) VALUES ('k', 'net', 'A sin')");
+	seal(f, &f->a);
+	replica_sqlf(&f->b, "INSERT INTO note(id, scope, body) VALUES ('k', 'net', 'B sin')");
+	seal(f, &f->b);
+	exchange(f, &f->a, &f->b);
+	replica_assert_same("tables", &f->a, &f->b, replica_dump_tables);
+	assert_int_equal(replica_qint(&f->a, "SELECT body = 'B sin' FROM note"), 1);
+	assert_int_equal(losses(&f->a, "A sin", &f->a, &f->b), 1);
+	assert_int_equal(losses(&f->b, "A sin", &f->a, &f->b), 1);
+	/* body, n and x: an insert writes every column. */
+	assert_int_equal(replica_qint(&f->a,
+				      "SELECT count(*) FROM conflict WHERE loser_origin = "
+				      "x'%s'",
+				      f->a.hex),
+			 3);
+	assert_int_equal(replica_qint(&f->b,
+				      "SELECT count(*) FROM conflict WHERE loser_origin = "
+				      "x'%s'",
+				      f->a.hex),
+			 3);
+	assert_int_equal(replica_qint(&f->a, "SELECT count(*) FROM conflict"), 3);
+	assert_int_equal(replica_qint(&f->b, "SELECT count(*) FROM conflict"), 3);
+}
+
+/* V1 (A creates the row), V2 (B edits it, having V1), V3 (C edits it,
+ * having V2): a chain of edits, each of the one before. D receives them
+ * last first. Nothing is a conflict, at D or anywhere. */
+static void test_chain_in_reverse_is_not_a_conflict(void **state)
+{
+	struct fx *f = *state;
+	struct envlist *v1 = new_list(f), *v2 = new_list(f), *v3 = new_list(f);
+	struct replica *sites[4] = {&f->a, &f->b, &f->c, &f->d};
+	int i;
+
+	make_replica(f, &f->d, "d", 'D');
+	replica_sqlf(&f->a, "INSERT INTO note(id, scope, body, n) VALUES ('k', 'net', 'V1', 1)");
+	seal(f, &f->a);
+	replica_newest(&f->a, v1);
+	pull(f, &f->b, &f->a);
+	replica_sqlf(&f->b, "UPDATE note SET body = 'V2' WHERE id = 'k'");
+	seal(f, &f->b);
+	replica_newest(&f->b, v2);
+	pull(f, &f->c, &f->b);
+	replica_sqlf(&f->c, "UPDATE note SET body = 'V3' WHERE id = 'k'");
+	seal(f, &f->c);
+	replica_newest(&f->c, v3);
+	merge_applied(f, &f->d, v3); /* a row seen first as a partial update */
+	merge_applied(f, &f->d, v2);
+	merge_applied(f, &f->d, v1);
+	replica_assert_same("tables", &f->c, &f->d, replica_dump_tables);
+	replica_assert_same("column winners", &f->c, &f->d, replica_dump_clocks);
+	assert_int_equal(replica_qint(&f->d, "SELECT body = 'V3' AND n = 1 FROM note"), 1);
+	pull(f, &f->a, &f->c);
+	pull(f, &f->b, &f->c);
+	for (i = 0; i < 4; i++)
+		if (replica_qint(sites[i], "SELECT count(*) FROM conflict") != 0)
+			fail_msg("%s recorded a conflict for a chain of edits", sites[i]->path);
+}
+
+/* The base a seal puts on the wire for each column is that column's clock
+ * here before the write (none for an insert, a re-creation, or a column
+ * never held), and the same base is kept in repl_row, where every site
+ * that takes the write keeps it too. */
+static void expect_base(const struct cs_row *row, const char *col, const struct replica *by,
+			int64_t hlc)
+{
+	size_t i;
+
+	for (i = 0; i < row->ncols; i++) {
+		if (row->cols[i].name_len != strlen(col) ||
+		    memcmp(row->cols[i].name, col, row->cols[i].name_len) != 0)
+			continue;
+		if (by == NULL) {
+			assert_true(row->bases == NULL || !row->bases[i].held);
+			return;
+		}
+		assert_non_null(row->bases);
+		assert_true(row->bases[i].held);
+		assert_true(row->bases[i].hlc == (uint64_t)hlc);
+		assert_memory_equal(row->bases[i].origin, by->pk, CS_KEY_LEN);
+		return;
+	}
+	fail_msg("the row has no column %s", col);
+}
+
+/* The newest change set of r, decoded (its envelope owned by the fixture). */
+static void newest_decoded(struct fx *f, struct replica *r, struct changeset *cs)
+{
+	struct envlist *l = new_list(f);
+	lm_err err;
+
+	replica_newest(r, l);
+	if (changeset_decode(l->env[0], l->len[0], cs, &err) != 0)
+		fail_msg("%s", err.msg);
+	assert_true(cs->h.format == CS_FORMAT);
+	assert_int_equal(cs->nrows, 1);
+}
+
+/* repl_row's base for column col of note k at r, as "hlc origin-hex",
+ * "none" or "unknown". */
+static void expect_stored_base(struct replica *r, const char *col, const char *want)
+{
+	struct rowclock rc;
+	sqlite3_stmt *stmt;
+	char got[128] = "no such column";
+	size_t i;
+
+	assert_int_equal(sqlite3_prepare_v2(r->st.db,
+					    "SELECT clocks FROM repl_row WHERE pk = '[\"k\"]'", -1,
+					    &stmt, NULL),
+			 SQLITE_OK);
+	assert_int_equal(sqlite3_step(stmt), SQLITE_ROW);
+	assert_int_equal(rowclock_decode(sqlite3_column_blob(stmt, 0),
+					 (size_t)sqlite3_column_bytes(stmt, 0), &rc),
+			 0);
+	for (i = 0; i < rc.n; i++) {
+		if (rc.c[i].name_len != strlen(col) || memcmp(rc.c[i].name, col, rc.c[i].name_len))
+			continue;
+		if (rc.c[i].base == ROWCLOCK_HELD) {
+			int n = snprintf(got, sizeof(got), "%lld ", (long long)rc.c[i].base_hlc);
+
+			sodium_bin2hex(got + n, sizeof(got) - (size_t)n, rc.c[i].base_origin,
+				       CS_KEY_LEN);
+		} else {
+			snprintf(got, sizeof(got), "%s",
+				 rc.c[i].base == ROWCLOCK_NONE ? "none" : "unknown");
+		}
+	}
+	sqlite3_finalize(stmt);
+	assert_string_equal(got, want);
+}
+
+static void test_seal_puts_bases_on_the_wire(void **state)
+{
+	struct fx *f = *state;
+	struct changeset ins, upd, both, again;
+	int64_t hlc_ins, hlc_b;
+	char want[128];
+
+	shared_note(f, "k", "net");
+	newest_decoded(f, &f->a, &ins);
+	assert_null(ins.rows[0].bases); /* an insert: 4 elements */
+	hlc_ins = (int64_t)ins.h.hlc;
+	expect_stored_base(&f->a, "body", "none");
+	expect_stored_base(&f->b, "body", "none");
+
+	replica_sqlf(&f->b, "UPDATE note SET body = 'B' WHERE id = 'k'");
+	seal(f, &f->b);
+	newest_decoded(f, &f->b, &upd);
+	expect_base(&upd.rows[0], "body", &f->a, hlc_ins);
+	hlc_b = (int64_t)upd.h.hlc;
+	snprintf(want, sizeof(want), "%lld %s", (long long)hlc_ins, f->a.hex);
+	expect_stored_base(&f->b, "body", want);
+	pull(f, &f->a, &f->b);
+	expect_stored_base(&f->a, "body", want);
+
+	/* body was last B's, n still A's own insert: one base each. */
+	replica_sqlf(&f->a, "UPDATE note SET body = 'A', n = 5 WHERE id = 'k'");
+	seal(f, &f->a);
+	newest_decoded(f, &f->a, &both);
+	expect_base(&both.rows[0], "body", &f->b, hlc_b);
+	expect_base(&both.rows[0], "n", &f->a, hlc_ins);
+	pull(f, &f->b, &f->a);
+	snprintf(want, sizeof(want), "%lld %s", (long long)hlc_b, f->b.hex);
+	expect_stored_base(&f->a, "body", want);
+	expect_stored_base(&f->b, "body", want);
+	snprintf(want, sizeof(want), "%lld %s", (long long)hlc_ins, f->a.hex);
+	expect_stored_base(&f->b, "n", want);
+	expect_stored_base(&f->b, "x", "none");
+
+	/* Deleted and created again: a new incarnation holds nothing yet. */
+	replica_sqlf(&f->a, "DELETE FROM note WHERE id = 'k'");
+	replica_sqlf(&f->a, "INSERT INTO note(id, scope, body) VALUES ('k', 'net', 'igjen')");
+	seal(f, &f->a);
+	newest_decoded(f, &f->a, &again);
+	assert_true(again.rows[0].cl == 3);
+	assert_null(again.rows[0].bases);
+	expect_stored_base(&f->a, "body", "none");
+	changeset_free(&ins);
+	changeset_free(&upd);
+	changeset_free(&both);
+	changeset_free(&again);
+}
+
+/* A change set of note k's body from the key of seed byte `who` (a site
+ * not among the fixture's), seq 1 in 'net', at hlc, in format `format`
+ * with base (NULL: none), as a writer of either format seals it. */
+static void craft_note(struct fx *f, uint8_t who, uint64_t format, uint64_t hlc, const char *body,
+		       const struct cs_base *base, uint8_t **env, size_t *len)
+{
+	struct cs_value key = {CS_TEXT, 0, 0, (const uint8_t *)"k", 1};
+	struct cs_col col = {"body", 4, {CS_TEXT, 0, 0, (const uint8_t *)body, strlen(body)}};
+	struct cs_row row = {"note", 4, &key, 1, 1, &col, 1, base};
+	uint8_t seed[32], pk[32], sk[64], hash[CS_HASH_LEN];
+	struct cs_header h;
+	struct cs_writer w;
+	lm_err err;
+
+	memset(seed, who, sizeof(seed));
+	assert_int_equal(crypto_sign_seed_keypair(pk, sk, seed), 0);
+	memset(&h, 0, sizeof(h));
+	h.format = format;
+	memcpy(h.origin, pk, CS_KEY_LEN);
+	snprintf(h.scope, sizeof(h.scope), "net");
+	h.seq = 1;
+	h.hlc = hlc;
+	if (cs_writer_begin(&w, &h, &err) != 0 || cs_writer_add_row(&w, &row, &err) != 0 ||
+	    cs_writer_seal(&w, sk, env, len, hash, &err) != 0)
+		fail_msg("crafting: %s", err.msg);
+	cs_writer_free(&w);
+	sodium_memzero(sk, sizeof(sk));
+	own(f, *env);
+}
+
+/* A change set sealed before bases (format 1) still verifies, is logged
+ * byte for byte and merges as it did: it wins and loses by its clock alone,
+ * a value it overwrites is not recorded (it cannot say whether it saw it)
+ * and it is recorded when it loses. The same write with a base, for
+ * contrast, records the value it overwrote unseen. */
+static void test_format_1_change_set_records_as_before(void **state)
+{
+	struct fx *f = *state;
+	struct envlist *logged = new_list(f);
+	uint8_t *old_wins, *new_wins, *old_loses;
+	size_t old_wins_len, new_wins_len, old_loses_len;
+	struct merge_outcome o;
+	struct cs_base seen_insert;
+	int64_t hlc_ins, hlc_b;
+
+	make_replica(f, &f->d, "d", 'D');
+	shared_note(f, "k", "net");
+	hlc_ins = replica_qint(&f->a, "SELECT hlc FROM changeset WHERE origin = x'%s'", f->a.hex);
+	replica_sqlf(&f->b, "UPDATE note SET body = 'B ny' WHERE id = 'k'");
+	seal(f, &f->b);
+	pull(f, &f->d, &f->b); /* D holds what B holds */
+	hlc_b = replica_qint(&f->b, "SELECT hlc FROM changeset WHERE origin = x'%s'", f->b.hex);
+
+	/* Site E, later than B's edit, having seen only A's insert. */
+	seen_insert.held = 1;
+	seen_insert.hlc = (uint64_t)hlc_ins;
+	memcpy(seen_insert.origin, f->a.pk, CS_KEY_LEN);
+	craft_note(f, 'E', CS_FORMAT_V1, (uint64_t)hlc_b + 5, "E gammel", NULL, &old_wins,
+		   &old_wins_len);
+	craft_note(f, 'E', CS_FORMAT, (uint64_t)hlc_b + 5, "E ny", &seen_insert, &new_wins,
+		   &new_wins_len);
+	/* Site F, between A's insert and B's edit, in format 1. */
+	craft_note(f, 'F', CS_FORMAT_V1, (uint64_t)hlc_ins + 5, "F gammel", NULL, &old_loses,
+		   &old_loses_len);
+
+	merge_one(f, &f->b, old_wins, old_wins_len, &o);
+	replica_expect(&o, MERGE_APPLIED, NULL);
+	replica_newest(&f->b, logged);
+	assert_int_equal(logged->len[0], old_wins_len);
+	assert_memory_equal(logged->env[0], old_wins, old_wins_len);
+	assert_int_equal(replica_qint(&f->b, "SELECT body = 'E gammel' FROM note"), 1);
+	assert_int_equal(replica_qint(&f->b, "SELECT count(*) FROM conflict"), 0);
+	merge_one(f, &f->b, old_loses, old_loses_len, &o);
+	replica_expect(&o, MERGE_APPLIED, NULL);
+	assert_int_equal(replica_qint(&f->b, "SELECT count(*) FROM conflict"), 1);
+	assert_int_equal(replica_qint(&f->b, "SELECT count(*) FROM conflict WHERE loser_value = "
+					     "'F gammel'"),
+			 1);
+	/* Relayed on, the old change set merges elsewhere the same way. */
+	pull(f, &f->c, &f->b);
+	replica_assert_same("tables", &f->b, &f->c, replica_dump_tables);
+
+	merge_one(f, &f->d, new_wins, new_wins_len, &o);
+	replica_expect(&o, MERGE_APPLIED, NULL);
+	assert_int_equal(replica_qint(&f->d, "SELECT body = 'E ny' FROM note"), 1);
+	assert_int_equal(replica_qint(&f->d,
+				      "SELECT count(*) FROM conflict WHERE loser_value = "
+				      "'B ny' AND loser_origin = x'%s'",
+				      f->b.hex),
+			 1);
+}
+
+/* A store from before bases (its clock blobs of version 1) reads every base
+ * as unknown, and records a value that loses on arrival, as it did: here
+ * A's edit reaching C after B's reply to it, which with bases is none. */
+static void test_old_clock_blobs_record_as_before(void **state)
+{
+	struct fx *f = *state;
+	struct envlist *reply = new_list(f);
+	uint8_t v1[ROWCLOCK_BLOB_MAX];
+	struct rowclock rc;
+	sqlite3_stmt *stmt;
+	size_t n = 0, i;
+
+	shared_note(f, "k", "net");
+	pull(f, &f->c, &f->a);
+	replica_sqlf(&f->a, "UPDATE note SET body = 'A skrev' WHERE id = 'k'");
+	seal(f, &f->a);
+	pull(f, &f->b, &f->a);
+	replica_sqlf(&f->b, "UPDATE note SET body = 'B svarte' WHERE id = 'k'");
+	seal(f, &f->b);
+	replica_newest(&f->b, reply);
+	merge_applied(f, &f->c, reply);
+
+	/* C's clocks of k rewritten as an older lmsync wrote them. */
+	assert_int_equal(sqlite3_prepare_v2(f->c.st.db,
+					    "SELECT clocks FROM repl_row WHERE pk = '[\"k\"]'", -1,
+					    &stmt, NULL),
+			 SQLITE_OK);
+	assert_int_equal(sqlite3_step(stmt), SQLITE_ROW);
+	assert_int_equal(rowclock_decode(sqlite3_column_blob(stmt, 0),
+					 (size_t)sqlite3_column_bytes(stmt, 0), &rc),
+			 0);
+	v1[n++] = ROWCLOCK_VERSION_V1;
+	v1[n++] = (uint8_t)rc.cl; /* 1: one varint byte */
+	v1[n++] = (uint8_t)rc.n;  /* a clock per column, repeats allowed */
+	for (i = 0; i < rc.n; i++) {
+		for (int b = 7; b >= 0; b--)
+			v1[n++] = (uint8_t)(rc.c[i].hlc >> (8 * b));
+		memcpy(v1 + n, rc.c[i].origin, CS_KEY_LEN);
+		n += CS_KEY_LEN;
+	}
+	for (i = 0; i < rc.n; i++) {
+		v1[n++] = (uint8_t)rc.c[i].name_len;
+		memcpy(v1 + n, rc.c[i].name, rc.c[i].name_len);
+		n += rc.c[i].name_len;
+		v1[n++] = (uint8_t)i;
+	}
+	sqlite3_finalize(stmt);
+	assert_int_equal(sqlite3_prepare_v2(f->c.st.db,
+					    "UPDATE repl_row SET clocks = ? WHERE pk = '[\"k\"]'",
+					    -1, &stmt, NULL),
+			 SQLITE_OK);
+	sqlite3_bind_blob(stmt, 1, v1, (int)n, SQLITE_STATIC);
+	assert_int_equal(sqlite3_step(stmt), SQLITE_DONE);
+	sqlite3_finalize(stmt);
+	expect_stored_base(&f->c, "body", "unknown");
+
+	pull(f, &f->c, &f->a);
+	replica_assert_same("tables", &f->b, &f->c, replica_dump_tables);
+	assert_int_equal(losses(&f->c, "A skrev", &f->a, &f->b), 1);
+	assert_int_equal(replica_qint(&f->c, "SELECT count(*) FROM conflict"), 1);
 }
 
 /* ---- sealing limits and registration ---- */
@@ -1378,6 +1794,15 @@ int main(void)
 					    teardown),
 	    cmocka_unit_test_setup_teardown(test_sequential_edit_out_of_order_is_not_a_conflict,
 					    setup, teardown),
+	    cmocka_unit_test_setup_teardown(test_concurrent_edit_is_a_conflict_everywhere, setup,
+					    teardown),
+	    cmocka_unit_test_setup_teardown(test_concurrent_create_is_a_conflict, setup, teardown),
+	    cmocka_unit_test_setup_teardown(test_chain_in_reverse_is_not_a_conflict, setup,
+					    teardown),
+	    cmocka_unit_test_setup_teardown(test_seal_puts_bases_on_the_wire, setup, teardown),
+	    cmocka_unit_test_setup_teardown(test_format_1_change_set_records_as_before, setup,
+					    teardown),
+	    cmocka_unit_test_setup_teardown(test_old_clock_blobs_record_as_before, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_large_seal_splits, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_oversized_row_does_not_block, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_preexisting_rows_replicate, setup, teardown),

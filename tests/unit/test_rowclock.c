@@ -1,5 +1,6 @@
 /* SPDX-License-Identifier: MIT */
 /* The per-row column clock blob (store/rowclock.h): encoding and decoding,
+ * bases (version 2) and blobs from before them (version 1, bases unknown),
  * refusal of damaged blobs without reading past their end, the text form
  * lm_clocks shows, and migration 3 -> 4, which moves a store's repl_clock
  * rows into that blob and rebuilds the changeset log as a rowid table. */
@@ -91,8 +92,9 @@ static void test_round_trip(void **state)
 		set_col(&in, "x", hlc_a, origin_a);
 		len = rowclock_encode(&in, buf, sizeof(buf));
 
-		/* Two distinct clocks stored, not five. */
-		names = (1 + 5 + 1) + (1 + 4 + 1) + (1 + 5 + 1) + (1 + 64 + 1) + (1 + 1 + 1);
+		/* Two distinct clocks stored, not five; each column a name, its
+		 * clock and its base (unknown here). */
+		names = (1 + 5 + 2) + (1 + 4 + 2) + (1 + 5 + 2) + (1 + 64 + 2) + (1 + 1 + 2);
 		assert_int_equal(len, 1 + varint_len(cls[i]) + 1 + 2 * CLOCK_BYTES + names);
 		assert_int_equal(buf[0], ROWCLOCK_VERSION);
 		assert_int_equal(buf[1 + varint_len(cls[i])], 2);
@@ -110,6 +112,8 @@ static void test_round_trip(void **state)
 		assert_col(&out.c[2], "owner", hlc_b, origin_b);
 		assert_col(&out.c[3], long_name, hlc_a, origin_a);
 		assert_col(&out.c[4], "x", hlc_a, origin_a);
+		for (size_t j = 0; j < out.n; j++)
+			assert_int_equal(out.c[j].base, ROWCLOCK_UNKNOWN);
 		/* Names and origins point into the blob, not at the input. */
 		assert_true((const uint8_t *)out.c[0].name > buf &&
 			    (const uint8_t *)out.c[0].name < buf + len);
@@ -132,7 +136,8 @@ static void test_round_trip(void **state)
 	assert_true(out.cl == 5);
 	assert_int_equal(out.n, 0);
 
-	/* Every column with its own clock still fits ROWCLOCK_BLOB_MAX. */
+	/* Every column with a clock and a base of its own still fits
+	 * ROWCLOCK_BLOB_MAX. */
 	{
 		static char name[REGISTRY_MAX_COLS][65];
 		static uint8_t origin[REGISTRY_MAX_COLS][CS_KEY_LEN];
@@ -143,13 +148,20 @@ static void test_round_trip(void **state)
 			snprintf(name[i], sizeof(name[i]), "%02zu%s", i, long_name + 2);
 			fill_origin(origin[i], (uint8_t)i);
 			set_col(&in, name[i], i, origin[i]);
+			in.c[i].base = ROWCLOCK_HELD;
+			in.c[i].base_hlc = 1000 + i;
+			in.c[i].base_origin = origin[i];
 		}
 		len = rowclock_encode(&in, buf, sizeof(buf));
 		assert_int_equal(len, ROWCLOCK_BLOB_MAX);
 		assert_int_equal(rowclock_decode(buf, len, &out), 0);
 		assert_int_equal(out.n, REGISTRY_MAX_COLS);
-		for (i = 0; i < REGISTRY_MAX_COLS; i++)
+		for (i = 0; i < REGISTRY_MAX_COLS; i++) {
 			assert_col(&out.c[i], name[i], i, origin[i]);
+			assert_int_equal(out.c[i].base, ROWCLOCK_HELD);
+			assert_true(out.c[i].base_hlc == 1000 + i);
+			assert_memory_equal(out.c[i].base_origin, origin[i], CS_KEY_LEN);
+		}
 	}
 }
 
@@ -240,13 +252,29 @@ static void test_malformed(void **state)
 	buf[0] = ROWCLOCK_VERSION;
 
 	/* The last column names clock 2 of 2 (indexes 0 and 1 are valid). */
-	assert_int_equal(buf[len - 1], 1);
+	assert_int_equal(buf[len - 2], 1);
+	buf[len - 2] = 2;
+	assert_int_equal(rowclock_decode(buf, len, &out), -1);
+	buf[len - 2] = 0xff;
+	assert_int_equal(rowclock_decode(buf, len, &out), -1);
+	buf[len - 2] = 1;
+	assert_int_equal(rowclock_decode(buf, len, &out), 0);
+	/* Its base: a clock index (0 or 1), none (0xfe) or unknown (0xff);
+	 * anything else is damage. */
+	assert_int_equal(buf[len - 1], ROWCLOCK_BASE_UNSET);
+	buf[len - 1] = 0;
+	assert_int_equal(rowclock_decode(buf, len, &out), 0);
+	assert_int_equal(out.c[1].base, ROWCLOCK_HELD);
+	buf[len - 1] = ROWCLOCK_BASE_NONE;
+	assert_int_equal(rowclock_decode(buf, len, &out), 0);
+	assert_int_equal(out.c[1].base, ROWCLOCK_NONE);
 	buf[len - 1] = 2;
 	assert_int_equal(rowclock_decode(buf, len, &out), -1);
-	buf[len - 1] = 0xff;
+	buf[len - 1] = 0xfd;
 	assert_int_equal(rowclock_decode(buf, len, &out), -1);
-	buf[len - 1] = 1;
-	assert_int_equal(rowclock_decode(buf, len, &out), 0);
+	/* Cut before the base byte: refused, not read past the end. */
+	assert_int_equal(rowclock_decode(buf, len - 1, &out), -1);
+	buf[len - 1] = ROWCLOCK_BASE_UNSET;
 
 	/* Name lengths: 1 and 64 decode, 0 and 65 do not, even with the bytes
 	 * for them present. */
@@ -256,6 +284,7 @@ static void test_malformed(void **state)
 	n = one_clock_blob(blob, cols, 3);
 	assert_int_equal(rowclock_decode(blob, n, &out), 0);
 	assert_int_equal(out.n, 1);
+	assert_int_equal(out.c[0].base, ROWCLOCK_UNKNOWN); /* version 1: no bases */
 	cols[0] = 64;
 	cols[65] = 0;
 	n = one_clock_blob(blob, cols, 66);
@@ -386,8 +415,97 @@ static void test_describe(void **state)
 	assert_non_null(text);
 	assert_string_equal(text, "");
 	free(text);
-	buf[0] = 2;
+	/* Bases are not shown: a blob with them reads the same. */
+	rc.c[0].base = ROWCLOCK_HELD;
+	rc.c[0].base_hlc = 4;
+	rc.c[0].base_origin = origin_b;
+	rc.c[1].base = ROWCLOCK_NONE;
+	len = rowclock_encode(&rc, buf, sizeof(buf));
+	text = rowclock_describe(buf, len, 7);
+	assert_non_null(text);
+	assert_string_equal(text, want);
+	free(text);
+	buf[0] = 3;
 	assert_null(rowclock_describe(buf, len, 7));
+}
+
+/* Version 2 keeps each column's base: unknown, none, or a clock, which
+ * shares the clock table with the writers' (a base is often the clock of
+ * another column, whose value was not written again). A version 1 blob,
+ * from before bases, reads with every base unknown. */
+static void test_bases(void **state)
+{
+	const uint64_t t1 = ((uint64_t)1 << 48) + 5, t2 = ((uint64_t)1 << 48) + 9;
+	uint8_t origin_a[CS_KEY_LEN], origin_b[CS_KEY_LEN], buf[ROWCLOCK_BLOB_MAX], v1[256];
+	struct rowclock in, out;
+	size_t len, n;
+
+	(void)state;
+	fill_origin(origin_a, 0x31);
+	fill_origin(origin_b, 0x32);
+	memset(&in, 0, sizeof(in));
+	in.cl = 3;
+	/* title was inserted at t1 by a; b then wrote seats over a's value. */
+	set_col(&in, "title", t1, origin_a);
+	in.c[0].base = ROWCLOCK_NONE;
+	set_col(&in, "seats", t2, origin_b);
+	in.c[1].base = ROWCLOCK_HELD;
+	in.c[1].base_hlc = t1;
+	in.c[1].base_origin = origin_a;
+	set_col(&in, "venue", t2, origin_b); /* from a format 1 change set */
+	len = rowclock_encode(&in, buf, sizeof(buf));
+	/* Two clocks (seats' base is title's clock), names, index and base. */
+	assert_int_equal(len, 1 + 1 + 1 + 2 * CLOCK_BYTES + (1 + 5 + 2) * 3);
+	assert_int_equal(buf[0], ROWCLOCK_VERSION);
+	assert_int_equal(buf[2], 2);
+	assert_int_equal(buf[len - 1], ROWCLOCK_BASE_UNSET);
+	assert_int_equal(buf[len - 2], 1);
+	assert_int_equal(buf[len - 9], 0);
+	assert_int_equal(buf[len - 17], ROWCLOCK_BASE_NONE);
+	assert_int_equal(rowclock_decode(buf, len, &out), 0);
+	assert_int_equal(out.n, 3);
+	assert_int_equal(out.c[0].base, ROWCLOCK_NONE);
+	assert_int_equal(out.c[1].base, ROWCLOCK_HELD);
+	assert_true(out.c[1].base_hlc == t1);
+	assert_memory_equal(out.c[1].base_origin, origin_a, CS_KEY_LEN);
+	assert_int_equal(out.c[2].base, ROWCLOCK_UNKNOWN);
+	assert_col(&out.c[1], "seats", t2, origin_b);
+
+	/* A base clock no writer has gets a clock of its own. */
+	in.c[1].base_hlc = t1 - 1;
+	len = rowclock_encode(&in, buf, sizeof(buf));
+	assert_int_equal(buf[2], 3);
+	assert_int_equal(rowclock_decode(buf, len, &out), 0);
+	assert_true(out.c[1].base_hlc == t1 - 1);
+
+	/* An undefined base kind is refused, not written as something else. */
+	in.c[2].base = (enum rowclock_base)7;
+	assert_int_equal(rowclock_encode(&in, buf, sizeof(buf)), 0);
+
+	/* Version 1, by hand: cl 3, one clock, two columns of it. */
+	n = 0;
+	v1[n++] = ROWCLOCK_VERSION_V1;
+	v1[n++] = 3;
+	v1[n++] = 1;
+	memset(v1 + n, 0, 8);
+	v1[n + 7] = 42;
+	memcpy(v1 + n + 8, origin_b, CS_KEY_LEN);
+	n += CLOCK_BYTES;
+	memcpy(v1 + n, "\x05title\x00\x05seats\x00", 14);
+	n += 14;
+	assert_int_equal(rowclock_decode(v1, n, &out), 0);
+	assert_true(out.cl == 3);
+	assert_int_equal(out.n, 2);
+	assert_col(&out.c[0], "title", 42, origin_b);
+	assert_col(&out.c[1], "seats", 42, origin_b);
+	assert_int_equal(out.c[0].base, ROWCLOCK_UNKNOWN);
+	assert_int_equal(out.c[1].base, ROWCLOCK_UNKNOWN);
+	/* Written again, it becomes version 2 with the bases still unknown. */
+	len = rowclock_encode(&out, buf, sizeof(buf));
+	assert_int_equal(len, n + 2);
+	assert_int_equal(buf[0], ROWCLOCK_VERSION);
+	assert_int_equal(rowclock_decode(buf, len, &out), 0);
+	assert_int_equal(out.c[1].base, ROWCLOCK_UNKNOWN);
 }
 
 /* Migration 3 -> 4 on a store built by hand at version 3. */
@@ -638,6 +756,7 @@ int main(void)
 	    cmocka_unit_test(test_malformed),
 	    cmocka_unit_test(test_encode_refuses),
 	    cmocka_unit_test(test_describe),
+	    cmocka_unit_test(test_bases),
 	    cmocka_unit_test_setup_teardown(test_migration_3_to_4, setup, teardown),
 	};
 
