@@ -82,27 +82,47 @@ uint64_t daemon_wall_ms(void)
  * system (about 1 MB of envelopes). */
 #define SEAL_TRIM_AFTER 16
 
+/* Captures sealed per transaction: a bulk write goes out in chunks of about
+ * 3 MB of change sets, the first within tens of milliseconds of its commit,
+ * while the rest is sealed on later loop turns. */
+#define SEAL_CHUNK 4096
+
+static void on_seal_more(uv_timer_t *t)
+{
+	daemon_log_check(t->data);
+}
+
 static void seal_local_changes(struct daemon *d)
 {
 	struct seal_key key = {d->key.public_key, d->key.secret_key};
 	lm_err err;
-	int pending, count = 0;
+	int pending, count = 0, more = 0;
 
 	pending = seal_has_pending(&d->store, &err);
 	if (pending < 0)
 		log_error("store", "cannot look for local changes error=\"%s\"", err.msg);
-	if (pending <= 0)
+	if (pending <= 0) {
+		d->sealing = 0;
 		return;
-	if (seal_pending(&d->store, &key, daemon_wall_ms(), &count, &err) != 0)
+	}
+	if (seal_pending_some(&d->store, &key, daemon_wall_ms(), SEAL_CHUNK, &count, &more, &err) !=
+	    0)
 		log_error("store", "sealing local changes failed error=\"%s\"", err.msg);
 	else
-		log_debug("store", "sealed local changes changesets=%d", count);
+		log_debug("store", "sealed local changes changesets=%d more=%d", count, more);
+	d->sealing = more;
+	d->sealed_in_run += count;
+	if (more && d->seal_more_ready)
+		uv_timer_start(&d->seal_more, on_seal_more, 0, 0);
+	if (more)
+		return;
 #ifdef __GLIBC__
 	/* Sealing a bulk write allocates many small blocks at once; glibc keeps
 	 * freed heap resident unless asked, and an idle daemon should be small. */
-	if (count >= SEAL_TRIM_AFTER)
+	if (d->sealed_in_run >= SEAL_TRIM_AFTER)
 		malloc_trim(0);
 #endif
+	d->sealed_in_run = 0;
 }
 
 void daemon_log_check(struct daemon *d)
@@ -324,10 +344,14 @@ static int start_loop(struct daemon *d, lm_err *err)
 	if (rc < 0)
 		return lm_errf(err, "cannot start the timer: %s", uv_strerror(rc));
 	rc = uv_check_init(&d->loop, &d->flush);
+	if (rc == 0)
+		rc = uv_timer_init(&d->loop, &d->seal_more);
 	if (rc < 0)
 		return lm_errf(err, "cannot start the event loop: %s", uv_strerror(rc));
 	d->flush.data = d;
 	d->flush_ready = 1;
+	d->seal_more.data = d;
+	d->seal_more_ready = 1;
 	watch_wal(d);
 	return control_start(&d->control, d, d->sd.control, err);
 }
@@ -375,6 +399,8 @@ void daemon_stop(struct daemon *d, const char *why)
 	close_if_open((uv_handle_t *)&d->tick);
 	if (d->flush_ready)
 		close_if_open((uv_handle_t *)&d->flush);
+	if (d->seal_more_ready)
+		close_if_open((uv_handle_t *)&d->seal_more);
 	if (d->wal_watching) {
 		close_if_open((uv_handle_t *)&d->wal_watch);
 		close_if_open((uv_handle_t *)&d->recheck);

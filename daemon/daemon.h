@@ -40,7 +40,11 @@ struct daemon {
 	uv_fs_event_t wal_watch; /* the store's WAL: another client committed */
 	uv_check_t flush;	 /* after the reads of a loop turn: merge what came */
 	int flush_ready;
-	uv_timer_t recheck; /* after a WAL event, until the commit shows */
+	uv_timer_t recheck;   /* after a WAL event, until the commit shows */
+	uv_timer_t seal_more; /* the next chunk of a bulk write, next loop turn */
+	int seal_more_ready;
+	int sealing;	   /* captures are left after the last chunk */
+	int sealed_in_run; /* change sets sealed since the bulk write began */
 	int recheck_left;
 	int wal_watching;
 	uint64_t data_version; /* PRAGMA data_version when last looked */

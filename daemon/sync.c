@@ -943,6 +943,8 @@ void sync_report(struct session *s, uint64_t barrier, struct sync_report *r)
 		r->to_send += r->scopes[i].to_send;
 		r->to_receive += r->scopes[i].to_receive;
 	}
+	/* A bulk write still being sealed in chunks has more to send. */
 	r->in_step = y->heads_done && y->idle && y->inflight == 0 && y->marked >= barrier &&
-		     r->refused_there == 0 && r->to_send == 0 && r->to_receive == 0;
+		     r->refused_there == 0 && r->to_send == 0 && r->to_receive == 0 &&
+		     !s->d->sealing;
 }

@@ -321,16 +321,52 @@ static int next_scope(struct sealing *s, const char *scope, lm_err *err)
 	"FROM repl_capture AS c NOT INDEXED JOIN repl_row AS r ON r.tbl = c.tbl AND r.pk = c.pk "  \
 	"WHERE typeof(s) = 'text' GROUP BY s, c.tbl, c.pk ORDER BY s, min(c.id)"
 
-static int seal_all(struct sealing *s, lm_err *err)
+/* The rows with a capture up to ?1, every capture of theirs included (a row
+ * that moved has captures in two scopes, which must be sealed together). */
+#define CHOSEN_SQL "SELECT DISTINCT tbl, pk FROM repl_capture WHERE id <= ?1"
+
+/* The same as PENDING_SQL, for the chosen rows only. */
+#define PENDING_UPTO_SQL                                                                           \
+	"WITH k AS (" CHOSEN_SQL ") "                                                              \
+	"SELECT coalesce(c.scope, r.scope) AS s, c.tbl, c.pk, max(c.col IS NULL), r.cl, "          \
+	"r.scope = coalesce(c.scope, r.scope), r.clocks "                                          \
+	"FROM k JOIN repl_capture AS c INDEXED BY repl_capture_key ON c.tbl = k.tbl AND "          \
+	"c.pk = k.pk JOIN repl_row AS r ON r.tbl = c.tbl AND r.pk = c.pk "                         \
+	"WHERE typeof(s) = 'text' GROUP BY s, c.tbl, c.pk ORDER BY s, min(c.id)"
+
+#define DELETE_UPTO_SQL                                                                            \
+	"DELETE FROM repl_capture WHERE id IN (SELECT c.id FROM (" CHOSEN_SQL ") AS k JOIN "       \
+	"repl_capture AS c ON c.tbl = k.tbl AND c.pk = k.pk)"
+
+static int delete_upto(struct store *st, int64_t upto, lm_err *err)
+{
+	sqlite3_stmt *stmt = store_stmt(st, DELETE_UPTO_SQL, err);
+	int rc;
+
+	if (stmt == NULL)
+		return -1;
+	sqlite3_bind_int64(stmt, 1, upto);
+	rc = sqlite3_step(stmt);
+	store_release(st, stmt);
+	if (rc != SQLITE_DONE)
+		return lm_errf(err, "%s: clearing sealed captures: %s", st->path,
+			       sqlite3_errmsg(st->db));
+	return 0;
+}
+
+/* Seal the rows captured up to capture id upto, or every row when upto is 0. */
+static int seal_all(struct sealing *s, int64_t upto, lm_err *err)
 {
 	sqlite3_stmt *stmt;
 	char *scope = NULL;
 	size_t scope_len = 0;
 	int rc = 0, step = SQLITE_DONE;
 
-	stmt = store_stmt(s->st, PENDING_SQL, err);
+	stmt = store_stmt(s->st, upto ? PENDING_UPTO_SQL : PENDING_SQL, err);
 	if (stmt == NULL)
 		return -1;
+	if (upto)
+		sqlite3_bind_int64(stmt, 1, upto);
 	while (rc == 0 && (step = sqlite3_step(stmt)) == SQLITE_ROW) {
 		const char *sc = (const char *)sqlite3_column_text(stmt, 0);
 		size_t sc_len = (size_t)sqlite3_column_bytes(stmt, 0);
@@ -377,7 +413,8 @@ static int seal_all(struct sealing *s, lm_err *err)
 	if (rc == 0)
 		rc = stamps_flush(s, err);
 	if (rc == 0)
-		rc = store_exec(s->st, "DELETE FROM repl_capture", err);
+		rc = upto ? delete_upto(s->st, upto, err)
+			  : store_exec(s->st, "DELETE FROM repl_capture", err);
 	if (rc == 0)
 		rc = clock_save(s->st, s->clock, err);
 	return rc;
@@ -400,8 +437,8 @@ int seal_has_pending(struct store *st, lm_err *err)
 	return pending;
 }
 
-int seal_pending_locked(struct store *st, const struct seal_key *key, uint64_t now_ms, int *count,
-			lm_err *err)
+static int seal_upto(struct store *st, const struct seal_key *key, uint64_t now_ms, int64_t upto,
+		     int *count, lm_err *err)
 {
 	struct sealing s;
 	struct hlc clock;
@@ -416,7 +453,7 @@ int seal_pending_locked(struct store *st, const struct seal_key *key, uint64_t n
 	s.count = count;
 	rc = clock_load(st, &clock, err);
 	if (rc == 0)
-		rc = seal_all(&s, err);
+		rc = seal_all(&s, upto, err);
 	cs_writer_free(&s.w);
 	stamps_free(&s.stamps);
 	selects_free(&s);
@@ -424,19 +461,62 @@ int seal_pending_locked(struct store *st, const struct seal_key *key, uint64_t n
 	return rc;
 }
 
-int seal_pending(struct store *st, const struct seal_key *key, uint64_t now_ms, int *count,
-		 lm_err *err)
+int seal_pending_locked(struct store *st, const struct seal_key *key, uint64_t now_ms, int *count,
+			lm_err *err)
 {
+	return seal_upto(st, key, now_ms, 0, count, err);
+}
+
+/* The id of the captures-th pending capture, or 0 when there are no more. */
+static int chunk_end(struct store *st, int captures, int64_t *upto, lm_err *err)
+{
+	sqlite3_stmt *stmt =
+	    store_stmt(st, "SELECT id FROM repl_capture ORDER BY id LIMIT 1 OFFSET ?", err);
 	int rc;
 
+	if (stmt == NULL)
+		return -1;
+	sqlite3_bind_int(stmt, 1, captures - 1);
+	rc = sqlite3_step(stmt);
+	*upto = rc == SQLITE_ROW ? sqlite3_column_int64(stmt, 0) : 0;
+	store_release(st, stmt);
+	if (rc != SQLITE_ROW && rc != SQLITE_DONE)
+		return lm_errf(err, "%s: %s", st->path, sqlite3_errmsg(st->db));
+	return 0;
+}
+
+int seal_pending_some(struct store *st, const struct seal_key *key, uint64_t now_ms, int captures,
+		      int *count, int *more, lm_err *err)
+{
+	int64_t upto = 0;
+	int rc;
+
+	*count = 0;
+	*more = 0;
 	if (store_exec(st, "BEGIN IMMEDIATE", err) != 0)
 		return -1;
-	rc = seal_pending_locked(st, key, now_ms, count, err);
+	rc = captures > 0 ? chunk_end(st, captures, &upto, err) : 0;
+	if (rc == 0)
+		rc = seal_upto(st, key, now_ms, upto, count, err);
+	if (rc == 0 && upto) {
+		rc = seal_has_pending(st, err);
+		*more = rc > 0;
+		rc = rc < 0 ? -1 : 0;
+	}
 	if (rc == 0)
 		rc = store_exec(st, "COMMIT", err);
 	if (rc != 0) {
 		sqlite3_exec(st->db, "ROLLBACK", NULL, NULL, NULL);
 		*count = 0;
+		*more = 0;
 	}
 	return rc;
+}
+
+int seal_pending(struct store *st, const struct seal_key *key, uint64_t now_ms, int *count,
+		 lm_err *err)
+{
+	int more;
+
+	return seal_pending_some(st, key, now_ms, 0, count, &more, err);
 }

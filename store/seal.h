@@ -42,4 +42,14 @@ int seal_has_pending(struct store *st, lm_err *err);
 int seal_pending(struct store *st, const struct seal_key *key, uint64_t now_ms, int *count,
 		 lm_err *err);
 
+/* Seal the rows of the first `captures` pending captures (every capture of
+ * those rows included), in a transaction of its own; *more says whether
+ * captures are left. captures 0: everything. A bulk write is sealed in such
+ * chunks so its first change sets can travel while the rest is sealed; a
+ * change set never spans two chunks, and a local transaction already
+ * spreads over several change sets (CS_MAX_ENVELOPE), so no receiver sees
+ * less atomicity than before. */
+int seal_pending_some(struct store *st, const struct seal_key *key, uint64_t now_ms, int captures,
+		      int *count, int *more, lm_err *err);
+
 #endif

@@ -1402,6 +1402,58 @@ static void test_old_clock_blobs_record_as_before(void **state)
 
 /* ---- sealing limits and registration ---- */
 
+/* A bulk write sealed in chunks (as lmsyncd does, so the first change sets
+ * travel early) gives the same replica as one seal; a row's captures are
+ * never split between chunks, so a row moved to another scope early and
+ * written again late leaves its old scope in the chunk that moves it. */
+static void test_seal_in_chunks(void **state)
+{
+	struct seal_key key;
+	struct fx *f = *state;
+	int count, more, chunks = 0, total = 0;
+	lm_err err;
+
+	replica_sqlf(&f->a, "INSERT INTO note(id, scope, body) VALUES ('moved', 'net', 'first')");
+	assert_int_equal(seal(f, &f->a), 1);
+	replica_sqlf(
+	    &f->a, "BEGIN; DELETE FROM note WHERE id = 'moved'; "
+		   "INSERT INTO note(id, scope, body) VALUES ('moved', 'avtale', 'again'); "
+		   "WITH RECURSIVE i(n) AS (SELECT 1 UNION ALL SELECT n + 1 FROM i WHERE n < 1000) "
+		   "INSERT INTO note(id, scope, body, n) SELECT 'r' || n, CASE n %% 3 WHEN 0 THEN "
+		   "'net' ELSE 'avtale' END, 'rad ' || n, n FROM i; "
+		   "UPDATE note SET body = 'late' WHERE id = 'moved'; COMMIT");
+	key.public_key = f->a.pk;
+	key.secret_key = f->a.sk;
+	do {
+		f->now += 10;
+		if (seal_pending_some(&f->a.st, &key, f->now, 100, &count, &more, &err) != 0)
+			fail_msg("seal_pending_some: %s", err.msg);
+		/* The first chunk took every capture of 'moved', the late one too. */
+		if (chunks++ == 0)
+			assert_int_equal(replica_qint(&f->a,
+						      "SELECT count(*) FROM repl_capture WHERE pk "
+						      "LIKE '%%moved%%'"),
+					 0);
+		total += count;
+	} while (more);
+	assert_true(chunks >= 10);
+	assert_true(total >= chunks);
+	assert_int_equal(replica_qint(&f->a, "SELECT count(*) FROM repl_capture"), 0);
+	/* B takes the moved row once, in its new scope, with its late value. */
+	pull(f, &f->b, &f->a);
+	replica_assert_same("tables", &f->a, &f->b, replica_dump_tables);
+	replica_assert_same("causal lengths", &f->a, &f->b, replica_dump_rows);
+	assert_int_equal(replica_qint(&f->b,
+				      "SELECT count(*) FROM note WHERE id = 'moved' AND scope "
+				      "= 'avtale' AND body = 'late'"),
+			 1);
+	assert_int_equal(replica_qint(&f->b, "SELECT count(*) FROM note"), 1001);
+	/* Nothing pending: one empty call, nothing made. */
+	assert_int_equal(seal_pending_some(&f->a.st, &key, f->now, 100, &count, &more, &err), 0);
+	assert_int_equal(count, 0);
+	assert_int_equal(more, 0);
+}
+
 static void test_large_seal_splits(void **state)
 {
 	struct fx *f = *state;
@@ -1803,6 +1855,7 @@ int main(void)
 	    cmocka_unit_test_setup_teardown(test_format_1_change_set_records_as_before, setup,
 					    teardown),
 	    cmocka_unit_test_setup_teardown(test_old_clock_blobs_record_as_before, setup, teardown),
+	    cmocka_unit_test_setup_teardown(test_seal_in_chunks, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_large_seal_splits, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_oversized_row_does_not_block, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_preexisting_rows_replicate, setup, teardown),
