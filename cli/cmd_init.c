@@ -34,6 +34,8 @@ const struct cli_command cmd_init = {
     "                        interkommunal       an inter-municipal service\n"
     "                                            (interkommunalt samarbeid)\n"
     "                        helseforetak        a hospital trust (HF) and its LMS\n"
+    "                        rhf                 a regional health authority\n"
+    "                                            (regionalt helseforetak)\n"
     "                        hub                 a regional hub that stores and\n"
     "                                            forwards for its sites\n"
     "                        nasjonal            a national service (e.g. NK LMH)\n"

@@ -24,6 +24,8 @@ static const struct {
     [SITE_HUB] = {"hub", "a regional hub that stores and forwards for its sites"},
     [SITE_NASJONAL] = {"nasjonal", "a national service, such as NK LMH"},
     [SITE_BRUKERORGANISASJON] = {"brukerorganisasjon", "a user organisation"},
+    [SITE_RHF] = {"rhf", "a regional health authority (regionalt helseforetak), such as "
+			 "the regional LMS function of Helse Midt-Norge"},
 };
 
 static const char *const levels[] = {"debug", "info", "warn", "error"};
@@ -50,7 +52,7 @@ int site_kind_parse(const char *s, enum site_kind *kind, lm_err *err)
 	}
 	return lm_errf(err,
 		       "unknown site kind '%s'; use one of kommune, interkommunal, "
-		       "helseforetak, hub, nasjonal, brukerorganisasjon",
+		       "helseforetak, rhf, hub, nasjonal, brukerorganisasjon",
 		       s);
 }
 

@@ -64,33 +64,35 @@ int agreement_list(struct store *st, agreement_cb cb, void *ctx, lm_err *err)
 int agreement_resolve(struct store *st, const char *arg, char *id, size_t cap, lm_err *err)
 {
 	sqlite3_stmt *stmt;
-	int rc, found = 0, exact = 0;
+	int rc, found = 0, best = -1;
 
 	if (arg[0] == '\0')
 		return lm_errf(err, "A: give an agreement's id or NAME (`lmsync agreement list`)");
-	/* An exact id wins; else a NAME part or a prefix must name one. */
+	/* The closest kind of match wins: the whole id, then the NAME part, then a
+	 * prefix; within the kind that wins, it must name one agreement. */
 	if (store_prepare(st,
-			  "SELECT id FROM lm_agreement WHERE id = ?1 OR substr(id, 1, length(?1)) = "
-			  "?1 OR (instr(?1, '@') = 0 AND substr(id, 1, instr(id, '@') - 1) = ?1) "
-			  "ORDER BY id = ?1 DESC, id",
+			  "SELECT id, CASE WHEN id = ?1 THEN 0 WHEN instr(?1, '@') = 0 AND "
+			  "substr(id, 1, instr(id, '@') - 1) = ?1 THEN 1 ELSE 2 END AS how FROM "
+			  "lm_agreement WHERE id = ?1 OR substr(id, 1, length(?1)) = ?1 ORDER BY how, "
+			  "id",
 			  &stmt, err) != 0)
 		return -1;
 	sqlite3_bind_text(stmt, 1, arg, -1, SQLITE_STATIC);
 	while ((rc = sqlite3_step(stmt)) == SQLITE_ROW) {
-		const char *s = (const char *)sqlite3_column_text(stmt, 0);
+		int how = sqlite3_column_int(stmt, 1);
 
-		if (found++ == 0)
-			snprintf(id, cap, "%s", s);
-		if (strcmp(s, arg) == 0) {
-			exact = 1;
+		if (best >= 0 && how != best) {
 			rc = SQLITE_DONE;
 			break;
 		}
+		if (found++ == 0)
+			snprintf(id, cap, "%s", (const char *)sqlite3_column_text(stmt, 0));
+		best = how;
 	}
 	sqlite3_finalize(stmt);
 	if (rc != SQLITE_DONE)
 		return lm_errf(err, "%s: reading agreements: %s", st->path, sqlite3_errmsg(st->db));
-	if (exact || found == 1)
+	if (found == 1)
 		return 0;
 	if (found == 0)
 		return lm_errf(err,

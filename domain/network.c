@@ -224,6 +224,29 @@ int network_resolve(struct store *st, const char *arg, char *id, size_t cap, lm_
 	return 0;
 }
 
+/* Only the network's leder, nestleder or koordinator (role admin) changes
+ * its members: say so in the network's terms before the store refuses. */
+static int need_admin(struct store *st, const char *id, lm_err *err)
+{
+	uint8_t me[CS_KEY_LEN];
+	enum member_role role;
+	struct network n;
+	char hex[65], host[DOM_TEXT_SHORT + 1];
+
+	if (domain_site_hex(st, hex, err) != 0 || siteid_parse(hex, me, err) != 0 ||
+	    member_role(st, id, me, &role, err) != 0)
+		return -1;
+	if (role == ROLE_ADMIN)
+		return 0;
+	if (network_get(st, id, &n, err) < 0)
+		return -1;
+	org_name(st, n.host, host, sizeof(host));
+	return lm_errf(err,
+		       "only the network's leder, nestleder or koordinator can change its "
+		       "members, and this site is %s there; ask %s",
+		       role == ROLE_NONE ? "no member" : "a medlem", host);
+}
+
 int network_member_set(struct store *st, const char *id, const char *site, const char *role,
 		       lm_err *err)
 {
@@ -231,7 +254,7 @@ int network_member_set(struct store *st, const char *id, const char *site, const
 	const char *r = dom_enum_parse(&dom_network_role, "--role", role, err);
 	int rc;
 
-	if (r == NULL || siteid_parse(site, key, err) != 0)
+	if (r == NULL || siteid_parse(site, key, err) != 0 || need_admin(st, id, err) != 0)
 		return -1;
 	/* The grant first: it is what the member's own site needs to receive the
 	 * network, and what the triggers check this site's right by. */
@@ -247,7 +270,7 @@ int network_member_remove(struct store *st, const char *id, const char *site, lm
 	sqlite3_stmt *stmt;
 	int rc, had;
 
-	if (siteid_parse(site, key, err) != 0)
+	if (siteid_parse(site, key, err) != 0 || need_admin(st, id, err) != 0)
 		return -1;
 	if (store_prepare(st, "DELETE FROM lm_network_member WHERE network = ? AND org = ?", &stmt,
 			  err) != 0)

@@ -396,4 +396,34 @@ test_agreement_reaches_its_parties_only() {
 		fail "the hub holds no change set of $agr"
 }
 
+# Both parties change one item while the hub is down: once it is back, the
+# later change wins at both, and both list the losing value.
+test_concurrent_edits_are_visible_at_both_parties() {
+	local hub hf a agr item s
+	hub=$(new_site hub hub) || exit 1
+	hf=$(new_site hf helseforetak) || exit 1
+	a=$(new_site a kommune) || exit 1
+	hub_for "$hub" "$hf" "$a"
+	for s in "$hub" "$hf" "$a"; do start_daemon "$s"; done
+	agr=$(lm "$hf" agreement create hfa --title "Avtale" --kommune "$(lm "$a" id)") ||
+		fail "create"
+	item=$(lm "$hf" agreement item add hfa --what "Felles kurs" --responsible felles \
+		--due 2027-03-01) || fail "item add"
+	wait_for 30 is_ "$a" "SELECT count(*) FROM lm_agreement_item WHERE id = '$item'" 1 ||
+		fail "the item did not reach A"
+	stop_daemon "$hub"
+	expect_rc 0 lm "$hf" agreement item update hfa "$item" --due 2027-04-01
+	sleep 0.05 # A's change is the later one
+	expect_rc 0 lm "$a" agreement item update hfa "$item" --due 2027-05-01
+	start_daemon "$hub"
+	for s in "$hf" "$a"; do
+		wait_for 30 is_ "$s" "SELECT due FROM lm_agreement_item WHERE id = '$item'" 2027-05-01 ||
+			fail "$s did not take the later change"
+		wait_for 30 is_ "$s" "SELECT count(*) FROM conflict WHERE tbl = 'lm_agreement_item'
+			AND col = 'due' AND loser_value = '2027-04-01'" 1 || fail "$s does not list the losing value"
+		expect_rc 0 lm "$s" conflicts
+		contains "$OUT" '"2027-04-01"'
+	done
+}
+
 run_tests

@@ -103,6 +103,9 @@ test_network_reaches_members_only() {
 	expect_rc 0 lm "$a" network show midt
 	contains "$OUT" "LMS Midt (region)"
 	contains "$OUT" "leder        hf"
+	# A medlem does not manage members: it is told whom to ask.
+	expect_rc 1 lm "$a" network member add midt "$(lm "$b" id)" --role medlem
+	contains "$OUT" "only the network's leder, nestleder or koordinator can change its members, and this site is a medlem there; ask hf"
 	# The directory reaches everyone, the network only its members.
 	wait_for 20 holds "$b" 3 "SELECT count(*) FROM lm_org" ||
 		fail "b did not receive the directory: $(count "$b" "SELECT name FROM lm_org")"

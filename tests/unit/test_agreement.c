@@ -253,6 +253,14 @@ static void test_create(void **state)
 		spec_for(&s, k, 1);
 		expect_err(agreement_create(&f->hf.st, "tr", &s, want, sizeof(want), &err), &err,
 			   "exists already");
+		/* A NAME that begins another's still names its own agreement; a
+		 * prefix of both names neither. */
+		assert_int_equal(agreement_create(&f->hf.st, "tr2", &s, want, sizeof(want), &err),
+				 0);
+		assert_int_equal(agreement_resolve(&f->hf.st, "tr", want, sizeof(want), &err), 0);
+		assert_string_equal(want, id);
+		expect_err(agreement_resolve(&f->hf.st, "t", want, sizeof(want), &err), &err,
+			   "'t' names 2 agreements here");
 	}
 	/* The kommune receives it all and sees its own role. */
 	seal(f, &f->hf);
