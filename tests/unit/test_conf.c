@@ -480,7 +480,8 @@ static void test_addr_format_round_trip(void **state)
 static void test_site_kind_parse(void **state)
 {
 	static const char *const names[SITE_KIND_COUNT] = {
-	    "kommune", "interkommunal", "helseforetak", "hub", "nasjonal", "brukerorganisasjon",
+	    "kommune",	"interkommunal",      "helseforetak", "hub",
+	    "nasjonal", "brukerorganisasjon", "rhf",
 	};
 	static const char *const bad[] = {"fylke", "Kommune", "hub ", "", "kommuner"};
 	enum site_kind k;
