@@ -17,6 +17,13 @@
 #define HOURS(c)  c " REAL NOT NULL DEFAULT 0 CHECK (" c " BETWEEN 0 AND 100000)"
 #define TEXT_(c)  c " TEXT NOT NULL DEFAULT ''"
 #define ENUM_(c, e) c " TEXT NOT NULL DEFAULT '' CHECK (" c " IN (@" e "@))"
+/* A row keyed by the agreement or network it belongs to lives in that scope:
+ * the scope policy lets any member of a scope write rows there, and without
+ * this a party of one agreement could write a row carrying another's key
+ * into its own scope, which a site party to both would show under the
+ * other. Checked at every site, merges included (a breaking change set is
+ * quarantined). */
+#define SCOPE_IS(c) "CHECK (scope = " c ")"
 
 /* Each table: its SQL (with @name@ for an enum's values), key, scope column
  * and policy. Tables are created IF NOT EXISTS; changing one later is a new
@@ -123,7 +130,8 @@ static const struct {
      "  period_to   TEXT " DATE_CHECK("period_to") ",\n"
      "  " ENUM_("status", "agreement_status") ",\n"
      "  next_review TEXT " DATE_CHECK("next_review") ",\n"
-     "  " TEXT_("updated_at") "\n"
+     "  " TEXT_("updated_at") ",\n"
+     "  " SCOPE_IS("id") "\n"
      ")",
      "id", "scope", POLICY_SCOPE},
     {"lm_agreement_party",
@@ -145,6 +153,7 @@ static const struct {
      "  " ENUM_("status", "agreement_status") ",\n"
      "  next_review TEXT " DATE_CHECK("next_review") ",\n"
      "  " TEXT_("updated_at") ",\n"
+     "  " SCOPE_IS("agreement") ",\n"
      "  PRIMARY KEY (agreement, number)\n"
      ")",
      "agreement,number", "scope", POLICY_SCOPE},
@@ -159,6 +168,7 @@ static const struct {
      "  due         TEXT " DATE_CHECK("due") ",\n"
      "  " ENUM_("status", "item_status") ",\n"
      "  " TEXT_("updated_at") ",\n"
+     "  " SCOPE_IS("agreement") ",\n"
      "  PRIMARY KEY (agreement, id)\n"
      ")",
      "agreement,id", "scope", POLICY_SCOPE},
@@ -181,6 +191,7 @@ static const struct {
      "  period    TEXT NOT NULL,\n"
      "  " TEXT_("scope") ",\n" /* the network */
      "  " TEXT_("closed_at") ",\n"
+     "  " SCOPE_IS("network") ",\n"
      "  PRIMARY KEY (owner, network, period)\n"
      ")",
      "owner,network,period", "scope", POLICY_OWNER},

@@ -686,6 +686,17 @@ static void test_only_parties_write(void **state)
 		assert_non_null(strstr(err.msg, "has no role in this scope"));
 		assert_int_equal(replica_exec(&f->c, sql, &err), -1);
 		assert_non_null(strstr(err.msg, "has no role in this scope"));
+		/* A member writes rows of its own agreement only: an item keyed to
+		 * another agreement but put in this one's scope, which a site
+		 * party to both would list under the other, is refused here and
+		 * would be quarantined anywhere else. */
+		snprintf(sql, sizeof(sql),
+			 "INSERT INTO lm_agreement_item(agreement, id, scope, what, responsible, "
+			 "due, status) VALUES ('annen@%064d', '0000000000000002', '%s', 'x', "
+			 "'felles', '2026-01-01', 'åpen')",
+			 0, id);
+		assert_int_equal(replica_exec(&f->a, sql, &err), -1);
+		assert_non_null(strstr(err.msg, "CHECK constraint failed"));
 	}
 	assert_int_equal(replica_int(&f->d, "SELECT count(*) FROM lm_agreement_item"), 0);
 	/* A's writes reach the HF, which applies them. */
