@@ -192,15 +192,29 @@ struct listing {
 	int as_json, count;
 };
 
+/* The first group of the site id's text form, as `status` shows peers. */
+static const char *short_id(const char *hex, char out[SITEID_SHORT_LEN + 1])
+{
+	uint8_t key[SITEID_KEY_LEN];
+	lm_err err;
+
+	if (siteid_parse(hex, key, &err) != 0)
+		snprintf(out, SITEID_SHORT_LEN + 1, "%.7s", hex);
+	else
+		siteid_to_short(key, out);
+	return out;
+}
+
 static int list_one(const struct org *o, void *ctx)
 {
 	struct listing *l = ctx;
+	char id[SITEID_SHORT_LEN + 1];
 
 	if (l->as_json)
 		print_org(o, &l->j);
 	else
-		printf("%-32s %-18s %-9s %-9s %.7s\n", o->name, o->kind, o->orgnr, o->kommunenr,
-		       o->site);
+		printf("%-32s %-18s %-9s %-9s %-20s %s\n", o->name, o->kind, o->orgnr, o->kommunenr,
+		       o->region, short_id(o->site, id));
 	l->count++;
 	return 0;
 }
@@ -232,7 +246,8 @@ static int list_cmd(struct cli *cli, int argc, char **argv)
 		json_init(&l.j, stdout);
 		json_array_begin(&l.j);
 	} else {
-		printf("%-32s %-18s %-9s %-9s %s\n", "Name", "Kind", "Orgnr", "Kommunenr", "Site");
+		printf("%-32s %-18s %-9s %-9s %-20s %s\n", "Name", "Kind", "Orgnr", "Kommunenr",
+		       "Region", "Site");
 	}
 	rc = org_list(&st, list_one, &l, &err);
 	store_close(&st);

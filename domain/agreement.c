@@ -86,7 +86,7 @@ int agreement_need_role(struct store *st, const char *id, enum member_role want,
 	if (want == ROLE_ADMIN && role == ROLE_MEMBER)
 		return lm_errf(err,
 			       "only the site that created agreement %s (its administrator) names "
-			       "its parties; ask it to",
+			       "its parties; ask that site's coordinator to add the party",
 			       id);
 	if (role == ROLE_READER)
 		return lm_errf(err,

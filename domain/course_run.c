@@ -106,8 +106,9 @@ int course_run_check(const struct run_input *in, struct course_run *r, dom_err_f
 		sum += strtol(r->v[col], NULL, 10);
 	if (sum > strtol(r->v[RC_FORMS], NULL, 10)) {
 		lm_errf(&err,
-			"--forms: the benefit counts add up to %ld, more than the %s evaluation "
-			"forms returned; every form gives one answer at most",
+			"--forms: the answers on benefit (--benefit-none, -some, -good, "
+			"-very-good) add up to %ld, more than the %s evaluation forms returned; "
+			"every form gives one answer at most",
 			sum, r->v[RC_FORMS]);
 		report(fn, ctx, RC_FORMS, &n, &err);
 	}

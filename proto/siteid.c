@@ -110,9 +110,9 @@ static int parse_text(const char *s, uint8_t key[SITEID_KEY_LEN], lm_err *err)
 	}
 	if (nchars != CHARS)
 		return lm_errf(err,
-			       "'%s' is not a site id: it has %zu characters, a site id has %d "
+			       "'%s' is not a site id: it has %zu character%s, a site id has %d "
 			       "(eight groups of seven) or 64 hex digits",
-			       s, nchars, CHARS);
+			       s, nchars, nchars == 1 ? "" : "s", CHARS);
 	for (p = s; *p; p++) {
 		int v;
 

@@ -423,7 +423,7 @@ static void test_runs(void **state)
 	memset(&in, 0, sizeof(in));
 	in.v[RC_BENEFIT_NONE] = "1";
 	assert_int_equal(course_run_update(&f->a.st, run, &in, cfx_collect, f), 1);
-	cfx_has_err(f, "the benefit counts add up to 11, more than the 10 evaluation forms");
+	cfx_has_err(f, "-very-good) add up to 11, more than the 10 evaluation forms");
 	memset(&in, 0, sizeof(in));
 	in.v[RC_PATIENTS] = "-1";
 	in.v[RC_USER_REP_HOURS] = "2.555";
