@@ -9,6 +9,7 @@
 #include "cli/control_client.h"
 #include "cli/json.h"
 #include "conf/conf.h"
+#include "domain/network.h"
 #include "proto/mp.h"
 #include "proto/siteid.h"
 #include "store/peer.h"
@@ -23,7 +24,9 @@ const struct cli_command cmd_peer = {
     "  peer add ID --addr HOST:PORT [--hub] [--name NAME]\n"
     "      Connect to the site ID at HOST:PORT. ID is the text form printed by\n"
     "      `lmsync id` on that site (or its 64 hex characters); a mistyped ID is\n"
-    "      refused. --hub marks the regional hub that stores and forwards.\n"
+    "      refused. --hub marks the regional hub that stores and forwards; it is\n"
+    "      given the role relay in every network and agreement this site\n"
+    "      administers, so they travel through it.\n"
     "      IPv6 addresses go in brackets: [2001:db8::1]:7411.\n"
     "  peer list [--json]\n"
     "      Show the configured peers.\n"
@@ -108,7 +111,7 @@ static int peer_add_cmd(struct cli *cli, int argc, char **argv)
 	struct store st;
 	char id[SITEID_TEXT_LEN + 1];
 	lm_err err;
-	int rc;
+	int rc, granted = 0;
 
 	memset(&p, 0, sizeof(p));
 	rc = parse_add(argc, argv, &p);
@@ -121,11 +124,19 @@ static int peer_add_cmd(struct cli *cli, int argc, char **argv)
 		rc = cli_fail("%s is this site's own id; add the id of the other site", id);
 	else if (peer_add(&st, &p, &err) != 0)
 		rc = cli_fail("%s", err.msg);
+	else if (p.is_hub && dom_grant_hub_everywhere(&st, p.id, &granted, &err) != 0)
+		rc = cli_fail("added the hub, but could not give it the role relay in this site's "
+			      "networks and agreements: %s",
+			      err.msg);
 	store_close(&st);
 	if (rc != EXIT_OK)
 		return rc;
 	printf("Added peer %s%s%s at %s%s.\n", p.name[0] ? p.name : id, p.name[0] ? " " : "",
 	       p.name[0] ? id : "", p.addr, p.is_hub ? " (hub)" : "");
+	if (granted > 0)
+		printf("Gave the hub the role relay in %d network%s or agreement%s this site "
+		       "administers.\n",
+		       granted, granted == 1 ? "" : "s", granted == 1 ? "" : "s");
 	notify_daemon(cli);
 	return EXIT_OK;
 }

@@ -1,12 +1,12 @@
 /* SPDX-License-Identifier: MIT */
 #include "domain/network.h"
-#include "domain/common.h"
 
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
 
+#include "domain/common.h"
 #include "domain/enums.h"
 #include "domain/org.h"
 #include "domain/schema.h"
@@ -284,6 +284,44 @@ int network_member_remove(struct store *st, const char *id, const char *site, lm
 	if (rc < 0)
 		return -1;
 	return had || rc > 0;
+}
+
+int dom_grant_hub_everywhere(struct store *st, const uint8_t hub[CS_KEY_LEN], int *granted,
+			     lm_err *err)
+{
+	char ids[64][NETWORK_ID_MAX + 1], hex[65];
+	uint8_t me[CS_KEY_LEN];
+	enum member_role role;
+	sqlite3_stmt *stmt;
+	int n = 0, i, rc;
+
+	*granted = 0;
+	rc = domain_installed(st, err);
+	if (rc <= 0)
+		return rc;
+	if (domain_site_hex(st, hex, err) != 0 || siteid_parse(hex, me, err) != 0)
+		return -1;
+	/* Read first, write after: member_set runs a transaction of its own. */
+	if (store_prepare(st, "SELECT id FROM lm_network UNION SELECT id FROM lm_agreement", &stmt,
+			  err) != 0)
+		return -1;
+	while ((rc = sqlite3_step(stmt)) == SQLITE_ROW && n < 64)
+		dom_col_text(stmt, 0, ids[n++], sizeof(ids[0]));
+	sqlite3_finalize(stmt);
+	if (rc != SQLITE_ROW && rc != SQLITE_DONE)
+		return lm_errf(err, "%s: reading networks and agreements: %s", st->path,
+			       sqlite3_errmsg(st->db));
+	for (i = 0; i < n; i++) {
+		if (member_role(st, ids[i], me, &role, err) != 0)
+			return -1;
+		if (role != ROLE_ADMIN)
+			continue;
+		rc = member_set(st, ids[i], hub, ROLE_RELAY, err);
+		if (rc < 0)
+			return -1;
+		*granted += rc;
+	}
+	return 0;
 }
 
 int dom_site_resolve(struct store *st, const char *arg, char hex[65], lm_err *err)

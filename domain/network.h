@@ -68,6 +68,12 @@ int network_members(struct store *st, const char *id, network_member_cb cb, void
  * rows travel through the region's hub (networks and agreements alike). */
 int dom_grant_hubs(struct store *st, const char *scope, lm_err *err);
 
+/* A hub added after networks and agreements were made: give it role relay
+ * in every one this site administers, as dom_grant_hubs does at creation.
+ * *granted counts the scopes it was new to. Nothing on a hub's store. */
+int dom_grant_hub_everywhere(struct store *st, const uint8_t hub[CS_KEY_LEN], int *granted,
+			     lm_err *err);
+
 /* The site arg names, as 64 hex digits: a site id in either form, or the
  * name of exactly one organisation or peer known here (case ignored). */
 int dom_site_resolve(struct store *st, const char *arg, char hex[65], lm_err *err);

@@ -121,6 +121,22 @@ test_network_reaches_members_only() {
 	contains "$OUT" "Kind       helseforetak"
 }
 
+# A hub added after the network (a new regional hub, say) is given role relay
+# in every network and agreement this site administers, so they travel on.
+test_a_later_hub_relays_what_exists() {
+	local hf hub id
+	hf=$(new_site hf helseforetak)
+	hub=$(new_site hub hub)
+	id=$(lm "$hf" network create midt --title "LMS Midt" --kind region) || fail "create"
+	expect_rc 0 lm "$hf" peer add "$(lm "$hub" id)" --addr 127.0.0.1:1 --hub --name hub
+	contains "$OUT" "Gave the hub the role relay in 1 network or agreement this site administers."
+	[ "$(count "$hf" "SELECT role FROM lm_member WHERE of_scope = '$id' AND member = '$(lm "$hub" id --hex)'")" = relay ] ||
+		fail "the later hub has no relay role in $id"
+	expect_rc 0 lm "$hf" peer remove "$(lm "$hub" id)"
+	expect_rc 0 lm "$hf" peer add "$(lm "$hub" id)" --addr 127.0.0.1:1 --hub --name hub
+	[[ "$OUT" != *"Gave the hub"* ]] || fail "granted twice: $OUT"
+}
+
 test_a_hub_has_no_directory() {
 	local hub
 	hub=$(new_site hub hub)
