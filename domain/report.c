@@ -142,7 +142,7 @@ static int suppress(struct rep_activity *a, lm_err *err)
 	long *v = malloc(cells * sizeof(*v));
 	enum sup_mark *m = malloc(cells * sizeof(*m));
 	struct sup_table t = {a->n, REP_NPERSON, v, block, opaque, m};
-	int r, k, rc = -1;
+	int r, k, rc = -1, oom;
 
 	if (v != NULL && m != NULL) {
 		for (r = 0; r <= a->n; r++)
@@ -155,8 +155,11 @@ static int suppress(struct rep_activity *a, lm_err *err)
 				(r < a->n ? &a->rows[r] : &a->total)->mark[k] =
 				    m[r * REP_NPERSON + k];
 	}
+	oom = v == NULL || m == NULL;
 	free(v);
 	free(m);
+	if (oom)
+		return lm_errf(err, "out of memory hiding the report's small numbers");
 	if (rc != 0)
 		return lm_errf(err, "the report's totals do not add up; the store changed while "
 				    "it was read? Run it again");
@@ -179,7 +182,10 @@ int rep_activity(struct store *st, const char *network, const char *from, const 
 		rep_activity_free(out);
 		return -1;
 	}
-	sqlite3_exec(st->db, "COMMIT", NULL, NULL, NULL);
+	if (store_exec(st, "COMMIT", err) != 0) {
+		rep_activity_free(out);
+		return -1;
+	}
 	snprintf(out->total.label, sizeof(out->total.label), "total");
 	if (out->n > 1)
 		qsort(out->rows, (size_t)out->n, sizeof(*out->rows), by_label);
