@@ -18,8 +18,8 @@
 
 #include "daemon/lock.h"
 #include "daemon/log.h"
-#include "domain/schema.h"
 #include "daemon/sync.h"
+#include "domain/schema.h"
 #include "proto/siteid.h"
 #include "store/cslog.h"
 #include "store/seal.h"
@@ -344,12 +344,13 @@ static int start_loop(struct daemon *d, lm_err *err)
 	if (rc < 0)
 		return lm_errf(err, "cannot start the timer: %s", uv_strerror(rc));
 	rc = uv_check_init(&d->loop, &d->flush);
-	if (rc == 0)
-		rc = uv_timer_init(&d->loop, &d->seal_more);
 	if (rc < 0)
 		return lm_errf(err, "cannot start the event loop: %s", uv_strerror(rc));
 	d->flush.data = d;
 	d->flush_ready = 1;
+	rc = uv_timer_init(&d->loop, &d->seal_more);
+	if (rc < 0)
+		return lm_errf(err, "cannot start the event loop: %s", uv_strerror(rc));
 	d->seal_more.data = d;
 	d->seal_more_ready = 1;
 	watch_wal(d);

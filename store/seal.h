@@ -1,7 +1,8 @@
 /* SPDX-License-Identifier: MIT */
 /* Sealing: pending local captures become signed change sets in the log.
  *
- * One transaction takes every capture, groups them by scope, and writes per
+ * One transaction takes every capture (or, with seal_pending_some, those of
+ * the rows first captured, a chunk at a time), groups them by scope, and writes per
  * scope one change set (more when the rows exceed CS_MAX_ENVELOPE), numbered
  * after the scope's last one, dated by the site's clock, chained by hash,
  * signed; it records the column clocks and empties repl_capture. A crash
