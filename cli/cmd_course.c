@@ -99,8 +99,9 @@ static void make_help(void)
 	    "      it begins: \"kols\" finds \"KOLS-skole\", \"mest\" finds \"mestring\";\n"
 	    "      case does not matter, æ, ø and å are letters of their own), best\n"
 	    "      match first.\n"
-	    "  course archive ID\n"
-	    "      Hide the course from list and search (--archived shows it again).\n"
+	    "  course archive ID [--undo]\n"
+	    "      Hide the course from list and search (--archived shows it again);\n"
+	    "      --undo brings it back.\n"
 	    "  course run add|update|list ...     runs of a course; see below\n"
 	    "  course export [--format csv|json] [--network N] [--owner O] [--output FILE]\n"
 	    "  course import FILE [--format csv|json]\n"
@@ -322,22 +323,33 @@ static int edit_cmd(struct cli *cli, int argc, char **argv)
 
 static int archive_cmd(struct cli *cli, int argc, char **argv)
 {
-	static const struct option opts[] = {{"help", no_argument, NULL, 'h'}, {NULL, 0, NULL, 0}};
+	static const struct option opts[] = {
+	    {"undo", no_argument, NULL, 'u'}, {"help", no_argument, NULL, 'h'}, {NULL, 0, NULL, 0}};
+	char id[COURSE_ID_LEN + 1] = "";
 	struct store st;
 	lm_err err;
-	int rc;
+	int c, rc, undo = 0;
 
-	if (cli_getopt(&course_cmd, argc, argv, ":h", opts) != -1)
-		return EXIT_USAGE;
+	while ((c = cli_getopt(&course_cmd, argc, argv, ":h", opts)) != -1) {
+		if (c == 'u')
+			undo = 1;
+		else
+			return EXIT_USAGE;
+	}
 	if (optind != argc - 1)
 		return cli_usage(&course_cmd, "course archive takes one course ID");
 	if (course_open_store(cli, &st) != EXIT_OK)
 		return EXIT_FAIL;
-	rc = course_archive(&st, argv[optind], &err);
+	rc = course_archive(&st, argv[optind], !undo, id, &err);
 	store_close(&st);
 	if (rc < 0)
 		return cli_fail("%s", err.msg);
-	printf(rc ? "Archived course %s.\n" : "Course %s is archived already.\n", argv[optind]);
+	if (undo)
+		printf(rc ? "Course %s is back in list and search.\n"
+			  : "Course %s is not archived; nothing changed.\n",
+		       id);
+	else
+		printf(rc ? "Archived course %s.\n" : "Course %s is archived already.\n", id);
 	return EXIT_OK;
 }
 

@@ -494,7 +494,8 @@ int course_edit(struct store *st, const char *arg, const struct course_input *in
 	return n;
 }
 
-int course_archive(struct store *st, const char *arg, lm_err *err)
+int course_archive(struct store *st, const char *arg, int archived, char id[COURSE_ID_LEN + 1],
+		   lm_err *err)
 {
 	struct course c = {{NULL}};
 	char me[65], now[32];
@@ -506,12 +507,14 @@ int course_archive(struct store *st, const char *arg, lm_err *err)
 		dom_not_owner(st, c.v[CC_OWNER], "course", err);
 		goto out;
 	}
-	if (course_bool(c.v[CC_ARCHIVED])) {
+	snprintf(id, COURSE_ID_LEN + 1, "%s", c.v[CC_ID]);
+	if (course_bool(c.v[CC_ARCHIVED]) == archived) {
 		rc = 0;
 		goto out;
 	}
 	dom_now(now);
-	if (dom_set(&c.v[CC_ARCHIVED], "1") != 0 || dom_set(&c.v[CC_UPDATED_AT], now) != 0) {
+	if (dom_set(&c.v[CC_ARCHIVED], archived ? "1" : "0") != 0 ||
+	    dom_set(&c.v[CC_UPDATED_AT], now) != 0) {
 		lm_errf(err, "out of memory");
 		goto out;
 	}

@@ -156,8 +156,10 @@ int course_add(struct store *st, const struct course_input *in, char id[COURSE_I
 int course_edit(struct store *st, const char *arg, const struct course_input *in, dom_err_fn fn,
 		void *ctx);
 
-/* Archive (archived = 1) the course arg names; 1 done, 0 it was already. */
-int course_archive(struct store *st, const char *arg, lm_err *err);
+/* Archive the course arg names (archived = 1), or bring it back (0); its
+ * whole id goes to id. 1 done, 0 it was so already, -1 error. */
+int course_archive(struct store *st, const char *arg, int archived, char id[COURSE_ID_LEN + 1],
+		   lm_err *err);
 
 struct course_filter {
 	const char *query; /* words to search for (FTS), or NULL */

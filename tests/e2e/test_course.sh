@@ -98,6 +98,12 @@ test_edit_and_archive() {
 	contains "$OUT" "No course matches."
 	expect_rc 0 lm "$a" course list --archived
 	contains "$OUT" "KOLS-skole (trondheim) [archived]"
+	expect_rc 0 lm "$a" course archive "${kols:0:5}" --undo
+	contains "$OUT" "Course $kols is back in list and search."
+	expect_rc 0 lm "$a" course archive "$kols" --undo
+	contains "$OUT" "is not archived; nothing changed"
+	expect_rc 0 lm "$a" course search kols
+	contains "$OUT" "KOLS-skole (trondheim)"
 }
 
 test_errors() {

@@ -108,7 +108,7 @@ static void test_add_edit_archive(void **state)
 {
 	struct fx *f = *state;
 	struct course_input in = {{NULL}};
-	char id[COURSE_ID_LEN + 1];
+	char id[COURSE_ID_LEN + 1], full[COURSE_ID_LEN + 1], prefix[8];
 	struct course c;
 	struct course_filter flt;
 	lm_err err;
@@ -146,12 +146,22 @@ static void test_add_edit_archive(void **state)
 
 	memset(&flt, 0, sizeof(flt));
 	assert_string_equal(cfx_titles(&f->a, &flt, NULL, NULL), "KOLS-skole");
-	assert_int_equal(course_archive(&f->a.st, id, &err), 1);
-	assert_int_equal(course_archive(&f->a.st, id, &err), 0);
+	assert_int_equal(course_archive(&f->a.st, id, 1, full, &err), 1);
+	assert_string_equal(full, id);
+	assert_int_equal(course_archive(&f->a.st, id, 1, full, &err), 0);
 	assert_string_equal(cfx_titles(&f->a, &flt, NULL, NULL), "");
 	assert_string_equal(cfx_search(&f->a, "kols"), "");
 	flt.archived = 1;
 	assert_string_equal(cfx_titles(&f->a, &flt, NULL, NULL), "KOLS-skole");
+	/* And back again, found by a prefix of its id. */
+	flt.archived = 0;
+	memcpy(prefix, id, 6);
+	prefix[6] = '\0';
+	assert_int_equal(course_archive(&f->a.st, prefix, 0, full, &err), 1);
+	assert_string_equal(full, id);
+	assert_int_equal(course_archive(&f->a.st, id, 0, full, &err), 0);
+	assert_string_equal(cfx_titles(&f->a, &flt, NULL, NULL), "KOLS-skole");
+	assert_string_equal(cfx_search(&f->a, "kols"), "KOLS-skole");
 }
 
 static void test_owner_and_membership(void **state)
@@ -159,7 +169,8 @@ static void test_owner_and_membership(void **state)
 	struct fx *f = *state;
 	struct course_input in = {{NULL}};
 	struct run_input rin = {{NULL}};
-	char id[COURSE_ID_LEN + 1], mine[COURSE_ID_LEN + 1], run[COURSE_ID_LEN + 1];
+	char id[COURSE_ID_LEN + 1], mine[COURSE_ID_LEN + 1], run[COURSE_ID_LEN + 1],
+	    full[COURSE_ID_LEN + 1];
 	struct course c;
 	lm_err err;
 
@@ -172,7 +183,7 @@ static void test_owner_and_membership(void **state)
 	cfx_reset(f);
 	assert_int_equal(course_edit(&f->b.st, id, &in, cfx_collect, f), 1);
 	cfx_has_err(f, "this course belongs to Trondheim kommune; only its owner can change it");
-	assert_int_equal(course_archive(&f->b.st, id, &err), -1);
+	assert_int_equal(course_archive(&f->b.st, id, 1, full, &err), -1);
 	assert_string_equal(
 	    err.msg, "this course belongs to Trondheim kommune; only its owner can change it");
 	rin.v[RC_STARTS] = "2026-09-01";

@@ -139,7 +139,7 @@ static void test_import_all_or_nothing(void **state)
 static void test_export_import_round_trip(void **state)
 {
 	struct fx *f = *state;
-	char id[COURSE_ID_LEN + 1], *one, *two;
+	char id[COURSE_ID_LEN + 1], full[COURSE_ID_LEN + 1], *one, *two;
 	int added, changed, same;
 	lm_err err;
 
@@ -150,7 +150,7 @@ static void test_export_import_round_trip(void **state)
 			 0);
 	assert_int_equal(
 	    cfx_add(f, &f->a, id, "Mestring for pårørende", CC_TARGET, "pårørende", -1), 0);
-	assert_int_equal(course_archive(&f->a.st, id, &err), 1);
+	assert_int_equal(course_archive(&f->a.st, id, 1, full, &err), 1);
 	one = cfx_export_csv(&f->a);
 	assert_non_null(strstr(one, "owner,id,network,title,description,kind,target,"));
 	assert_non_null(strstr(one, "\"KOLS-skole, \"\"grunnkurs\"\"\",\"Linje 1\nLinje 2, med "
