@@ -21,14 +21,24 @@ int org_set_self(struct store *st, const struct org *o, lm_err *err)
 {
 	char me[65], now[32];
 	sqlite3_stmt *stmt;
+	const char *kind;
 	int rc;
 
 	if (dom_check_text("--name", o->name, DOM_TEXT_SHORT, 0, 1, err) != 0 ||
-	    dom_enum_parse(&dom_org_kind, "--kind", o->kind, err) == NULL ||
+	    (kind = dom_enum_parse(&dom_org_kind, "--kind", o->kind, err)) == NULL ||
 	    (o->orgnr[0] && dom_check_orgnr("--orgnr", o->orgnr, err) != 0) ||
 	    (o->kommunenr[0] && dom_check_kommunenr("--kommunenr", o->kommunenr, err) != 0) ||
 	    dom_check_text("--region", o->region, DOM_TEXT_SHORT, 0, 0, err) != 0)
 		return -1;
+	/* A hub keeps no directory of its own, and only a kommune has a
+	 * kommunenummer. */
+	if (strcmp(kind, "hub") == 0)
+		return lm_errf(err, "--kind: hub is the kind of a relaying site, which has no "
+				    "organisation row; give the organisation's own kind");
+	if (o->kommunenr[0] && strcmp(kind, "kommune") != 0)
+		return lm_errf(err, "--kommunenr: only a kommune has a kommunenummer, and this "
+				    "organisation is of kind %s",
+			       kind);
 	if (domain_site_hex(st, me, err) != 0)
 		return -1;
 	dom_now(now);
@@ -41,8 +51,7 @@ int org_set_self(struct store *st, const struct org *o, lm_err *err)
 		return -1;
 	sqlite3_bind_text(stmt, 1, me, -1, SQLITE_STATIC);
 	sqlite3_bind_text(stmt, 2, o->name, -1, SQLITE_STATIC);
-	sqlite3_bind_text(stmt, 3, dom_enum_parse(&dom_org_kind, "--kind", o->kind, err), -1,
-			  SQLITE_STATIC);
+	sqlite3_bind_text(stmt, 3, kind, -1, SQLITE_STATIC);
 	bind_or_null(stmt, 4, o->orgnr);
 	bind_or_null(stmt, 5, o->kommunenr);
 	sqlite3_bind_text(stmt, 6, o->region, -1, SQLITE_STATIC);

@@ -348,6 +348,15 @@ static void test_org_and_network(void **state)
 	assert_non_null(strstr(err.msg, "--orgnr"));
 	assert_int_equal(org_get(&f->st, me, &o, &err), 1);
 	assert_string_equal(o.orgnr, "974760673");
+	snprintf(o.kommunenr, sizeof(o.kommunenr), "5001");
+	assert_int_equal(org_set_self(&f->st, &o, &err), -1);
+	assert_string_equal(err.msg, "--kommunenr: only a kommune has a kommunenummer, and this "
+				     "organisation is of kind helseforetak");
+	o.kommunenr[0] = '\0';
+	snprintf(o.kind, sizeof(o.kind), "hub");
+	assert_int_equal(org_set_self(&f->st, &o, &err), -1);
+	assert_non_null(strstr(err.msg, "--kind: hub is the kind of a relaying site"));
+	snprintf(o.kind, sizeof(o.kind), "helseforetak");
 
 	memset(&n, 0, sizeof(n));
 	snprintf(n.name, sizeof(n.name), "LMS-nettverket i Midt-Norge");
