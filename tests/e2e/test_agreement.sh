@@ -422,7 +422,8 @@ test_concurrent_edits_are_visible_at_both_parties() {
 		wait_for 30 is_ "$s" "SELECT count(*) FROM conflict WHERE tbl = 'lm_agreement_item'
 			AND col = 'due' AND loser_value = '2027-04-01'" 1 || fail "$s does not list the losing value"
 		expect_rc 0 lm "$s" conflicts
-		contains "$OUT" '"2027-04-01"'
+		contains "$OUT" '"2027-04-01" by hf ('
+		contains "$OUT" ') lost to a ('
 	done
 }
 
