@@ -9,6 +9,7 @@
 #include <time.h>
 
 #include "cli/cli.h"
+#include "proto/siteid.h"
 #include "domain/report.h"
 #include "domain/schema.h"
 
@@ -79,7 +80,9 @@ const struct cli_command cmd_report = {
 };
 
 enum fmt { FMT_TABLE, FMT_CSV, FMT_JSON };
-enum kind { K_TEXT, K_NUM, K_BOOL };
+/* K_SITE: a site id in hex, shown as its short text form in tables (as
+ * `status` and `org list` show sites) and whole in csv and json. */
+enum kind { K_TEXT, K_NUM, K_BOOL, K_SITE };
 
 struct gcol {
 	const char *key;  /* csv and json */
@@ -132,19 +135,33 @@ static void pad(int n)
 		putchar(' ');
 }
 
+/* What a table shows of cell c of row r (r < 0: the heading). */
+static const char *shown(const struct grid *g, int r, int c, char *buf)
+{
+	const char *s = r < 0 ? g->cols[c].head : g->cell[r * g->ncols + c];
+	uint8_t key[SITEID_KEY_LEN];
+	lm_err err;
+
+	if (r < 0 || g->cols[c].kind != K_SITE || siteid_parse(s, key, &err) != 0)
+		return s;
+	siteid_to_short(key, buf);
+	return buf;
+}
+
 static void print_table(const struct grid *g)
 {
+	char buf[SITEID_SHORT_LEN + 1];
 	int w[32], r, c;
 
 	for (c = 0; c < g->ncols; c++)
 		w[c] = width(g->cols[c].head);
 	for (r = 0; r < g->nrows; r++)
 		for (c = 0; c < g->ncols; c++)
-			if (width(g->cell[r * g->ncols + c]) > w[c])
-				w[c] = width(g->cell[r * g->ncols + c]);
+			if (width(shown(g, r, c, buf)) > w[c])
+				w[c] = width(shown(g, r, c, buf));
 	for (r = -1; r < g->nrows; r++) {
 		for (c = 0; c < g->ncols; c++) {
-			const char *s = r < 0 ? g->cols[c].head : g->cell[r * g->ncols + c];
+			const char *s = shown(g, r, c, buf);
 			int gap = w[c] - width(s);
 
 			if (c > 0)
@@ -443,7 +460,7 @@ static int activity_cmd(struct cli *cli, int argc, char **argv)
 }
 
 static const struct gcol member_cols[] = {
-    {"org", "organisation", K_TEXT}, {"site", "site", K_TEXT},		 {"role", "role", K_TEXT},
+    {"org", "organisation", K_TEXT}, {"site", "site", K_SITE},		 {"role", "role", K_TEXT},
     {"closed", "closed", K_BOOL},    {"closed_at", "closed at", K_TEXT},
 };
 
@@ -531,9 +548,9 @@ static int close_cmd(struct cli *cli, int argc, char **argv)
 
 static const struct gcol pair_cols[] = {
     {"helseforetak", "helseforetak", K_TEXT},
-    {"helseforetak_site", "site", K_TEXT},
+    {"helseforetak_site", "site", K_SITE},
     {"kommune", "kommune", K_TEXT},
-    {"kommune_site", "site", K_TEXT},
+    {"kommune_site", "site", K_SITE},
     {"agreements", "agreements", K_NUM},
     {"open", "open", K_NUM},
     {"overdue", "overdue", K_NUM},
