@@ -180,7 +180,7 @@ static int parse_one(struct chk *k, struct course *c, int col, const char *s, co
 	const char *f = fname(k, col);
 	char name[DOM_TEXT_SHORT + 1];
 	long l;
-	int b, rc = 0;
+	int b = 0, rc = 0;
 	lm_err err;
 
 	*out = s;
