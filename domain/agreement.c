@@ -74,12 +74,9 @@ int agreement_step(struct store *st, sqlite3_stmt *stmt, const char *id, const c
 
 int agreement_need_role(struct store *st, const char *id, enum member_role want, lm_err *err)
 {
-	char me[65];
-	uint8_t key[SITEID_KEY_LEN];
 	enum member_role role;
 
-	if (domain_site_hex(st, me, err) != 0 || siteid_parse(me, key, err) != 0 ||
-	    member_role(st, id, key, &role, err) != 0)
+	if (domain_my_role(st, id, &role, err) != 0)
 		return -1;
 	if (role >= want)
 		return 0;

@@ -2,7 +2,6 @@
 /* Rows of lm_course and lm_course_run as text arrays (course.h): reading,
  * writing with the triggers' refusals in words, finding by id or prefix,
  * and the right to publish to a network. */
-#include <sodium.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -205,15 +204,10 @@ int dom_row_find(struct store *st, const char *table, const char *what, const ch
 
 int dom_may_publish(struct store *st, const char *network, lm_err *err)
 {
-	uint8_t me[32];
-	char hex[65];
 	enum member_role role;
 	struct network n;
 
-	if (domain_site_hex(st, hex, err) != 0 ||
-	    sodium_hex2bin(me, sizeof(me), hex, 64, NULL, NULL, NULL) != 0)
-		return -1;
-	if (member_role(st, network, me, &role, err) != 0)
+	if (domain_my_role(st, network, &role, err) != 0)
 		return -1;
 	if (role >= ROLE_MEMBER)
 		return 0;

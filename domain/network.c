@@ -228,13 +228,11 @@ int network_resolve(struct store *st, const char *arg, char *id, size_t cap, lm_
  * its members: say so in the network's terms before the store refuses. */
 static int need_admin(struct store *st, const char *id, lm_err *err)
 {
-	uint8_t me[CS_KEY_LEN];
+	char host[DOM_TEXT_SHORT + 1];
 	enum member_role role;
 	struct network n;
-	char hex[65], host[DOM_TEXT_SHORT + 1];
 
-	if (domain_site_hex(st, hex, err) != 0 || siteid_parse(hex, me, err) != 0 ||
-	    member_role(st, id, me, &role, err) != 0)
+	if (domain_my_role(st, id, &role, err) != 0)
 		return -1;
 	if (role == ROLE_ADMIN)
 		return 0;
@@ -289,8 +287,7 @@ int network_member_remove(struct store *st, const char *id, const char *site, lm
 int dom_grant_hub_everywhere(struct store *st, const uint8_t hub[CS_KEY_LEN], int *granted,
 			     lm_err *err)
 {
-	char ids[64][NETWORK_ID_MAX + 1], hex[65];
-	uint8_t me[CS_KEY_LEN];
+	char ids[64][NETWORK_ID_MAX + 1];
 	enum member_role role;
 	sqlite3_stmt *stmt;
 	int n = 0, i, rc;
@@ -299,8 +296,6 @@ int dom_grant_hub_everywhere(struct store *st, const uint8_t hub[CS_KEY_LEN], in
 	rc = domain_installed(st, err);
 	if (rc <= 0)
 		return rc;
-	if (domain_site_hex(st, hex, err) != 0 || siteid_parse(hex, me, err) != 0)
-		return -1;
 	/* Read first, write after: member_set runs a transaction of its own. */
 	if (store_prepare(st, "SELECT id FROM lm_network UNION SELECT id FROM lm_agreement", &stmt,
 			  err) != 0)
@@ -312,7 +307,7 @@ int dom_grant_hub_everywhere(struct store *st, const uint8_t hub[CS_KEY_LEN], in
 		return lm_errf(err, "%s: reading networks and agreements: %s", st->path,
 			       sqlite3_errmsg(st->db));
 	for (i = 0; i < n; i++) {
-		if (member_role(st, ids[i], me, &role, err) != 0)
+		if (domain_my_role(st, ids[i], &role, err) != 0)
 			return -1;
 		if (role != ROLE_ADMIN)
 			continue;

@@ -123,14 +123,16 @@ void org_name(struct store *st, const char *site, char *out, size_t cap)
 	sqlite3_stmt *stmt;
 	lm_err err;
 
+	/* Listings ask once per row: the connection keeps the statement. */
 	snprintf(out, cap, "%.7s", site);
-	if (store_prepare(st,
+	stmt = store_stmt(st,
 			  "SELECT name FROM lm_org WHERE site = ?1 AND name <> '' UNION ALL "
 			  "SELECT name FROM peer WHERE hex(id) = upper(?1) AND name <> '' LIMIT 1",
-			  &stmt, &err) != 0)
+			  &err);
+	if (stmt == NULL)
 		return;
 	sqlite3_bind_text(stmt, 1, site, -1, SQLITE_STATIC);
 	if (sqlite3_step(stmt) == SQLITE_ROW)
 		snprintf(out, cap, "%s", (const char *)sqlite3_column_text(stmt, 0));
-	sqlite3_finalize(stmt);
+	store_release(st, stmt);
 }

@@ -6,6 +6,7 @@
 #include <string.h>
 
 #include "domain/enums.h"
+#include "proto/siteid.h"
 #include "store/registry.h"
 
 /* A site id column: 64 lowercase hex digits. */
@@ -329,6 +330,16 @@ int domain_install(struct store *st, lm_err *err)
 		return store_exec(st, "COMMIT", err);
 	sqlite3_exec(st->db, "ROLLBACK", NULL, NULL, NULL);
 	return -1;
+}
+
+int domain_my_role(struct store *st, const char *scope, enum member_role *role, lm_err *err)
+{
+	uint8_t me[CS_KEY_LEN];
+	char hex[65];
+
+	if (domain_site_hex(st, hex, err) != 0 || siteid_parse(hex, me, err) != 0)
+		return -1;
+	return member_role(st, scope, me, role, err);
 }
 
 int domain_site_hex(struct store *st, char out[65], lm_err *err)

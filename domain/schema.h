@@ -25,6 +25,7 @@
 #ifndef LMSYNC_DOMAIN_SCHEMA_H
 #define LMSYNC_DOMAIN_SCHEMA_H
 
+#include "store/member.h"
 #include "store/store.h"
 
 #define DOMAIN_VERSION 1
@@ -39,5 +40,9 @@ int domain_installed(struct store *st, lm_err *err);
 
 /* This site's id as 64 hex digits (meta site_id). */
 int domain_site_hex(struct store *st, char out[65], lm_err *err);
+
+/* The role this site holds in scope (store/member.h): what every domain
+ * write checks first, to refuse in the field's terms before the store does. */
+int domain_my_role(struct store *st, const char *scope, enum member_role *role, lm_err *err);
 
 #endif
