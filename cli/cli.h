@@ -12,6 +12,7 @@
 #include <stddef.h>
 
 #include "conf/sitedir.h"
+#include "proto/siteid.h"
 #include "store/store.h"
 
 enum { EXIT_OK = 0, EXIT_FAIL = 1, EXIT_USAGE = 2, EXIT_NOT_RUNNING = 3 };
@@ -63,6 +64,12 @@ int cli_dispatch(const struct cli_command *cmd, const struct cli_subcommand *sub
  * error was printed. Unknown options must be mapped to EXIT_USAGE. */
 int cli_getopt(const struct cli_command *cmd, int argc, char **argv, const char *shortopts,
 	       const struct option *longopts);
+
+/* A site id as the coordinators' tables keep it (64 hex digits), as people
+ * read it: its text form (as `lmsync id` prints it), or the first group of
+ * that; what is no site id comes back as it is. */
+const char *cli_site_text(const char *hex, char out[SITEID_TEXT_LEN + 1]);
+const char *cli_site_short(const char *hex, char out[SITEID_SHORT_LEN + 1]);
 
 /* Resolve the site directory into cli->sd; on error print it. */
 int cli_site(struct cli *cli);

@@ -133,14 +133,9 @@ struct members {
 static int print_member(const struct network_member *m, void *ctx)
 {
 	struct members *l = ctx;
-	char id[SITEID_TEXT_LEN + 1];
-	uint8_t key[SITEID_KEY_LEN];
-	lm_err err;
+	char buf[SITEID_TEXT_LEN + 1];
+	const char *id = cli_site_text(m->site, buf);
 
-	if (siteid_parse(m->site, key, &err) == 0)
-		siteid_to_text(key, id);
-	else
-		snprintf(id, sizeof(id), "%s", m->site);
 	if (l->as_json) {
 		json_object_begin(&l->j);
 		json_kv_str(&l->j, "org", id);

@@ -41,14 +41,9 @@ const struct cli_command cmd_org = {
 
 static void print_org(const struct org *o, struct json *j)
 {
-	char id[SITEID_TEXT_LEN + 1];
-	uint8_t key[SITEID_KEY_LEN];
-	lm_err err;
+	char buf[SITEID_TEXT_LEN + 1];
+	const char *id = cli_site_text(o->site, buf);
 
-	if (siteid_parse(o->site, key, &err) == 0)
-		siteid_to_text(key, id);
-	else
-		snprintf(id, sizeof(id), "%s", o->site);
 	if (j != NULL) {
 		json_object_begin(j);
 		json_kv_str(j, "site", id);
@@ -192,19 +187,6 @@ struct listing {
 	int as_json, count;
 };
 
-/* The first group of the site id's text form, as `status` shows peers. */
-static const char *short_id(const char *hex, char out[SITEID_SHORT_LEN + 1])
-{
-	uint8_t key[SITEID_KEY_LEN];
-	lm_err err;
-
-	if (siteid_parse(hex, key, &err) != 0)
-		snprintf(out, SITEID_SHORT_LEN + 1, "%.7s", hex);
-	else
-		siteid_to_short(key, out);
-	return out;
-}
-
 static int list_one(const struct org *o, void *ctx)
 {
 	struct listing *l = ctx;
@@ -214,7 +196,7 @@ static int list_one(const struct org *o, void *ctx)
 		print_org(o, &l->j);
 	else
 		printf("%-32s %-18s %-9s %-9s %-20s %s\n", o->name, o->kind, o->orgnr, o->kommunenr,
-		       o->region, short_id(o->site, id));
+		       o->region, cli_site_short(o->site, id));
 	l->count++;
 	return 0;
 }

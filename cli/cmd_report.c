@@ -139,13 +139,8 @@ static void pad(int n)
 static const char *shown(const struct grid *g, int r, int c, char *buf)
 {
 	const char *s = r < 0 ? g->cols[c].head : g->cell[r * g->ncols + c];
-	uint8_t key[SITEID_KEY_LEN];
-	lm_err err;
 
-	if (r < 0 || g->cols[c].kind != K_SITE || siteid_parse(s, key, &err) != 0)
-		return s;
-	siteid_to_short(key, buf);
-	return buf;
+	return r < 0 || g->cols[c].kind != K_SITE ? s : cli_site_short(s, buf);
 }
 
 static void print_table(const struct grid *g)

@@ -182,6 +182,28 @@ int cli_open_store(struct cli *cli, struct store *st)
 	return EXIT_OK;
 }
 
+const char *cli_site_text(const char *hex, char out[SITEID_TEXT_LEN + 1])
+{
+	uint8_t key[SITEID_KEY_LEN];
+	lm_err err;
+
+	if (siteid_parse(hex, key, &err) != 0)
+		return hex;
+	siteid_to_text(key, out);
+	return out;
+}
+
+const char *cli_site_short(const char *hex, char out[SITEID_SHORT_LEN + 1])
+{
+	uint8_t key[SITEID_KEY_LEN];
+	lm_err err;
+
+	if (siteid_parse(hex, key, &err) != 0)
+		return hex;
+	siteid_to_short(key, out);
+	return out;
+}
+
 int cli_open_domain(struct cli *cli, struct store *st, const char *what)
 {
 	lm_err err;
