@@ -98,6 +98,18 @@ connect_sites() {
 		fail "peer add $1 to $2"
 }
 
+# hub_for HUB SITES...: every site knows the hub (and only it), and the hub knows them.
+hub_for() {
+	local hub=$1 s
+	shift
+	for s in "$@"; do
+		lm "$s" peer add "$(lm "$hub" id)" --addr "127.0.0.1:$(cat "$hub/port")" --hub \
+			--name hub >/dev/null || fail "peer add hub to $s"
+		lm "$hub" peer add "$(lm "$s" id)" --addr "127.0.0.1:$(cat "$s/port")" \
+			--name "$(basename "$s")" >/dev/null || fail "peer add $s to hub"
+	done
+}
+
 # wait_for SECONDS CMD...: retry CMD every 0.1 s until it succeeds.
 wait_for() {
 	local limit=$1 i

@@ -331,17 +331,6 @@ print(len(l), [(g["responsible"], [(i["what"], i["days_overdue"]) for i in g["it
 
 # ---- with daemons: an HF, kommuner A and B, and the region's hub ----
 
-hub_for() {
-	local hub=$1 s
-	shift
-	for s in "$@"; do
-		lm "$s" peer add "$(lm "$hub" id)" --addr "127.0.0.1:$(cat "$hub/port")" --hub \
-			--name hub >/dev/null || fail "peer add hub to $s"
-		lm "$hub" peer add "$(lm "$s" id)" --addr "127.0.0.1:$(cat "$s/port")" \
-			--name "$(basename "$s")" >/dev/null || fail "peer add $s to hub"
-	done
-}
-
 is_() {
 	[ "$(sql "$1" "$2")" = "$3" ]
 }

@@ -256,12 +256,7 @@ test_two_sites_through_hub() {
 	hub=$(new_site hub hub) || exit 1
 	a=$(new_site trondheim kommune) || exit 1
 	b=$(new_site molde kommune) || exit 1
-	for s in "$a" "$b"; do
-		lm "$s" peer add "$(lm "$hub" id)" --addr "127.0.0.1:$(cat "$hub/port")" --hub \
-			--name hub >/dev/null || fail "peer add hub"
-		lm "$hub" peer add "$(lm "$s" id)" --addr "127.0.0.1:$(cat "$s/port")" \
-			--name "$(basename "$s")" >/dev/null || fail "peer add to hub"
-	done
+	hub_for "$hub" "$a" "$b"
 	expect_rc 1 lm "$hub" course list
 	contains "$OUT" "this site holds no course catalogue: it is a hub"
 	net=$(network "$a" midt "Helse Midt")

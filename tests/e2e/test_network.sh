@@ -87,12 +87,7 @@ test_network_reaches_members_only() {
 	hf=$(new_site hf helseforetak)
 	a=$(new_site a kommune)
 	b=$(new_site b kommune)
-	for s in "$hf" "$a" "$b"; do
-		lm "$s" peer add "$(lm "$hub" id)" --addr "127.0.0.1:$(cat "$hub/port")" --hub \
-			--name hub >/dev/null || fail "peer add hub to $s"
-		lm "$hub" peer add "$(lm "$s" id)" --addr "127.0.0.1:$(cat "$s/port")" \
-			--name "$(basename "$s")" >/dev/null || fail "peer add $s to hub"
-	done
+	hub_for "$hub" "$hf" "$a" "$b"
 	# Names of the other sites, for the commands below.
 	lm "$hf" peer add "$(lm "$a" id)" --addr 127.0.0.1:1 --name a >/dev/null
 	id=$(lm "$hf" network create midt --title "LMS Midt" --kind region) || fail "create"

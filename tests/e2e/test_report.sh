@@ -293,12 +293,7 @@ test_two_owners_through_a_hub() {
 	hub=$(new_site hub hub)
 	a=$(new_site fonna helseforetak)
 	b=$(new_site bomlo kommune)
-	for s in "$a" "$b"; do
-		lm "$s" peer add "$(lm "$hub" id)" --addr "127.0.0.1:$(cat "$hub/port")" --hub \
-			--name hub >/dev/null || fail "peer add hub to $s"
-		lm "$hub" peer add "$(lm "$s" id)" --addr "127.0.0.1:$(cat "$s/port")" \
-			--name "$(basename "$s")" >/dev/null || fail "peer add $s to hub"
-	done
+	hub_for "$hub" "$a" "$b"
 	me=$(site_hex "$a")
 	net="fonna@$me"
 	# A makes the network, B a member of it, the hub its relay.

@@ -17,18 +17,6 @@ site() {
 	echo "$dir"
 }
 
-# hub_for HUB SITES...: every site knows the hub (and only it), and the hub knows them.
-hub_for() {
-	local hub=$1 s
-	shift
-	for s in "$@"; do
-		lm "$s" peer add "$(lm "$hub" id)" --addr "127.0.0.1:$(cat "$hub/port")" --hub \
-			--name hub >/dev/null || fail "peer add hub to $s"
-		lm "$hub" peer add "$(lm "$s" id)" --addr "127.0.0.1:$(cat "$s/port")" \
-			--name "$(basename "$s")" >/dev/null || fail "peer add $s to hub"
-	done
-}
-
 # hub_and_sites: a hub and the sites a, b and c, which know only the hub; sets
 # the caller's hub, a, b and c.
 hub_and_sites() {
