@@ -972,6 +972,20 @@ static void test_sequential_edit_is_not_a_conflict(void **state)
 	assert_int_equal(replica_qint(&f->c, "SELECT count(*) FROM conflict"), 0);
 }
 
+/* A edits note k, which C holds as it was; B, having A's edit, answers
+ * with one of its own, which goes to reply. */
+static void a_writes_b_answers(struct fx *f, struct envlist *reply)
+{
+	shared_note(f, "k", "net");
+	pull(f, &f->c, &f->a);
+	replica_sqlf(&f->a, "UPDATE note SET body = 'A skrev' WHERE id = 'k'");
+	seal(f, &f->a);
+	pull(f, &f->b, &f->a);
+	replica_sqlf(&f->b, "UPDATE note SET body = 'B svarte' WHERE id = 'k'");
+	seal(f, &f->b);
+	replica_newest(&f->b, reply);
+}
+
 /* The same edits, but C gets B's reply before A's value it answered (they
  * come from different origins, so no order holds between them). A's value
  * was seen and replaced by B: still no conflict, at C as anywhere. */
@@ -981,14 +995,7 @@ static void test_sequential_edit_out_of_order_is_not_a_conflict(void **state)
 	struct envlist *reply = new_list(f);
 	struct merge_outcome o;
 
-	shared_note(f, "k", "net");
-	pull(f, &f->c, &f->a);
-	replica_sqlf(&f->a, "UPDATE note SET body = 'A skrev' WHERE id = 'k'");
-	seal(f, &f->a);
-	pull(f, &f->b, &f->a);
-	replica_sqlf(&f->b, "UPDATE note SET body = 'B svarte' WHERE id = 'k'");
-	seal(f, &f->b);
-	replica_newest(&f->b, reply);
+	a_writes_b_answers(f, reply);
 	merge_one(f, &f->c, reply->env[0], reply->len[0], &o);
 	replica_expect(&o, MERGE_APPLIED, NULL);
 	pull(f, &f->c, &f->a);
@@ -1354,14 +1361,7 @@ static void test_old_clock_blobs_record_as_before(void **state)
 	sqlite3_stmt *stmt;
 	size_t n = 0, i;
 
-	shared_note(f, "k", "net");
-	pull(f, &f->c, &f->a);
-	replica_sqlf(&f->a, "UPDATE note SET body = 'A skrev' WHERE id = 'k'");
-	seal(f, &f->a);
-	pull(f, &f->b, &f->a);
-	replica_sqlf(&f->b, "UPDATE note SET body = 'B svarte' WHERE id = 'k'");
-	seal(f, &f->b);
-	replica_newest(&f->b, reply);
+	a_writes_b_answers(f, reply);
 	merge_applied(f, &f->c, reply);
 
 	/* C's clocks of k rewritten as an older lmsync wrote them. */
