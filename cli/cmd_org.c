@@ -6,7 +6,6 @@
 
 #include "cli/cli.h"
 #include "cli/json.h"
-#include "domain/network.h"
 #include "domain/org.h"
 #include "domain/schema.h"
 #include "proto/siteid.h"

@@ -5,6 +5,7 @@
 #include <string.h>
 
 #include "domain/course.h"
+#include "domain/org.h"
 #include "domain/csv.h"
 #include "domain/enums.h"
 

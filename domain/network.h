@@ -74,8 +74,5 @@ int dom_grant_hubs(struct store *st, const char *scope, lm_err *err);
 int dom_grant_hub_everywhere(struct store *st, const uint8_t hub[CS_KEY_LEN], int *granted,
 			     lm_err *err);
 
-/* The site arg names, as 64 hex digits: a site id in either form, or the
- * name of exactly one organisation or peer known here (case ignored). */
-int dom_site_resolve(struct store *st, const char *arg, char hex[65], lm_err *err);
 
 #endif

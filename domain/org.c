@@ -8,6 +8,7 @@
 
 #include "domain/enums.h"
 #include "domain/schema.h"
+#include "proto/siteid.h"
 
 static void bind_or_null(sqlite3_stmt *stmt, int i, const char *s)
 {
@@ -135,4 +136,39 @@ void org_name(struct store *st, const char *site, char *out, size_t cap)
 	if (sqlite3_step(stmt) == SQLITE_ROW)
 		snprintf(out, cap, "%s", (const char *)sqlite3_column_text(stmt, 0));
 	store_release(st, stmt);
+}
+
+int dom_site_resolve(struct store *st, const char *arg, char hex[65], lm_err *err)
+{
+	uint8_t key[CS_KEY_LEN];
+	sqlite3_stmt *stmt;
+	lm_err why;
+	int rc, found = 0;
+
+	if (siteid_parse(arg, key, &why) == 0) {
+		siteid_to_hex(key, hex);
+		return 0;
+	}
+	if (store_prepare(st,
+			  "SELECT DISTINCT site FROM (SELECT site, name FROM lm_org UNION ALL "
+			  "SELECT lower(hex(id)), name FROM peer) WHERE lower(name) = lower(?1)",
+			  &stmt, err) != 0)
+		return -1;
+	sqlite3_bind_text(stmt, 1, arg, -1, SQLITE_STATIC);
+	while ((rc = sqlite3_step(stmt)) == SQLITE_ROW)
+		if (found++ == 0)
+			snprintf(hex, 65, "%s", (const char *)sqlite3_column_text(stmt, 0));
+	sqlite3_finalize(stmt);
+	if (rc != SQLITE_DONE)
+		return lm_errf(err, "%s: reading organisations: %s", st->path,
+			       sqlite3_errmsg(st->db));
+	if (found == 1)
+		return 0;
+	if (found > 1)
+		return lm_errf(err, "'%s' is the name of %d sites here; give its site id", arg,
+			       found);
+	return lm_errf(err,
+		       "'%s' is neither a site id nor the name of an organisation or peer known "
+		       "here (%s)",
+		       arg, why.msg);
 }

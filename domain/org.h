@@ -29,6 +29,10 @@ int org_get(struct store *st, const char *site, struct org *o, lm_err *err);
 typedef int (*org_cb)(const struct org *o, void *ctx);
 int org_list(struct store *st, org_cb cb, void *ctx, lm_err *err);
 
+/* The site arg names, as 64 hex digits: a site id in either form, or the
+ * name of exactly one organisation or peer known here (case ignored). */
+int dom_site_resolve(struct store *st, const char *arg, char hex[65], lm_err *err);
+
 /* The display name of site: its lm_org name, else its peer name, else the
  * first 7 characters of its id. */
 void org_name(struct store *st, const char *site, char *out, size_t cap);
