@@ -190,6 +190,13 @@ int course_list(struct store *st, const struct course_filter *f, course_cb cb, v
  * every word required. "" when the text has no word. */
 void course_fts_query(const char *text, char *out, size_t cap);
 
+/* The full-text index lm_course_fts and its triggers (course_fts.c), built
+ * afresh from lm_course: run by domain_install. */
+extern const char course_fts_sql[];
+/* Keep the index in step with this connection's merges, which run without
+ * triggers (store/mergehook.h). domain_install calls it. */
+int course_fts_hook(struct store *st, lm_err *err);
+
 /* Runs. Check the given values into r (as course_check does; r all NULL
  * for a new run, which needs starts): ends not before starts, and the four
  * benefit counts summing to at most the forms returned. */

@@ -78,9 +78,9 @@ int course_list(struct store *st, const struct course_filter *f, course_cb cb, v
 		if (fts[0] == '\0')
 			return lm_errf(err, "QUERY: '%s' holds no word to search for", f->query);
 		len = (size_t)snprintf(sql, sizeof(sql),
-				       "SELECT %s FROM lm_course_fts JOIN lm_course c ON c.owner = "
-				       "lm_course_fts.owner AND c.id = lm_course_fts.id WHERE "
-				       "lm_course_fts MATCH ?",
+				       "SELECT %s FROM lm_course_fts JOIN lm_course c ON c.rowid = "
+				       "lm_course_fts.rowid AND c.owner = lm_course_fts.owner AND "
+				       "c.id = lm_course_fts.id WHERE lm_course_fts MATCH ?",
 				       cols);
 		bind[nb++] = fts;
 	} else {

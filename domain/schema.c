@@ -5,6 +5,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "domain/course.h"
 #include "domain/enums.h"
 #include "proto/siteid.h"
 #include "store/registry.h"
@@ -198,28 +199,10 @@ static const struct {
      "owner,network,period", "scope", POLICY_OWNER},
 };
 
-/* Local only: the catalogue's full-text index, and the rule that notes are
- * never changed once written (a merge, which stays quiet, is the author's
- * own replicated write). unicode61 folds case and keeps æ, ø, å as letters
- * of their own; a hyphen separates words, so "kols" finds "KOLS-skole". */
+/* Local only: the rule that notes are never changed once written (a merge,
+ * which stays quiet, is the author's own replicated write), and indexes.
+ * The catalogue's full-text index is course_fts_sql (course_fts.c). */
 static const char local_sql[] =
-    "CREATE VIRTUAL TABLE IF NOT EXISTS lm_course_fts USING fts5(\n"
-    "  owner UNINDEXED, id UNINDEXED, title, description, diagnosis, venue, municipality,\n"
-    "  co_organisers, tokenize = \"unicode61 remove_diacritics 0\");\n"
-    "CREATE TRIGGER IF NOT EXISTS lm_course_fts_ins AFTER INSERT ON lm_course BEGIN\n"
-    "  INSERT INTO lm_course_fts(owner, id, title, description, diagnosis, venue, municipality,\n"
-    "    co_organisers) VALUES (NEW.owner, NEW.id, NEW.title, NEW.description,\n"
-    "    NEW.diagnosis, NEW.venue, NEW.municipality, NEW.co_organisers);\n"
-    "END;\n"
-    "CREATE TRIGGER IF NOT EXISTS lm_course_fts_upd AFTER UPDATE ON lm_course BEGIN\n"
-    "  DELETE FROM lm_course_fts WHERE owner = OLD.owner AND id = OLD.id;\n"
-    "  INSERT INTO lm_course_fts(owner, id, title, description, diagnosis, venue, municipality,\n"
-    "    co_organisers) VALUES (NEW.owner, NEW.id, NEW.title, NEW.description,\n"
-    "    NEW.diagnosis, NEW.venue, NEW.municipality, NEW.co_organisers);\n"
-    "END;\n"
-    "CREATE TRIGGER IF NOT EXISTS lm_course_fts_del AFTER DELETE ON lm_course BEGIN\n"
-    "  DELETE FROM lm_course_fts WHERE owner = OLD.owner AND id = OLD.id;\n"
-    "END;\n"
     "CREATE TRIGGER IF NOT EXISTS lm_agreement_note_keep BEFORE UPDATE ON lm_agreement_note\n"
     "WHEN NOT EXISTS (SELECT 1 FROM repl_applying) BEGIN\n"
     "  SELECT RAISE(ABORT, 'lmsync: agreement notes are never changed; add a new note');\n"
@@ -307,8 +290,10 @@ int domain_install(struct store *st, lm_err *err)
 {
 	char sql[4096], v[16];
 	size_t i;
-	int rc = domain_installed(st, err);
+	int rc = course_fts_hook(st, err);
 
+	if (rc == 0)
+		rc = domain_installed(st, err);
 	if (rc != 0)
 		return rc < 0 ? -1 : 0;
 	if (store_exec(st, "BEGIN IMMEDIATE", err) != 0)
@@ -323,6 +308,8 @@ int domain_install(struct store *st, lm_err *err)
 	}
 	if (rc == 0)
 		rc = store_exec(st, local_sql, err);
+	if (rc == 0)
+		rc = store_exec(st, course_fts_sql, err);
 	snprintf(v, sizeof(v), "%d", DOMAIN_VERSION);
 	if (rc == 0)
 		rc = store_meta_set(st, "domain_version", v, err);

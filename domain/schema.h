@@ -19,8 +19,9 @@
  * Rows are keyed by stable random ids (16 hex digits) or by the site id (64
  * hex digits) where the policy needs the owner in the key. No table has a
  * column for a participant's name or contact data: runs carry counts only.
- * course_fts (FTS5) indexes the catalogue locally; it is not replicated, and
- * triggers keep it in step with course whoever writes it, merges included.
+ * course_fts (FTS5) indexes the catalogue locally; it is not replicated:
+ * triggers keep it in step with course whoever writes it, and merges, which
+ * skip triggers, through a hook (course_fts.c).
  */
 #ifndef LMSYNC_DOMAIN_SCHEMA_H
 #define LMSYNC_DOMAIN_SCHEMA_H
@@ -28,11 +29,15 @@
 #include "store/member.h"
 #include "store/store.h"
 
-#define DOMAIN_VERSION 1
+/* 2: the course search index is kept by rowid (course_fts.c). */
+#define DOMAIN_VERSION 2
 #define DOMAIN_ORG_SCOPE "org"
 
 /* Create and register the domain tables unless the store has them at
- * DOMAIN_VERSION already (meta key domain_version). One transaction. */
+ * DOMAIN_VERSION already (meta key domain_version); one transaction. Every
+ * call also gives this connection's merges the work the tables' local
+ * triggers do (course_fts_hook), so call it on every connection that
+ * merges. */
 int domain_install(struct store *st, lm_err *err);
 
 /* 1 when the store holds the domain tables, 0 when not, -1 on error. */

@@ -21,6 +21,7 @@
 #include "store/clock.h"
 #include "store/cslog.h"
 #include "store/member.h"
+#include "store/mergehook.h"
 #include "store/registry.h"
 #include "store/rowclock.h"
 #include "store/rowkey.h"
@@ -50,6 +51,7 @@ struct merging {
 	} memo[16];
 	unsigned memo_next;
 	int members_changed; /* an lm_member row was applied */
+	int quiet;	     /* triggers are off: hooks stand in (mergehook.h) */
 	int known_last;	     /* the last row applied was known here (apply_row) */
 	/* Change sets a table constraint refused in an earlier attempt at this
 	 * batch, quarantined this time; and the one refused in this attempt. */
@@ -194,8 +196,11 @@ static sqlite3_stmt *row_stmt(struct merging *m, const struct repl_table *t, int
 static int row_delete(struct merging *m, const struct repl_table *t, const struct rowkey *k,
 		      lm_err *err)
 {
-	sqlite3_stmt *stmt = row_stmt(m, t, ROW_DELETE, 0, err);
+	sqlite3_stmt *stmt;
 
+	if (m->quiet && mergehook_row(m->st, t->name, k->json, 1, err) != 0)
+		return -1;
+	stmt = row_stmt(m, t, ROW_DELETE, 0, err);
 	if (stmt == NULL)
 		return -1;
 	rowkey_bind(stmt, 1, k);
@@ -227,7 +232,9 @@ static int row_update(struct merging *m, const struct repl_table *t, const struc
 	if (stmt == NULL)
 		return -1;
 	bind_row(stmt, t, k, scope, v);
-	return run(m->st, stmt, err);
+	if (run(m->st, stmt, err) != 0)
+		return -1;
+	return m->quiet ? mergehook_row(m->st, t->name, k->json, 0, err) : 0;
 }
 
 /* Make sure the row exists in scope with its key and the winning values:
@@ -247,7 +254,7 @@ static int row_ensure(struct merging *m, const struct repl_table *t, const struc
 	if (rc != SQLITE_DONE)
 		return lm_errf(err, "%s: %s", m->st->path, sqlite3_errmsg(m->st->db));
 	if (sqlite3_changes(m->st->db) > 0)
-		return 0;
+		return m->quiet ? mergehook_row(m->st, t->name, k->json, 0, err) : 0;
 	return row_update(m, t, k, scope, v, err);
 }
 
@@ -1069,6 +1076,7 @@ static int retry_waiting(struct merging *m, lm_err *err)
 		sub.refused = m->refused;
 		sub.nrefused = m->nrefused;
 		sub.hit = m->hit;
+		sub.quiet = m->quiet;
 		sub.n = h.n;
 		sub.cs = calloc(h.n ? h.n : 1, sizeof(*sub.cs));
 		sub.verified = calloc(h.n ? h.n : 1, sizeof(*sub.verified));
@@ -1112,6 +1120,8 @@ static int attempt(struct store *st, const uint8_t *const *envelopes, const size
 	if (rc == 0)
 		rc = store_exec(st, "INSERT INTO repl_applying VALUES (1)", err);
 	if (rc == 0)
+		rc = mergehook_quiet_begin(st, &m.quiet, err);
+	if (rc == 0)
 		rc = clock_load(st, &m.clock, err);
 	if (rc == 0)
 		rc = merge_all(&m, envelopes, lens, out, err);
@@ -1123,6 +1133,15 @@ static int attempt(struct store *st, const uint8_t *const *envelopes, const size
 		rc = store_exec(st, "DELETE FROM repl_applying; COMMIT", err);
 	if (rc != 0)
 		sqlite3_exec(st->db, "ROLLBACK", NULL, NULL, NULL);
+	if (m.quiet) {
+		lm_err on;
+
+		/* Local writes on this connection must be captured again. */
+		if (mergehook_quiet_end(st, &on) != 0 && rc == 0) {
+			*err = on;
+			rc = -1;
+		}
+	}
 	release(&m);
 	return rc;
 }

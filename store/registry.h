@@ -19,6 +19,9 @@
  * the writer's own transaction, whoever the writer is (lmsync, the sqlite3
  * shell, anything). The triggers stay quiet while a merge applies remote
  * changes (repl_applying), and refuse changes to a row's key or scope.
+ * A trigger of the user's own on a replicated table sees merged rows too;
+ * one guarded like the capture triggers, by "WHEN NOT EXISTS (SELECT 1 FROM
+ * repl_applying)", stays quiet during merges (store/mergehook.h).
  *
  * Every non-key column must be nullable or have a default: a merge may
  * create a row from an update before the insert that made it elsewhere.

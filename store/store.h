@@ -22,6 +22,24 @@
 #include "proto/err.h"
 
 struct store_stmt_cache;
+struct store;
+
+/* Local work a merge does for a row of a replicated table that the table's
+ * own triggers do for every other writer (merge_hook_add, store/merge.h):
+ * called after the merge inserted or updated the row (deleting 0) and just
+ * before it deletes it (deleting 1). key_json is the row's key as stored,
+ * json_array() of its key values. */
+typedef int (*store_row_hook)(struct store *st, const char *key_json, int deleting, void *ctx,
+			      lm_err *err);
+
+#define STORE_HOOKS_MAX 4
+
+struct store_hook {
+	char table[64];
+	char prefix[64]; /* the names of the triggers the hook stands in for */
+	store_row_hook fn;
+	void *ctx;
+};
 
 struct store {
 	sqlite3 *db;
@@ -32,6 +50,12 @@ struct store {
 	int64_t log_end;    /* where the next append goes; -1: ask the store */
 	int log_dirty;	    /* appended since the last commit */
 	lm_err log_refusal; /* why the last commit was refused, when it was */
+	/* Merges run with triggers off when each trigger in the schema is one
+	 * they may skip (store/merge.c); known for schema_version quiet_at. */
+	struct store_hook hooks[STORE_HOOKS_MAX];
+	int nhooks;
+	int64_t quiet_at; /* -1: not known yet */
+	int quiet;
 };
 
 enum store_mode {

@@ -259,6 +259,46 @@ static void test_move_network(void **state)
 	cfx_has_err(f, "--network: this site is not a member of the network Helse Nord");
 }
 
+/* The search index follows merged rows: a merge runs with triggers off and
+ * keeps the index through its hook (course_fts.c), and after a restart
+ * (no hook on the new connection) with the index's own triggers. Either
+ * way one entry per course, found by its current words only. */
+static void test_search_index_follows_merges(void **state)
+{
+	struct fx *f = *state;
+	struct course_input in = {{NULL}};
+	char id[COURSE_ID_LEN + 1];
+	lm_err err;
+
+	assert_int_equal(cfx_add(f, &f->a, id, "KOLS-skole", -1), 0);
+	cfx_pull(&f->b, &f->a);
+	assert_string_equal(cfx_search(&f->b, "kols"), "KOLS-skole");
+
+	in.v[CC_TITLE] = "Hjertekurs";
+	cfx_reset(f);
+	assert_int_equal(course_edit(&f->a.st, id, &in, cfx_collect, f), 0);
+	cfx_pull(&f->b, &f->a);
+	assert_string_equal(cfx_search(&f->b, "kols"), "");
+	assert_string_equal(cfx_search(&f->b, "hjerte"), "Hjertekurs");
+	assert_int_equal(replica_int(&f->b, "SELECT count(*) FROM lm_course_fts"), 1);
+
+	assert_int_equal(replica_restart(&f->b, &err), 0);
+	in.v[CC_TITLE] = "Diabeteskurs";
+	cfx_reset(f);
+	assert_int_equal(course_edit(&f->a.st, id, &in, cfx_collect, f), 0);
+	cfx_pull(&f->b, &f->a);
+	assert_string_equal(cfx_search(&f->b, "hjerte"), "");
+	assert_string_equal(cfx_search(&f->b, "diabetes"), "Diabeteskurs");
+	assert_int_equal(replica_int(&f->b, "SELECT count(*) FROM lm_course_fts"), 1);
+
+	/* A row deleted by a merge leaves the index too. */
+	assert_int_equal(domain_install(&f->b.st, &err), 0); /* the hook again */
+	assert_int_equal(replica_exec(&f->a, "DELETE FROM lm_course", &err), 0);
+	cfx_pull(&f->b, &f->a);
+	assert_int_equal(replica_int(&f->b, "SELECT count(*) FROM lm_course"), 0);
+	assert_int_equal(replica_int(&f->b, "SELECT count(*) FROM lm_course_fts"), 0);
+}
+
 static void test_find_by_prefix(void **state)
 {
 	struct fx *f = *state;
@@ -465,6 +505,8 @@ int main(void)
 	    cmocka_unit_test_setup_teardown(test_add_edit_archive, cfx_setup, cfx_teardown),
 	    cmocka_unit_test_setup_teardown(test_owner_and_membership, cfx_setup, cfx_teardown),
 	    cmocka_unit_test_setup_teardown(test_move_network, cfx_setup, cfx_teardown),
+	    cmocka_unit_test_setup_teardown(test_search_index_follows_merges, cfx_setup,
+					    cfx_teardown),
 	    cmocka_unit_test_setup_teardown(test_find_by_prefix, cfx_setup, cfx_teardown),
 	    cmocka_unit_test_setup_teardown(test_search, cfx_setup, cfx_teardown),
 	    cmocka_unit_test_setup_teardown(test_search_rank, cfx_setup, cfx_teardown),
