@@ -395,17 +395,17 @@ int registry_add(struct store *st, const char *table, const char *pk_cols, const
 	return store_exec(st, "RELEASE registry_add", err);
 }
 
-int registry_get(struct store *st, const char *table, struct repl_table *t, lm_err *err)
+int registry_find(struct store *st, const char *table, struct repl_table *t, lm_err *err)
 {
 	char pk[1024], scope[64], policy[16];
 	sqlite3_stmt *stmt;
 	int rc;
 
 	memset(t, 0, sizeof(*t));
-	if (sqlite3_prepare_v2(st->db,
-			       "SELECT pk_cols, scope_col, policy FROM repl_table WHERE name = ?",
-			       -1, &stmt, NULL) != SQLITE_OK)
-		return lm_errf(err, "%s: %s", st->path, sqlite3_errmsg(st->db));
+	stmt =
+	    store_stmt(st, "SELECT pk_cols, scope_col, policy FROM repl_table WHERE name = ?", err);
+	if (stmt == NULL)
+		return -1;
 	sqlite3_bind_text(stmt, 1, table, -1, SQLITE_STATIC);
 	rc = sqlite3_step(stmt);
 	if (rc == SQLITE_ROW) {
@@ -413,13 +413,24 @@ int registry_get(struct store *st, const char *table, struct repl_table *t, lm_e
 		snprintf(scope, sizeof(scope), "%s", (const char *)sqlite3_column_text(stmt, 1));
 		snprintf(policy, sizeof(policy), "%s", (const char *)sqlite3_column_text(stmt, 2));
 	}
-	sqlite3_finalize(stmt);
+	store_release(st, stmt);
+	if (rc == SQLITE_DONE)
+		return 0;
 	if (rc != SQLITE_ROW)
-		return lm_errf(err, "table '%s' is not replicated here", table);
+		return lm_errf(err, "%s: %s", st->path, sqlite3_errmsg(st->db));
 	snprintf(t->name, sizeof(t->name), "%s", table);
-	if (repl_policy_parse(policy, &t->policy, err) != 0)
+	if (repl_policy_parse(policy, &t->policy, err) != 0 || describe(st, t, pk, scope, err) != 0)
 		return -1;
-	return describe(st, t, pk, scope, err);
+	return 1;
+}
+
+int registry_get(struct store *st, const char *table, struct repl_table *t, lm_err *err)
+{
+	int rc = registry_find(st, table, t, err);
+
+	if (rc == 0)
+		lm_errf(err, "table '%s' is not replicated here", table);
+	return rc == 1 ? 0 : -1;
 }
 
 int registry_reinstall_all(struct store *st, lm_err *err)

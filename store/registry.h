@@ -56,6 +56,9 @@ int registry_reinstall_all(struct store *st, lm_err *err);
 
 /* Load a registered table's description; 0 when found, -1 otherwise. */
 int registry_get(struct store *st, const char *table, struct repl_table *t, lm_err *err);
+/* The same, telling apart a table not registered (0) from a failure (-1);
+ * 1 when found. */
+int registry_find(struct store *st, const char *table, struct repl_table *t, lm_err *err);
 
 const char *repl_policy_name(enum repl_policy policy);
 int repl_policy_parse(const char *s, enum repl_policy *policy, lm_err *err);

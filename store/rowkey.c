@@ -478,11 +478,16 @@ const struct repl_table *table_cache_get(struct table_cache *c, struct store *st
 					 lm_err *err)
 {
 	struct repl_table *t;
-	int i;
+	int i, rc;
 
 	for (i = 0; i < c->n; i++)
 		if (strcmp(c->t[i]->name, table) == 0)
 			return c->t[i];
+	for (i = 0; i < c->nabsent; i++)
+		if (strcmp(c->absent[i], table) == 0) {
+			lm_errf(err, "table '%s' is not replicated here", table);
+			return NULL;
+		}
 	if (c->n == (int)(sizeof(c->t) / sizeof(c->t[0]))) {
 		lm_errf(err, "more than %d replicated tables", c->n);
 		return NULL;
@@ -492,8 +497,14 @@ const struct repl_table *table_cache_get(struct table_cache *c, struct store *st
 		lm_errf(err, "out of memory");
 		return NULL;
 	}
-	if (registry_get(st, table, t, err) != 0) {
+	rc = registry_find(st, table, t, err);
+	if (rc != 1) {
 		free(t);
+		if (rc == 0 && c->nabsent < (int)(sizeof(c->absent) / sizeof(c->absent[0])) &&
+		    strlen(table) < sizeof(c->absent[0]))
+			snprintf(c->absent[c->nabsent++], sizeof(c->absent[0]), "%s", table);
+		if (rc == 0)
+			lm_errf(err, "table '%s' is not replicated here", table);
 		return NULL;
 	}
 	c->t[c->n++] = t;
@@ -507,4 +518,5 @@ void table_cache_free(struct table_cache *c)
 	for (i = 0; i < c->n; i++)
 		free(c->t[i]);
 	c->n = 0;
+	c->nabsent = 0;
 }

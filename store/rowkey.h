@@ -75,10 +75,14 @@ int rowkey_clocks_write(struct store *st, const char *table, const char *json, c
 			size_t len, uint64_t hlc, const uint8_t origin[CS_KEY_LEN], int scope_too,
 			lm_err *err);
 
-/* Registered table descriptions, loaded once per seal or merge. */
+/* Registered table descriptions, loaded once per seal or merge, and the
+ * names asked for that are not registered (a hub relays rows of tables it
+ * does not have, and asks once per row). */
 struct table_cache {
 	struct repl_table *t[32];
 	int n;
+	char absent[8][64];
+	int nabsent;
 };
 
 const struct repl_table *table_cache_get(struct table_cache *c, struct store *st, const char *table,
