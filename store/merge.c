@@ -1094,6 +1094,15 @@ static int retry_waiting(struct merging *m, lm_err *err)
 	return rc;
 }
 
+static size_t batch_bytes(const size_t *lens, size_t n)
+{
+	size_t i, sum = 0;
+
+	for (i = 0; i < n; i++)
+		sum += lens[i];
+	return sum;
+}
+
 static int attempt(struct store *st, const uint8_t *const *envelopes, const size_t *lens, size_t n,
 		   const struct merge_options *opt, struct merge_outcome *out,
 		   const struct refusal *refused, size_t nrefused, struct refusal *hit, lm_err *err)
@@ -1120,7 +1129,7 @@ static int attempt(struct store *st, const uint8_t *const *envelopes, const size
 	if (rc == 0)
 		rc = store_exec(st, "INSERT INTO repl_applying VALUES (1)", err);
 	if (rc == 0)
-		rc = mergehook_quiet_begin(st, &m.quiet, err);
+		rc = mergehook_quiet_begin(st, batch_bytes(lens, n), &m.quiet, err);
 	if (rc == 0)
 		rc = clock_load(st, &m.clock, err);
 	if (rc == 0)

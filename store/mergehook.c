@@ -100,11 +100,13 @@ static int triggers_on(struct store *st, int on, lm_err *err)
 	return 0;
 }
 
-int mergehook_quiet_begin(struct store *st, int *quiet, lm_err *err)
+int mergehook_quiet_begin(struct store *st, size_t bytes, int *quiet, lm_err *err)
 {
 	int64_t v;
 
 	*quiet = 0;
+	if (bytes < st->quiet_min_bytes)
+		return 0;
 	if (schema_version(st, &v, err) != 0)
 		return -1;
 	if (v != st->quiet_at) {

@@ -362,6 +362,7 @@ int store_open(struct store *st, const char *path, enum store_mode mode, lm_err 
 	memset(st, 0, sizeof(*st));
 	st->log_fd = -1;
 	st->quiet_at = -1;
+	st->quiet_min_bytes = STORE_QUIET_MIN_BYTES;
 	snprintf(st->path, sizeof(st->path), "%s", path);
 	if (mode == STORE_CREATE) {
 		if (access(path, F_OK) == 0)

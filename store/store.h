@@ -56,7 +56,12 @@ struct store {
 	int nhooks;
 	int64_t quiet_at; /* -1: not known yet */
 	int quiet;
+	/* Smaller merges keep triggers on: switching them costs each statement
+	 * a new prepare, more than the triggers of a few rows. */
+	size_t quiet_min_bytes; /* of envelopes; STORE_QUIET_MIN_BYTES */
 };
+
+#define STORE_QUIET_MIN_BYTES 65536
 
 enum store_mode {
 	STORE_OPEN,   /* the file must exist */

@@ -47,6 +47,7 @@ static int setup(void **state)
 	snprintf(path, sizeof(path), "%s/b.db", f->dir);
 	if (replica_create(&f->b, path, seed, &err) != 0)
 		fail_msg("creating b: %s", err.msg);
+	f->b.st.quiet_min_bytes = 0; /* quiet however small (but see below) */
 	*state = f;
 	return 0;
 }
@@ -194,6 +195,36 @@ static void test_hook_covers_only_its_prefix(void **state)
 	assert_int_equal(f->calls, 0);
 }
 
+/* By default a merge of a few rows keeps the triggers on (switching costs
+ * more than it saves); a large one goes quiet. */
+static void test_small_merges_keep_triggers_on(void **state)
+{
+	struct fx *f = *state;
+	char sql[256];
+	lm_err err;
+	int i;
+
+	f->b.st.quiet_min_bytes = STORE_QUIET_MIN_BYTES;
+	exec(&f->b, AUDIT_SQL);
+	assert_int_equal(mergehook_add(&f->b.st, "note", "audit_note_", audit_hook, f, &err), 0);
+	a_to_b(f, "INSERT INTO note(id, scope, body) VALUES ('n1', 'net', 'en')");
+	assert_string_equal(audit(&f->b), "ins n1");
+	assert_int_equal(f->calls, 0);
+
+	exec(&f->a, "BEGIN");
+	for (i = 0; i < 100; i++) {
+		snprintf(sql, sizeof(sql),
+			 "INSERT INTO note(id, scope, body) VALUES ('m%03d', 'net', "
+			 "printf('%%.1000c', 'x'))",
+			 i);
+		exec(&f->a, sql);
+	}
+	a_to_b(f, "COMMIT");
+	assert_int_equal(f->calls, 100);
+	assert_int_equal(replica_int(&f->b, "SELECT count(*) FROM audit WHERE what GLOB 'ins m*'"),
+			 0);
+}
+
 static void test_hook_limits(void **state)
 {
 	struct fx *f = *state;
@@ -220,6 +251,7 @@ int main(void)
 	    cmocka_unit_test_setup_teardown(test_trigger_created_later_is_noticed, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_hook_stands_in_for_its_triggers, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_hook_covers_only_its_prefix, setup, teardown),
+	    cmocka_unit_test_setup_teardown(test_small_merges_keep_triggers_on, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_hook_limits, setup, teardown),
 	};
 
