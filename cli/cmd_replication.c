@@ -79,21 +79,6 @@ struct view {
 	struct store *st; /* for the names of sites */
 };
 
-/* "Name (SHORTID)" when the directory or the peer list names the site, else
- * the short id alone. */
-static void site_label(struct store *st, const uint8_t key[32], char *out, size_t cap)
-{
-	char hex[SITEID_HEX_LEN + 1], short_id[SITEID_SHORT_LEN + 1], name[256];
-
-	siteid_to_hex(key, hex);
-	siteid_to_short(key, short_id);
-	org_name(st, hex, name, sizeof(name));
-	if (strncmp(name, hex, 7) == 0 && strlen(name) == 7)
-		snprintf(out, cap, "%s", short_id);
-	else
-		snprintf(out, cap, "%s (%s)", name, short_id);
-}
-
 static int parse_common(const struct cli_command *cmd, int argc, char **argv, struct view *v,
 			int64_t *limit, const char **origin, const char **scope)
 {
@@ -218,16 +203,16 @@ static int print_conflict(const struct inspect_conflict *c, void *ctx)
 		json_kv_str(&v->j, "losing_value", c->loser_text);
 		json_kv_str(&v->j, "loser", loser);
 		json_kv_str(&v->j, "winner", deleted ? NULL : winner);
-		site_label(v->st, c->loser_origin, loser, sizeof(loser));
-		site_label(v->st, c->winner_origin, winner, sizeof(winner));
+		cli_site_label(v->st, c->loser_origin, loser, sizeof(loser));
+		cli_site_label(v->st, c->winner_origin, winner, sizeof(winner));
 		json_kv_str(&v->j, "loser_name", loser);
 		json_kv_str(&v->j, "winner_name", deleted ? NULL : winner);
 		json_kv_bool(&v->j, "row_deleted", deleted);
 		json_kv_str(&v->j, "at", c->at);
 		json_object_end(&v->j);
 	} else {
-		site_label(v->st, c->loser_origin, loser, sizeof(loser));
-		site_label(v->st, c->winner_origin, winner, sizeof(winner));
+		cli_site_label(v->st, c->loser_origin, loser, sizeof(loser));
+		cli_site_label(v->st, c->winner_origin, winner, sizeof(winner));
 		printf("%s  %s %s.%s: \"%s\" by %s lost to %s\n", c->at, c->table, c->key,
 		       c->column, c->loser_text ? c->loser_text : "NULL", loser,
 		       deleted ? "a delete of the row" : winner);

@@ -35,7 +35,10 @@ const struct cli_command cmd_status = {
 /* What one scope's sync with a peer stands at. */
 struct scope_state {
 	char scope[CS_SCOPE_MAX + 1];
-	int64_t to_send, to_receive, last_at;
+	int64_t to_send, to_receive, last_at, held;
+	char removed[8];		      /* "peer", "self", "both" or "" */
+	char removed_by[SITEID_TEXT_LEN + 8]; /* text id, or "" */
+	char by_label[320];		      /* "Name (SHORTID)", filled by label_removals */
 };
 
 /* A peer as the daemon sees it: the configuration, the connection and the
@@ -45,7 +48,7 @@ struct peer_state {
 	char direction[8], remote[PEER_ADDR_MAX], last_error[256];
 	int64_t since, rtt_us;
 	int ready;
-	int64_t to_send, to_receive, refused_there, refused_here, sent, received, last_at;
+	int64_t to_send, to_receive, refused_there, refused_here, held, sent, received, last_at;
 	int64_t inflight, bytes_out, bytes_in;
 	char last_refusal[256];
 	struct scope_state *scopes;
@@ -115,6 +118,7 @@ static void read_sync(const msgpack_object *o, struct peer_state *st)
 		mp_map_int(y, "to_receive", &st->to_receive);
 		mp_map_int(y, "refused_there", &st->refused_there);
 		mp_map_int(y, "refused_here", &st->refused_here);
+		mp_map_int(y, "held", &st->held);
 		mp_map_int(y, "sent", &st->sent);
 		mp_map_int(y, "received", &st->received);
 		mp_map_int(y, "last_at", &st->last_at);
@@ -137,6 +141,9 @@ static void read_sync(const msgpack_object *o, struct peer_state *st)
 		mp_map_int(e, "to_send", &sc->to_send);
 		mp_map_int(e, "to_receive", &sc->to_receive);
 		mp_map_int(e, "last_at", &sc->last_at);
+		mp_map_int(e, "held", &sc->held);
+		mp_map_str(e, "removed", sc->removed, sizeof(sc->removed));
+		mp_map_str(e, "removed_by", sc->removed_by, sizeof(sc->removed_by));
 		st->nscopes++;
 	}
 }
@@ -216,6 +223,33 @@ static int ask_daemon(struct cli *cli, struct site_status *s)
 	return rc;
 }
 
+/* Who removed a site from a scope, by name where the directory or the peer
+ * list has one. Best effort: without the store, the daemon's id stays. */
+static void label_removals(struct cli *cli, struct site_status *s)
+{
+	uint8_t key[SITEID_KEY_LEN];
+	struct store st;
+	int i, j, open = 0;
+	lm_err err;
+
+	for (i = 0; s->states != NULL && i < s->npeers; i++)
+		for (j = 0; j < s->states[i].nscopes; j++) {
+			struct scope_state *sc = &s->states[i].scopes[j];
+
+			snprintf(sc->by_label, sizeof(sc->by_label), "%s",
+				 sc->removed_by[0] ? sc->removed_by : "an administrator");
+			if (sc->removed_by[0] == '\0' ||
+			    siteid_parse(sc->removed_by, key, &err) != 0)
+				continue;
+			if (!open && cli_open_store(cli, &st) != EXIT_OK)
+				return;
+			open = 1;
+			cli_site_label(&st, key, sc->by_label, sizeof(sc->by_label));
+		}
+	if (open)
+		store_close(&st);
+}
+
 static void format_duration(int64_t ms, char *out, size_t cap)
 {
 	int64_t s = ms / 1000;
@@ -281,11 +315,25 @@ static void print_sync(const struct peer_state *st)
 
 		scope_short(sc->scope, name, sizeof(name));
 		printf("    scope %-32s ", name);
-		if (sc->to_send == 0 && sc->to_receive == 0)
+		if (strcmp(sc->removed, "self") == 0 || strcmp(sc->removed, "both") == 0)
+			printf("this site is no longer a member (removed by %s): it takes nothing "
+			       "more of it",
+			       sc->by_label);
+		else if (strcmp(sc->removed, "peer") == 0)
+			printf("the peer is no longer a member (removed by %s): it gets the "
+			       "scope up to its removal, then nothing",
+			       sc->by_label);
+		if (sc->removed[0] != '\0' && (sc->to_send != 0 || sc->to_receive != 0))
+			printf("; ");
+		if (sc->to_send == 0 && sc->to_receive == 0 && sc->removed[0] == '\0')
 			printf("in step");
-		else
+		else if (sc->to_send != 0 || sc->to_receive != 0)
 			printf("peer lacks %lld, this site lacks %lld", (long long)sc->to_send,
 			       (long long)sc->to_receive);
+		if (sc->held != 0)
+			printf("; %lld change set%s held back, %s origin no longer being a member",
+			       (long long)sc->held, sc->held == 1 ? "" : "s",
+			       sc->held == 1 ? "its" : "their");
 		printf(", last change ");
 		print_ago(sc->last_at);
 		printf("\n");
@@ -360,6 +408,7 @@ static void sync_json(struct json *j, const struct peer_state *st)
 	json_kv_int(j, "to_receive", st->to_receive);
 	json_kv_int(j, "refused_there", st->refused_there);
 	json_kv_int(j, "refused_here", st->refused_here);
+	json_kv_int(j, "held", st->held);
 	json_kv_int(j, "sent", st->sent);
 	json_kv_int(j, "received", st->received);
 	json_kv_int(j, "last_at", st->last_at);
@@ -376,6 +425,9 @@ static void sync_json(struct json *j, const struct peer_state *st)
 		json_kv_int(j, "to_send", st->scopes[i].to_send);
 		json_kv_int(j, "to_receive", st->scopes[i].to_receive);
 		json_kv_int(j, "last_at", st->scopes[i].last_at);
+		json_kv_int(j, "held", st->scopes[i].held);
+		json_kv_str(j, "removed", st->scopes[i].removed);
+		json_kv_str(j, "removed_by", st->scopes[i].removed_by);
 		json_object_end(j);
 	}
 	json_array_end(j);
@@ -477,6 +529,8 @@ static int run(struct cli *cli, int argc, char **argv)
 	rc = read_files(cli, &s);
 	if (rc == EXIT_OK)
 		rc = ask_daemon(cli, &s);
+	if (rc == EXIT_OK && !as_json)
+		label_removals(cli, &s);
 	if (rc == EXIT_OK) {
 		if (as_json)
 			print_json(cli, &s);

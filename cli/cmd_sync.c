@@ -9,7 +9,9 @@
 #include "cli/cli.h"
 #include "cli/control_client.h"
 #include "cli/json.h"
+#include "proto/changeset.h"
 #include "proto/mp.h"
+#include "proto/siteid.h"
 
 #define POLL_MS 50
 
@@ -35,21 +37,100 @@ const struct cli_command cmd_sync = {
     "\n"
     "A change set a peer refused (a broken signature, a forged chain) keeps the\n"
     "two sites out of step: the report names it, and `lmsync status` shows the\n"
-    "peer's last refusal.\n",
+    "peer's last refusal.\n"
+    "\n"
+    "In step means in step on everything the two may still exchange. A site\n"
+    "removed from a governed scope receives the scope up to its removal, then\n"
+    "nothing: the scope counts up to there. Change sets whose origin is no\n"
+    "longer a member of their scope (by this site's member list: those a removed\n"
+    "site wrote before it learnt of its removal) are held back by every site\n"
+    "that knows of the removal; they are listed as held and waited for by\n"
+    "nobody. Adding the site again lets them in.\n",
     run,
+};
+
+/* A scope the peer or this site lost its role in. */
+struct removal {
+	char scope[CS_SCOPE_MAX + 1];
+	int self;	    /* this site was removed; else the peer was */
+	char by[64];	    /* the remover's id, text form, or "" */
+	char by_label[320]; /* "Name (SHORTID)", filled by label_removals */
 };
 
 struct peer_sync {
 	char name[128], id[64];
 	int connected, ready, in_step;
-	int64_t to_send, to_receive, refused_there, refused_here;
+	int64_t to_send, to_receive, refused_there, refused_here, held;
 	char last_refusal[256];
+	struct removal *removals;
+	size_t nremovals;
 };
 
 struct report {
 	struct peer_sync *peers;
 	size_t n, connected, in_step;
 };
+
+/* The scopes of a peer's entry that someone was removed from. */
+static void read_removals(const msgpack_object *o, struct peer_sync *p)
+{
+	const msgpack_object *arr = mp_map_get(o, "scopes");
+	char removed[8];
+	uint32_t i;
+
+	if (arr == NULL || arr->type != MSGPACK_OBJECT_ARRAY || arr->via.array.size == 0)
+		return;
+	p->removals = calloc(arr->via.array.size, sizeof(*p->removals));
+	if (p->removals == NULL)
+		return;
+	for (i = 0; i < arr->via.array.size; i++) {
+		const msgpack_object *e = &arr->via.array.ptr[i];
+		struct removal *rm = &p->removals[p->nremovals];
+
+		if (!mp_map_str(e, "removed", removed, sizeof(removed)) || removed[0] == '\0' ||
+		    !mp_map_str(e, "scope", rm->scope, sizeof(rm->scope)))
+			continue;
+		rm->self = strcmp(removed, "peer") != 0;
+		mp_map_str(e, "removed_by", rm->by, sizeof(rm->by));
+		snprintf(rm->by_label, sizeof(rm->by_label), "%s",
+			 rm->by[0] ? rm->by : "an administrator");
+		p->nremovals++;
+	}
+}
+
+static void report_free(struct report *r)
+{
+	size_t i;
+
+	for (i = 0; i < r->n; i++)
+		free(r->peers[i].removals);
+	free(r->peers);
+	memset(r, 0, sizeof(*r));
+}
+
+/* The removers by name where the store knows them. */
+static void label_removals(struct cli *cli, struct report *r)
+{
+	uint8_t key[SITEID_KEY_LEN];
+	struct store st;
+	size_t i, j;
+	int open = 0;
+	lm_err err;
+
+	for (i = 0; i < r->n; i++)
+		for (j = 0; j < r->peers[i].nremovals; j++) {
+			struct removal *rm = &r->peers[i].removals[j];
+
+			if (rm->by[0] == '\0' || siteid_parse(rm->by, key, &err) != 0)
+				continue;
+			if (!open && cli_open_store(cli, &st) != EXIT_OK)
+				return;
+			open = 1;
+			cli_site_label(&st, key, rm->by_label, sizeof(rm->by_label));
+		}
+	if (open)
+		store_close(&st);
+}
 
 static void read_report(const msgpack_object *reply, struct report *r)
 {
@@ -79,7 +160,9 @@ static void read_report(const msgpack_object *reply, struct report *r)
 		mp_map_int(y, "to_receive", &p->to_receive);
 		mp_map_int(y, "refused_there", &p->refused_there);
 		mp_map_int(y, "refused_here", &p->refused_here);
+		mp_map_int(y, "held", &p->held);
 		mp_map_str(y, "last_refusal", p->last_refusal, sizeof(p->last_refusal));
+		read_removals(o, p);
 		r->in_step += p->in_step;
 	}
 }
@@ -121,6 +204,29 @@ static int get_report(struct cli *cli, uint64_t barrier, struct report *r, int *
 	return rc;
 }
 
+static void print_removals(const struct peer_sync *p)
+{
+	size_t i;
+
+	for (i = 0; i < p->nremovals; i++) {
+		const struct removal *rm = &p->removals[i];
+
+		if (rm->self)
+			printf("%-24s this site is no longer a member of %s (removed by %s): "
+			       "in step up to its removal\n",
+			       "", rm->scope, rm->by_label);
+		else
+			printf("%-24s the peer is no longer a member of %s (removed by %s): "
+			       "sent up to its removal\n",
+			       "", rm->scope, rm->by_label);
+	}
+	if (p->held)
+		printf("%-24s %lld change set%s held back, %s origin no longer being a member "
+		       "(not waited for)\n",
+		       "", (long long)p->held, p->held == 1 ? "" : "s",
+		       p->held == 1 ? "its" : "their");
+}
+
 static void print_text(const struct report *r)
 {
 	size_t i;
@@ -146,13 +252,14 @@ static void print_text(const struct report *r)
 		}
 		if (p->last_refusal[0])
 			printf("%-24s last refusal: %s\n", "", p->last_refusal);
+		print_removals(p);
 	}
 }
 
 static void print_json(const struct report *r, int done)
 {
 	struct json j;
-	size_t i;
+	size_t i, k;
 
 	json_init(&j, stdout);
 	json_object_begin(&j);
@@ -171,7 +278,18 @@ static void print_json(const struct report *r, int done)
 		json_kv_int(&j, "to_receive", p->to_receive);
 		json_kv_int(&j, "refused_there", p->refused_there);
 		json_kv_int(&j, "refused_here", p->refused_here);
+		json_kv_int(&j, "held", p->held);
 		json_kv_str(&j, "last_refusal", p->last_refusal);
+		json_key(&j, "removed");
+		json_array_begin(&j);
+		for (k = 0; k < p->nremovals; k++) {
+			json_object_begin(&j);
+			json_kv_str(&j, "scope", p->removals[k].scope);
+			json_kv_str(&j, "who", p->removals[k].self ? "self" : "peer");
+			json_kv_str(&j, "by", p->removals[k].by);
+			json_object_end(&j);
+		}
+		json_array_end(&j);
 		json_object_end(&j);
 	}
 	json_array_end(&j);
@@ -238,14 +356,16 @@ static int run(struct cli *cli, int argc, char **argv)
 		done = r.connected > 0 && r.in_step == r.connected;
 		if (done || !wait || mono_ms() >= deadline)
 			break;
-		free(r.peers);
+		report_free(&r);
 		struct timespec ts = {0, POLL_MS * 1000000L};
 		nanosleep(&ts, NULL);
 	}
-	if (json)
+	if (json) {
 		print_json(&r, done);
-	else
+	} else {
+		label_removals(cli, &r);
 		print_text(&r);
+	}
 	if (!done && !json) {
 		if (r.connected == 0)
 			fprintf(stderr, "lmsync: no peer is connected%s\n",
@@ -253,6 +373,6 @@ static int run(struct cli *cli, int argc, char **argv)
 		else if (wait)
 			fprintf(stderr, "lmsync: not in step after %.0f s\n", timeout_s);
 	}
-	free(r.peers);
+	report_free(&r);
 	return done ? EXIT_OK : EXIT_FAIL;
 }

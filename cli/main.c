@@ -9,7 +9,9 @@
 #include <string.h>
 
 #include "cli/cli.h"
+#include "domain/org.h"
 #include "domain/schema.h"
+#include "store/peer.h"
 
 static const struct cli_command *const commands[] = {
     /* Setting a site up and running it. */
@@ -202,6 +204,32 @@ const char *cli_site_short(const char *hex, char out[SITEID_SHORT_LEN + 1])
 		return hex;
 	siteid_to_short(key, out);
 	return out;
+}
+
+void cli_site_label(struct store *st, const uint8_t key[SITEID_KEY_LEN], char *out, size_t cap)
+{
+	char hex[SITEID_HEX_LEN + 1], short_id[SITEID_SHORT_LEN + 1], name[256];
+
+	struct peer *peers = NULL;
+	int npeers = 0, i;
+	lm_err err;
+
+	siteid_to_hex(key, hex);
+	siteid_to_short(key, short_id);
+	org_name(st, hex, name, sizeof(name));
+	/* A hub has no directory (org_name gives the id back): its peer list
+	 * still names the sites it talks to. */
+	if (strncmp(name, hex, 7) == 0 && strlen(name) == 7 &&
+	    peer_list(st, &peers, &npeers, &err) == 0) {
+		for (i = 0; i < npeers; i++)
+			if (memcmp(peers[i].id, key, SITEID_KEY_LEN) == 0 && peers[i].name[0])
+				snprintf(name, sizeof(name), "%s", peers[i].name);
+		free(peers);
+	}
+	if (strncmp(name, hex, 7) == 0 && strlen(name) == 7)
+		snprintf(out, cap, "%s", short_id);
+	else
+		snprintf(out, cap, "%s (%s)", name, short_id);
 }
 
 int cli_open_domain(struct cli *cli, struct store *st, const char *what)

@@ -103,7 +103,7 @@ static void pack_sync(msgpack_packer *pk, struct session *s, uint64_t barrier)
 		msgpack_pack_nil(pk);
 	} else {
 		sync_report(s, barrier, &r);
-		msgpack_pack_map(pk, 13);
+		msgpack_pack_map(pk, 14);
 		mp_pack_kv_bool(pk, "ready", r.ready);
 		mp_pack_kv_int(pk, "bytes_out", (int64_t)s->bytes_out);
 		mp_pack_kv_int(pk, "bytes_in", (int64_t)s->bytes_in);
@@ -112,6 +112,7 @@ static void pack_sync(msgpack_packer *pk, struct session *s, uint64_t barrier)
 		mp_pack_kv_int(pk, "to_receive", (int64_t)r.to_receive);
 		mp_pack_kv_int(pk, "refused_there", (int64_t)r.refused_there);
 		mp_pack_kv_int(pk, "refused_here", (int64_t)r.refused_here);
+		mp_pack_kv_int(pk, "held", (int64_t)r.held);
 		mp_pack_kv_int(pk, "sent", (int64_t)r.sets_sent);
 		mp_pack_kv_int(pk, "received", (int64_t)r.sets_received);
 		mp_pack_kv_int(pk, "last_at", r.last_at);
@@ -121,11 +122,24 @@ static void pack_sync(msgpack_packer *pk, struct session *s, uint64_t barrier)
 	mp_pack_cstr(pk, "scopes");
 	msgpack_pack_array(pk, r.nscopes);
 	for (i = 0; i < r.nscopes; i++) {
-		msgpack_pack_map(pk, 4);
-		mp_pack_kv_str(pk, "scope", r.scopes[i].scope);
-		mp_pack_kv_int(pk, "to_send", (int64_t)r.scopes[i].to_send);
-		mp_pack_kv_int(pk, "to_receive", (int64_t)r.scopes[i].to_receive);
-		mp_pack_kv_int(pk, "last_at", r.scopes[i].last_at);
+		const struct sync_scope_report *sc = &r.scopes[i];
+		char by[SITEID_TEXT_LEN + 1] = "";
+
+		if (sc->removed_by_known)
+			siteid_to_text(sc->removed_by, by);
+		msgpack_pack_map(pk, 7);
+		mp_pack_kv_str(pk, "scope", sc->scope);
+		mp_pack_kv_int(pk, "to_send", (int64_t)sc->to_send);
+		mp_pack_kv_int(pk, "to_receive", (int64_t)sc->to_receive);
+		mp_pack_kv_int(pk, "last_at", sc->last_at);
+		mp_pack_kv_int(pk, "held", (int64_t)sc->held);
+		/* Who lost its role in the scope: "peer", "self", "both" or "". */
+		mp_pack_kv_str(pk, "removed",
+			       sc->peer_removed && sc->self_removed ? "both"
+			       : sc->peer_removed		    ? "peer"
+			       : sc->self_removed		    ? "self"
+								    : "");
+		mp_pack_kv_str(pk, "removed_by", by);
 	}
 	free(r.scopes);
 }

@@ -22,6 +22,7 @@ struct head {
 	uint64_t retry_ms;   /* stalled: loop time to send again from theirs + 1 */
 	uint32_t backoff_ms; /* the next wait after another refusal */
 	int stalled;	     /* the peer did not take theirs + 1 */
+	int writer;	     /* stalled: the origin could write the scope here then */
 	int64_t last_at;     /* wall clock of the last change set either way, 0: none */
 	int used;
 };

@@ -23,9 +23,27 @@
 #define SCOPE_MEMO   16		       /* routing verdicts remembered within one pump */
 #define RX_MAX	     (4 * 1024 * 1024) /* received bytes merged at once, at most */
 
+/* How far a peer may receive a scope. A removed member gets the scope up
+ * to and including the change set that removed it, so it learns of its
+ * removal, and nothing after. */
+enum route_kind { ROUTE_NONE, ROUTE_UPTO, ROUTE_ALL };
+
+struct route {
+	enum route_kind kind;
+	int64_t upto;		/* ROUTE_UPTO: log entries up to this local_id */
+	int removed;		/* the peer held a role in the scope and lost it */
+	uint8_t by[CS_KEY_LEN]; /* removed: by whom */
+};
+
 struct scope_memo {
 	char scope[CS_SCOPE_MAX + 1];
-	int may;
+	struct route route;
+};
+
+/* A scope the peer may not receive whole, and how far it may. */
+struct denied {
+	char *scope;
+	int64_t upto; /* 0: none of it */
 };
 
 struct sync {
@@ -48,9 +66,9 @@ struct sync {
 
 	struct scope_memo memo[SCOPE_MEMO];
 	size_t nmemo;
-	char **denied; /* scopes the peer was refused (note_denied) */
+	struct denied *denied; /* scopes the peer was refused, or given in part */
 	size_t ndenied;
-	int regained; /* one of them is granted now: place the cursor again */
+	int regained; /* one of them is granted further now: place the cursor again */
 
 	/* Received, not yet merged (sync_flush): envelopes back to back. */
 	uint8_t *rx_buf;
@@ -69,8 +87,67 @@ static void label(const struct session *s, char *out, size_t cap)
 
 /* ---- routing ------------------------------------------------------------ */
 
-/* 1 when site may receive scope by this store's member lists, 0 when not. */
-static int may_receive(struct daemon *d, const char *scope, const uint8_t site[32])
+/* How far site may receive scope by this store's member lists: open scopes
+ * and sites with a role wholly; a removed site up to its removal's log
+ * entry, or wholly while that removal (written here) waits to be sealed,
+ * since it will enter the log after everything the log holds now. */
+static struct route may_receive(struct daemon *d, const char *scope, const uint8_t site[32])
+{
+	struct route r = {ROUTE_ALL, 0, 0, {0}};
+	struct member_removal rm;
+	uint8_t root[CS_KEY_LEN];
+	enum member_role role;
+	lm_err err;
+	int rc;
+
+	if (!scope_root(scope, root))
+		return r;
+	if (member_role(&d->store, scope, site, &role, &err) != 0) {
+		log_error("sync", "cannot read the member list of %s error=\"%s\"", scope, err.msg);
+		r.kind = ROUTE_NONE;
+		return r;
+	}
+	if (role != ROLE_NONE)
+		return r;
+	rc = member_removal(&d->store, scope, site, &rm, &err);
+	if (rc < 0)
+		log_error("sync", "cannot read the member list of %s error=\"%s\"", scope, err.msg);
+	r.kind = ROUTE_NONE;
+	if (rc != 1)
+		return r;
+	r.removed = 1;
+	memcpy(r.by, rm.by, CS_KEY_LEN);
+	/* A removal the log cannot place (a store from before scope
+	 * registers): as before, nothing more. */
+	if (rm.local_id == 0)
+		r.kind = ROUTE_ALL;
+	else if (rm.local_id > 0) {
+		r.kind = ROUTE_UPTO;
+		r.upto = rm.local_id;
+	}
+	return r;
+}
+
+static int route_takes(const struct route *r, int64_t local_id)
+{
+	return r->kind == ROUTE_ALL || (r->kind == ROUTE_UPTO && local_id <= r->upto);
+}
+
+/* What of (origin, scope) a peer so routed may hold: our head, or the last
+ * seq of the pair the log held at the removal. */
+static int route_head(struct daemon *d, const struct route *r, const struct vv_entry *v,
+		      uint64_t *seq, lm_err *err)
+{
+	*seq = r->kind == ROUTE_ALL ? v->seq : 0;
+	if (r->kind != ROUTE_UPTO)
+		return 0;
+	return cslog_seq_upto(&d->store, v->origin, v->scope, r->upto, seq, err);
+}
+
+/* 1 when origin may write scope by this store's member lists (open scopes:
+ * always). A change set of an origin that may not is held by whoever knows
+ * so: neither side waits for it. */
+static int origin_writes(struct daemon *d, const char *scope, const uint8_t origin[CS_KEY_LEN])
 {
 	uint8_t root[CS_KEY_LEN];
 	enum member_role role;
@@ -78,28 +155,34 @@ static int may_receive(struct daemon *d, const char *scope, const uint8_t site[3
 
 	if (!scope_root(scope, root))
 		return 1;
-	if (member_role(&d->store, scope, site, &role, &err) != 0) {
+	if (member_role(&d->store, scope, origin, &role, &err) != 0) {
 		log_error("sync", "cannot read the member list of %s error=\"%s\"", scope, err.msg);
-		return 0;
+		return 1;
 	}
-	return role != ROLE_NONE;
+	return role >= ROLE_MEMBER;
 }
 
-/* Remember that the peer was refused scope, so that a later grant is
+/* Remember how far the peer may receive a scope it may not receive whole,
+ * so that a grant (or a later removal, placed further down the log) is
  * noticed: what the pump skipped then must be sent after all. */
-static void note_denied(struct sync *y, const char *scope, int may)
+static void note_denied(struct sync *y, const char *scope, const struct route *r)
 {
+	int64_t upto = r->kind == ROUTE_UPTO ? r->upto : 0;
 	size_t i;
 
 	for (i = 0; i < y->ndenied; i++)
-		if (strcmp(y->denied[i], scope) == 0)
+		if (strcmp(y->denied[i].scope, scope) == 0)
 			break;
-	if (may && i < y->ndenied) {
-		free(y->denied[i]);
-		y->denied[i] = y->denied[--y->ndenied];
+	if (i < y->ndenied && (r->kind == ROUTE_ALL || upto > y->denied[i].upto)) {
 		y->regained = 1;
-	} else if (!may && i == y->ndenied) {
-		char **grown = realloc(y->denied, (y->ndenied + 1) * sizeof(*grown));
+		if (r->kind != ROUTE_ALL) {
+			y->denied[i].upto = upto;
+			return;
+		}
+		free(y->denied[i].scope);
+		y->denied[i] = y->denied[--y->ndenied];
+	} else if (r->kind != ROUTE_ALL && i == y->ndenied) {
+		struct denied *grown = realloc(y->denied, (y->ndenied + 1) * sizeof(*grown));
 		char *copy = strdup(scope);
 
 		if (grown != NULL)
@@ -109,26 +192,27 @@ static void note_denied(struct sync *y, const char *scope, int may)
 			y->regained = 1; /* cannot remember: look again from the start */
 			return;
 		}
-		y->denied[y->ndenied++] = copy;
+		y->denied[y->ndenied].scope = copy;
+		y->denied[y->ndenied++].upto = upto;
 	}
 }
 
-static int peer_may_receive(struct session *s, const char *scope)
+static struct route peer_route(struct session *s, const char *scope)
 {
 	struct sync *y = s->sync;
+	struct route r;
 	size_t i;
-	int may;
 
 	for (i = 0; i < y->nmemo; i++)
 		if (strcmp(y->memo[i].scope, scope) == 0)
-			return y->memo[i].may;
-	may = may_receive(s->d, scope, s->link->peer.id);
-	note_denied(y, scope, may);
+			return y->memo[i].route;
+	r = may_receive(s->d, scope, s->link->peer.id);
+	note_denied(y, scope, &r);
 	if (y->nmemo < SCOPE_MEMO) {
 		snprintf(y->memo[y->nmemo].scope, sizeof(y->memo[0].scope), "%s", scope);
-		y->memo[y->nmemo++].may = may;
+		y->memo[y->nmemo++].route = r;
 	}
-	return may;
+	return r;
 }
 
 /* ---- hello and heads ---------------------------------------------------- */
@@ -159,11 +243,18 @@ void sync_send_hello(struct session *s)
 	do {
 		msg_heads_writer_begin(&w, heads, budget);
 		for (; i < n; i++) {
+			struct route r = may_receive(s->d, vv[i].scope, s->link->peer.id);
+			uint64_t seq;
 			int rc;
 
-			if (!may_receive(s->d, vv[i].scope, s->link->peer.id))
+			if (route_head(s->d, &r, &vv[i], &seq, &err) != 0) {
+				session_close(s, err.msg, 0);
+				goto done;
+			}
+			/* A removed peer is shown the scope as of its removal. */
+			if (seq == 0)
 				continue;
-			rc = msg_heads_writer_add(&w, vv[i].scope, vv[i].origin, vv[i].seq, &err);
+			rc = msg_heads_writer_add(&w, vv[i].scope, vv[i].origin, seq, &err);
 			if (rc == 1)
 				break;
 			if (rc < 0) {
@@ -240,9 +331,13 @@ static int place_cursor(struct session *s, lm_err *err)
 		struct head *e =
 		    heads_find(&y->peer, vv[i].origin, vv[i].scope, strlen(vv[i].scope));
 		uint64_t theirs = e ? e->theirs : 0;
+		struct route r;
 		int found;
 
-		if (vv[i].seq <= theirs || !peer_may_receive(s, vv[i].scope))
+		if (vv[i].seq <= theirs)
+			continue;
+		r = peer_route(s, vv[i].scope);
+		if (r.kind == ROUTE_NONE)
 			continue;
 		found =
 		    cslog_find(&s->d->store, vv[i].origin, vv[i].scope, theirs + 1, &at, NULL, err);
@@ -250,7 +345,7 @@ static int place_cursor(struct session *s, lm_err *err)
 			free(vv);
 			return -1;
 		}
-		if (found && at - 1 < y->cursor)
+		if (found && route_takes(&r, at) && at - 1 < y->cursor)
 			y->cursor = at - 1;
 	}
 	free(vv);
@@ -304,7 +399,7 @@ void sync_free(struct session *s)
 	heads_free(&s->sync->peer);
 	free(s->sync->inflight_len);
 	while (s->sync->ndenied > 0)
-		free(s->sync->denied[--s->sync->ndenied]);
+		free(s->sync->denied[--s->sync->ndenied].scope);
 	free(s->sync->denied);
 	free(s->sync->rx_buf);
 	free(s->sync->rx_at);
@@ -360,19 +455,29 @@ static int flush_sets(struct session *s, struct msg_sets_writer *w, uint8_t *buf
 }
 
 /* How many change sets the peer did not take from us: those of stalled
- * pairs. */
-static uint64_t not_taken(struct session *s)
+ * pairs, but for pairs whose origin may not write the scope by our own
+ * member list (a removed member's later change sets): holding those is
+ * what we would do too, so they are counted apart, in *held (may be NULL). */
+static uint64_t not_taken(struct session *s, uint64_t *held)
 {
 	uint8_t hash[CS_HASH_LEN];
-	uint64_t total = 0, mine;
+	uint64_t total = 0, mine, n;
 	struct head *e;
 	size_t i = 0;
 	lm_err err;
 
-	while ((e = heads_each(&s->sync->peer, &i)) != NULL)
-		if (e->stalled &&
-		    cslog_head(&s->d->store, e->origin, e->scope, &mine, hash, &err) == 0)
-			total += mine > e->theirs ? mine - e->theirs : 1;
+	if (held != NULL)
+		*held = 0;
+	while ((e = heads_each(&s->sync->peer, &i)) != NULL) {
+		if (!e->stalled ||
+		    cslog_head(&s->d->store, e->origin, e->scope, &mine, hash, &err) != 0)
+			continue;
+		n = mine > e->theirs ? mine - e->theirs : 1;
+		if (origin_writes(s->d, e->scope, e->origin))
+			total += n;
+		else if (held != NULL)
+			*held += n;
+	}
 	return total;
 }
 
@@ -385,7 +490,7 @@ static void answer_mark(struct session *s)
 
 	if (y->mark_in == 0 || !y->idle)
 		return;
-	if (msg_encode_marked(y->mark_in, not_taken(s), buf, sizeof(buf), &len, &err) == 0)
+	if (msg_encode_marked(y->mark_in, not_taken(s, NULL), buf, sizeof(buf), &len, &err) == 0)
 		session_send(s, buf, len);
 	y->mark_in = 0;
 }
@@ -412,7 +517,9 @@ static int pump_step(struct session *s, struct msg_sets_writer *w, uint8_t *buf)
 		size_t len;
 		int rc;
 
-		if (!peer_may_receive(s, c->scope)) {
+		struct route r = peer_route(s, c->scope);
+
+		if (!route_takes(&r, c->local_id)) {
 			y->cursor = c->local_id;
 			continue;
 		}
@@ -751,6 +858,7 @@ static void on_ack(struct session *s, uint64_t count, const struct msg_heads *h)
 
 			label(s, who, sizeof(who));
 			e->stalled = 1;
+			e->writer = origin_writes(s->d, e->scope, e->origin);
 			y->refused_there += e->theirs - seq;
 			e->backoff_ms = e->backoff_ms ? e->backoff_ms : RETRY_MIN_MS;
 			e->retry_ms = now + e->backoff_ms;
@@ -825,7 +933,21 @@ void sync_tick(struct session *s, uint64_t now)
 		int64_t at;
 		int found;
 
-		if (!e->stalled || now < e->retry_ms)
+		if (!e->stalled)
+			continue;
+		/* An origin that could not write and now can (added again): the
+		 * peer, which held its change set for want of a role, may take it
+		 * now too, so it need not wait out the backoff. */
+		if (now < e->retry_ms) {
+			int writer = origin_writes(s->d, e->scope, e->origin);
+
+			if (writer && !e->writer) {
+				e->retry_ms = now;
+				e->backoff_ms = RETRY_MIN_MS;
+			}
+			e->writer = writer;
+		}
+		if (now < e->retry_ms)
 			continue;
 		e->stalled = 0;
 		found =
@@ -866,6 +988,50 @@ static struct sync_scope_report *scope_entry(struct sync_scope_report **arr, siz
 	return &(*arr)[(*n)++];
 }
 
+/* Our change sets of vv the peer lacks, as it is routed: to send, or held
+ * (a stalled pair whose origin may not write the scope here). */
+static int report_ours(struct session *s, const struct vv_entry *v, struct sync_scope_report *r,
+		       const struct route *route, lm_err *err)
+{
+	struct head *e = heads_find(&s->sync->peer, v->origin, v->scope, strlen(v->scope));
+	uint64_t theirs = e ? e->theirs : 0, target;
+
+	if (route_head(s->d, route, v, &target, err) != 0)
+		return -1;
+	if (route->removed) {
+		r->peer_removed = 1;
+		r->removed_by_known = 1;
+		memcpy(r->removed_by, route->by, CS_KEY_LEN);
+	}
+	if (target <= theirs)
+		return 0;
+	if (e != NULL && e->stalled && !origin_writes(s->d, v->scope, v->origin))
+		r->held += target - theirs;
+	else
+		r->to_send += target - theirs;
+	return 0;
+}
+
+/* Whether this site lost its role in each governed scope of the report. */
+static int report_self(struct session *s, struct sync_scope_report *arr, size_t n, lm_err *err)
+{
+	struct member_removal rm;
+	size_t i;
+	int rc;
+
+	for (i = 0; i < n; i++) {
+		rc = member_removal(&s->d->store, arr[i].scope, s->d->key.public_key, &rm, err);
+		if (rc < 0)
+			return -1;
+		if (rc == 0)
+			continue;
+		arr[i].self_removed = 1;
+		arr[i].removed_by_known = 1;
+		memcpy(arr[i].removed_by, rm.by, CS_KEY_LEN);
+	}
+	return 0;
+}
+
 /* The scopes the peer shares with us; *out is malloc'd. */
 static int scope_report(struct session *s, struct sync_scope_report **out, size_t *n, lm_err *err)
 {
@@ -883,41 +1049,46 @@ static int scope_report(struct session *s, struct sync_scope_report **out, size_
 		return -1;
 	y->nmemo = 0;
 	for (i = 0; i < nvv; i++) {
-		if (!peer_may_receive(s, vv[i].scope))
+		struct route route = peer_route(s, vv[i].scope);
+
+		if (route.kind == ROUTE_NONE)
 			continue;
-		e = heads_find(&y->peer, vv[i].origin, vv[i].scope, strlen(vv[i].scope));
 		r = scope_entry(&arr, n, &cap, vv[i].scope);
 		if (r == NULL)
 			goto oom;
-		if (e == NULL || e->theirs < vv[i].seq)
-			r->to_send += vv[i].seq - (e ? e->theirs : 0);
+		if (report_ours(s, &vv[i], r, &route, err) != 0)
+			goto fail;
 	}
 	i = 0;
 	while ((e = heads_each(&y->peer, &i)) != NULL) {
 		uint8_t hash[CS_HASH_LEN];
 		uint64_t mine;
 
-		if (cslog_head(&s->d->store, e->origin, e->scope, &mine, hash, err) != 0) {
-			free(vv);
-			free(arr);
-			return -1;
-		}
+		if (cslog_head(&s->d->store, e->origin, e->scope, &mine, hash, err) != 0)
+			goto fail;
 		r = scope_entry(&arr, n, &cap, e->scope);
 		if (r == NULL)
 			goto oom;
-		if (e->theirs > mine)
+		/* What we would hold if it came is not waited for. */
+		if (e->theirs > mine && origin_writes(s->d, e->scope, e->origin))
 			r->to_receive += e->theirs - mine;
+		else if (e->theirs > mine)
+			r->held += e->theirs - mine;
 		if (e->last_at > r->last_at)
 			r->last_at = e->last_at;
 	}
+	if (report_self(s, arr, *n, err) != 0)
+		goto fail;
 	free(vv);
 	*out = arr;
 	return 0;
 oom:
+	lm_errf(err, "out of memory");
+fail:
 	free(vv);
 	free(arr);
 	*n = 0;
-	return lm_errf(err, "out of memory");
+	return -1;
 }
 
 void sync_report(struct session *s, uint64_t barrier, struct sync_report *r)
@@ -936,15 +1107,18 @@ void sync_report(struct session *s, uint64_t barrier, struct sync_report *r)
 	r->last_at = y->last_at;
 	r->inflight = y->inflight;
 	snprintf(r->last_refusal, sizeof(r->last_refusal), "%s", y->last_refusal);
-	r->refused_there = not_taken(s);
+	r->refused_there = not_taken(s, NULL);
 	if (scope_report(s, &r->scopes, &r->nscopes, &err) != 0)
 		log_error("sync", "cannot report scopes error=\"%s\"", err.msg);
 	for (i = 0; i < r->nscopes; i++) {
 		r->to_send += r->scopes[i].to_send;
 		r->to_receive += r->scopes[i].to_receive;
+		r->held += r->scopes[i].held;
 	}
-	/* A bulk write still being sealed in chunks has more to send. */
+	/* A bulk write still being sealed in chunks has more to send; sets
+	 * read but not merged yet (the barrier's answer may come before they
+	 * are) have more to receive. */
 	r->in_step = y->heads_done && y->idle && y->inflight == 0 && y->marked >= barrier &&
 		     r->refused_there == 0 && r->to_send == 0 && r->to_receive == 0 &&
-		     !s->d->sealing;
+		     y->rx_msgs == 0 && !s->d->sealing;
 }

@@ -16,10 +16,19 @@
  *    costs a bounded amount of memory and never delays the others.
  *  - Routing: a change set goes to a peer only when, by this store's own
  *    replicated member lists, the peer may receive its scope (open scopes:
- *    every peer; governed ones: the root and every site with a role).
+ *    every peer; governed ones: the root and every site with a role). A
+ *    site removed from a scope receives it up to and including the change
+ *    set that removed it, in log order, so it learns of its removal; then
+ *    nothing more. Routing is read from the store at every step, so a
+ *    restart or a new session routes alike; no cursor is kept.
  *  - A pair the peer did not take (refused, held) is stalled: not sent again
  *    until a backoff has passed, so one bad change set never loops, and
- *    everything else keeps flowing.
+ *    everything else keeps flowing. A stalled pair whose origin regains a
+ *    writing role is sent again at once.
+ *  - In step (sync --wait) means in step on what either side may still take:
+ *    change sets whose origin may not write their scope by this site's
+ *    member list (a removed member's later ones) are reported as held, not
+ *    waited for.
  *
  * Owner: the session (s->sync), from READY until the session is freed.
  */
@@ -70,6 +79,14 @@ struct sync_scope_report {
 	char scope[CS_SCOPE_MAX + 1];
 	uint64_t to_send, to_receive;
 	int64_t last_at;
+	/* Change sets one side holds back because their origin may not write
+	 * the scope (by this site's member list): ours the peer did not take,
+	 * and the peer's we would hold. Not counted in to_send, to_receive. */
+	uint64_t held;
+	int peer_removed;		/* the peer lost its role here: sent up to the removal */
+	int self_removed;		/* this site lost its role in the scope */
+	uint8_t removed_by[CS_KEY_LEN]; /* who removed it (either), when known */
+	int removed_by_known;
 };
 
 /* One peer's part in sync, for status and sync --wait. */
@@ -80,6 +97,7 @@ struct sync_report {
 	uint64_t to_receive;	/* change sets it has told us of that we lack */
 	uint64_t refused_there; /* change sets the peer did not take from us */
 	uint64_t refused_here;	/* change sets we did not take from it */
+	uint64_t held;		/* sum of the scopes' held */
 	uint64_t sets_sent, sets_received;
 	int64_t last_at; /* wall clock of the last change set either way, 0: none */
 	size_t inflight; /* bytes sent, not yet acknowledged */

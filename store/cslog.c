@@ -386,3 +386,29 @@ int cslog_last_id(struct store *st, int64_t *local_id, lm_err *err)
 		return lm_errf(err, "%s: reading the log: %s", st->path, sqlite3_errmsg(st->db));
 	return 0;
 }
+
+int cslog_seq_upto(struct store *st, const uint8_t origin[CS_KEY_LEN], const char *scope,
+		   int64_t local_id, uint64_t *seq, lm_err *err)
+{
+	sqlite3_stmt *stmt;
+	int rc;
+
+	*seq = 0;
+	/* Walks the pair from its newest entry down: cheap for the recent
+	 * positions it is asked about (a removal). */
+	if (cached(st,
+		   "SELECT seq FROM changeset WHERE origin = ? AND scope = ? AND local_id <= ? "
+		   "ORDER BY seq DESC LIMIT 1",
+		   &stmt, err) != 0)
+		return -1;
+	sqlite3_bind_blob(stmt, 1, origin, CS_KEY_LEN, SQLITE_STATIC);
+	sqlite3_bind_text(stmt, 2, scope, -1, SQLITE_STATIC);
+	sqlite3_bind_int64(stmt, 3, local_id);
+	rc = sqlite3_step(stmt);
+	if (rc == SQLITE_ROW)
+		*seq = (uint64_t)sqlite3_column_int64(stmt, 0);
+	store_release(st, stmt);
+	if (rc != SQLITE_ROW && rc != SQLITE_DONE)
+		return lm_errf(err, "%s: reading the log: %s", st->path, sqlite3_errmsg(st->db));
+	return 0;
+}

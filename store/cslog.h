@@ -96,6 +96,12 @@ int cslog_scan(struct store *st, int64_t after, struct cslog_entry *out, size_t 
  * caller frees. Returns 1 when found, 0 when not. */
 int cslog_envelope(struct store *st, int64_t local_id, uint8_t **env, size_t *len, lm_err *err);
 
+/* The highest seq of (origin, scope) among the log entries up to local_id
+ * (0: none). A pair's change sets enter the log in seq order, so the peer
+ * fed the log up to local_id holds 1..*seq of the pair. */
+int cslog_seq_upto(struct store *st, const uint8_t origin[CS_KEY_LEN], const char *scope,
+		   int64_t local_id, uint64_t *seq, lm_err *err);
+
 /* The newest local_id (0 for an empty log). */
 int cslog_last_id(struct store *st, int64_t *local_id, lm_err *err);
 

@@ -98,6 +98,81 @@ static int own_site(struct store *st, char hex[ROOT_HEX + 1], uint8_t id[CS_KEY_
 	return 0;
 }
 
+/* The log entry of the removal: the change set whose (hlc, origin) set the
+ * deleted row's scope register (every write to a row sets it, deletes
+ * included, so the newest delete at the row's causal length holds it). A
+ * chunked seal can give several change sets one hlc: the newest of them
+ * is, or follows, the removal. */
+static int removal_entry(struct store *st, const char *scope, sqlite3_int64 hlc,
+			 struct member_removal *r, lm_err *err)
+{
+	sqlite3_stmt *stmt;
+	int rc;
+
+	stmt =
+	    store_stmt(st,
+		       "SELECT max(local_id) FROM changeset WHERE origin = ?1 AND scope = ?2 AND "
+		       "hlc = ?3",
+		       err);
+	if (stmt == NULL)
+		return -1;
+	sqlite3_bind_blob(stmt, 1, r->by, CS_KEY_LEN, SQLITE_STATIC);
+	sqlite3_bind_text(stmt, 2, scope, -1, SQLITE_STATIC);
+	sqlite3_bind_int64(stmt, 3, hlc);
+	rc = sqlite3_step(stmt);
+	r->local_id = -1;
+	if (rc == SQLITE_ROW && sqlite3_column_type(stmt, 0) != SQLITE_NULL)
+		r->local_id = sqlite3_column_int64(stmt, 0);
+	store_release(st, stmt);
+	if (rc != SQLITE_ROW)
+		return lm_errf(err, "%s: looking for the removal in %s: %s", st->path, scope,
+			       sqlite3_errmsg(st->db));
+	return 0;
+}
+
+int member_removal(struct store *st, const char *scope, const uint8_t site[CS_KEY_LEN],
+		   struct member_removal *r, lm_err *err)
+{
+	char me_hex[ROOT_HEX + 1], hex[ROOT_HEX + 1];
+	uint8_t root[CS_KEY_LEN];
+	sqlite3_int64 cl = 0, hlc = 0;
+	sqlite3_stmt *stmt;
+	int rc, pending = 0;
+
+	memset(r, 0, sizeof(*r));
+	if (!scope_root(scope, root) || sodium_memcmp(root, site, CS_KEY_LEN) == 0)
+		return 0;
+	stmt = store_stmt(st,
+			  "SELECT r.cl, r.scope_hlc, r.scope_origin, EXISTS (SELECT 1 FROM "
+			  "repl_capture c WHERE c.tbl = r.tbl AND c.pk = r.pk) FROM repl_row r "
+			  "WHERE r.tbl = '" MEMBER_TABLE "' AND r.pk = json_array(?1, ?2)",
+			  err);
+	if (stmt == NULL)
+		return -1;
+	sodium_bin2hex(hex, sizeof(hex), site, CS_KEY_LEN);
+	sqlite3_bind_text(stmt, 1, scope, -1, SQLITE_STATIC);
+	sqlite3_bind_text(stmt, 2, hex, -1, SQLITE_STATIC);
+	rc = sqlite3_step(stmt);
+	if (rc == SQLITE_ROW) {
+		cl = sqlite3_column_int64(stmt, 0);
+		hlc = sqlite3_column_int64(stmt, 1);
+		if (sqlite3_column_bytes(stmt, 2) == CS_KEY_LEN)
+			memcpy(r->by, sqlite3_column_blob(stmt, 2), CS_KEY_LEN);
+		pending = sqlite3_column_int(stmt, 3);
+	}
+	store_release(st, stmt);
+	if (rc != SQLITE_ROW && rc != SQLITE_DONE)
+		return lm_errf(err, "%s: reading the members of %s: %s", st->path, scope,
+			       sqlite3_errmsg(st->db));
+	/* An odd causal length: the row lives (or never was: no row). */
+	if (rc != SQLITE_ROW || cl % 2 != 0 || cl == 0)
+		return 0;
+	/* Deleted here and not sealed yet: this site removed it. */
+	if (pending)
+		return own_site(st, me_hex, r->by, err) == 0 ? 1 : -1;
+	return removal_entry(st, scope, hlc, r, err) == 0 ? 1 : -1;
+}
+
 int member_scope_make(struct store *st, const char *name, char *out, size_t cap, lm_err *err)
 {
 	size_t len = strlen(name), max = CS_SCOPE_MAX - ROOT_HEX - 1;

@@ -19,8 +19,14 @@
  * writing role there (admin for lm_member rows); otherwise it is held back,
  * and tried again when the member list changes, since the grant may simply
  * not have arrived yet. Scope ids without @ROOT are open: only the table
- * policies apply. See docs/DECISIONS.md for what removal does and does not
- * guarantee.
+ * policies apply.
+ *
+ * A removal deletes the member row. The row's state (repl_row: an even
+ * causal length, and the clock of the write that set its scope register)
+ * outlives it, so a store can say which change set of its log removed a
+ * site: the sync engine sends the removed site the scope up to and including
+ * that change set, so it learns of its removal (member_removal). See
+ * docs/DECISIONS.md for what removal does and does not guarantee.
  */
 #ifndef LMSYNC_STORE_MEMBER_H
 #define LMSYNC_STORE_MEMBER_H
@@ -66,6 +72,23 @@ int member_set(struct store *st, const char *scope, const uint8_t site[CS_KEY_LE
 /* Take site's role in scope away (delete its row, replicated the same way).
  * Returns 1 when removed, 0 when site had no row there, -1 on error. */
 int member_unset(struct store *st, const char *scope, const uint8_t site[CS_KEY_LEN], lm_err *err);
+
+/* How site lost its role in a scope, as this store knows it. */
+struct member_removal {
+	/* The log entry (local_id) of the change set that removed it; 0 while
+	 * that change set is not sealed yet (a removal written here a moment
+	 * ago: it will enter the log after everything it holds now); -1 when
+	 * the log does not say (a store from before scope registers). */
+	int64_t local_id;
+	uint8_t by[CS_KEY_LEN]; /* who removed it: the origin of that change set */
+};
+
+/* 1 when site held a role in the governed scope and no longer does (its
+ * lm_member row was deleted here), with *r filled; 0 when it holds a role
+ * now, never held one here, or the scope is open (the root never loses its
+ * role); -1 on a store error. */
+int member_removal(struct store *st, const char *scope, const uint8_t site[CS_KEY_LEN],
+		   struct member_removal *r, lm_err *err);
 
 /* One line of a member list. */
 struct member_entry {

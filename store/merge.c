@@ -762,9 +762,11 @@ static int check_policy(struct merging *m, const struct changeset *cs, enum memb
 static int check_membership(struct merging *m, const struct changeset *cs, enum member_role need,
 			    char *why, size_t cap, lm_err *err)
 {
-	char hex[2 * CS_KEY_LEN + 1];
+	char hex[2 * CS_KEY_LEN + 1], by[2 * CS_KEY_LEN + 1];
+	struct member_removal rm;
 	uint8_t root[CS_KEY_LEN];
 	enum member_role role;
+	int removed;
 
 	if (!scope_root(cs->h.scope, root))
 		return 0;
@@ -773,10 +775,22 @@ static int check_membership(struct merging *m, const struct changeset *cs, enum 
 	if (role >= need)
 		return 0;
 	sodium_bin2hex(hex, sizeof(hex), cs->h.origin, CS_KEY_LEN);
-	snprintf(why, cap,
-		 "%s: site %.16s... is %s in this scope here, and writing this needs %s; held "
-		 "until a grant arrives",
-		 MEMBER_WAIT, hex, member_role_name(role), member_role_name(need));
+	/* Say so when the origin was removed: no grant is on its way. */
+	removed = member_removal(m->st, cs->h.scope, cs->h.origin, &rm, err);
+	if (removed < 0)
+		return -1;
+	sodium_bin2hex(by, sizeof(by), rm.by, CS_KEY_LEN);
+	if (removed)
+		snprintf(why, cap,
+			 "%s: site %.16s... is no longer a member of this scope (removed by "
+			 "%.16s...); held unless an administrator adds it again",
+			 MEMBER_WAIT, hex, by);
+	else
+		snprintf(
+		    why, cap,
+		    "%s: site %.16s... is %s in this scope here, and writing this needs %s; held "
+		    "until a grant arrives",
+		    MEMBER_WAIT, hex, member_role_name(role), member_role_name(need));
 	return 1;
 }
 

@@ -15,7 +15,10 @@
  *    later change sets still flow; so are held ones a grant lets in, however
  *    many, without failing the grant's batch;
  *  - removal: later change sets of the removed site wait, and the removed
- *    site itself can no longer write;
+ *    site itself can no longer write; every site can say which change set
+ *    of its log removed a site (member_removal), and what of a pair its log
+ *    held at that point (cslog_seq_upto), which is how far the sync engine
+ *    sends the removed site the scope;
  *  - open scopes work for everyone as before.
  *
  * Each test builds its sites from fixed seeds in a fresh temporary
@@ -687,7 +690,7 @@ static void test_removal(void **state)
 	assert_int_equal(seal(f, &f->b), 1);
 	replica_newest(&f->b, later);
 	merge_one(f, &f->c, later->env[0], later->len[0], &o);
-	expect_waiting(&o, "is none in this scope");
+	expect_waiting(&o, "is no longer a member of this scope");
 	assert_int_equal(replica_qint(&f->c, "SELECT count(*) FROM note WHERE id = 'b2'"), 0);
 	/* What C applied before the removal stays (docs/DECISIONS.md). */
 	assert_int_equal(replica_qint(&f->c, "SELECT count(*) FROM note WHERE id = 'b1'"), 1);
@@ -703,6 +706,106 @@ static void test_removal(void **state)
 	/* And the removal's delete is the same row state everywhere. */
 	replica_assert_same("members", &f->a, &f->c, dump_members);
 	replica_assert_same("members", &f->a, &f->b, dump_members);
+}
+
+/* member_removal at r: what it says of who in S. */
+static int removal_at(struct replica *r, const char *scope, const struct replica *who,
+		      struct member_removal *rm)
+{
+	lm_err err;
+	int rc = member_removal(&r->st, scope, who->pk, rm, &err);
+
+	if (rc < 0)
+		fail_msg("member_removal at %s: %s", r->path, err.msg);
+	return rc;
+}
+
+/* The local_id of (origin, scope, seq) in r's log. */
+static int64_t entry_at(struct replica *r, const struct replica *origin, const char *scope,
+			uint64_t seq)
+{
+	int64_t at = 0;
+	lm_err err;
+
+	if (cslog_find(&r->st, origin->pk, scope, seq, &at, NULL, &err) != 1)
+		fail_msg("%s does not hold seq %llu", r->path, (unsigned long long)seq);
+	return at;
+}
+
+static uint64_t seq_upto(struct replica *r, const struct replica *origin, int64_t local_id,
+			 const char *scope)
+{
+	uint64_t seq;
+	lm_err err;
+
+	if (cslog_seq_upto(&r->st, origin->pk, scope, local_id, &seq, &err) != 0)
+		fail_msg("%s", err.msg);
+	return seq;
+}
+
+static void test_removal_position(void **state)
+{
+	struct fx *f = *state;
+	struct member_removal rm;
+	uint64_t head;
+	int64_t first, again;
+	uint8_t hash[CS_HASH_LEN];
+	lm_err err;
+
+	grant(f, &f->b, "member", NULL);
+	pull(f, &f->c, &f->a);
+	/* A member, a site never granted, the root, an open scope: no removal. */
+	assert_int_equal(removal_at(&f->a, f->s, &f->b, &rm), 0);
+	assert_int_equal(removal_at(&f->c, f->s, &f->b, &rm), 0);
+	assert_int_equal(removal_at(&f->a, f->s, &f->d, &rm), 0);
+	assert_int_equal(removal_at(&f->a, f->s, &f->a, &rm), 0);
+	assert_int_equal(removal_at(&f->a, "net", &f->b, &rm), 0);
+
+	/* Written, not sealed: removed by A, at no entry yet. */
+	replica_sqlf(&f->a, "DELETE FROM lm_member WHERE member = '%s'", f->b.hex);
+	assert_int_equal(removal_at(&f->a, f->s, &f->b, &rm), 1);
+	assert_int_equal(rm.local_id, 0);
+	assert_memory_equal(rm.by, f->a.pk, CS_KEY_LEN);
+
+	/* Sealed: the newest entry, A's change set that deletes the row. */
+	assert_int_equal(seal(f, &f->a), 1);
+	if (cslog_head(&f->a.st, f->a.pk, f->s, &head, hash, &err) != 0)
+		fail_msg("%s", err.msg);
+	assert_int_equal(removal_at(&f->a, f->s, &f->b, &rm), 1);
+	first = entry_at(&f->a, &f->a, f->s, head);
+	assert_int_equal(rm.local_id, first);
+	assert_int_equal(rm.local_id, replica_qint(&f->a, "SELECT max(local_id) FROM changeset"));
+	assert_memory_equal(rm.by, f->a.pk, CS_KEY_LEN);
+	/* A pair as the log held it up to there, and just before. */
+	assert_int_equal(seq_upto(&f->a, &f->a, first, f->s), head);
+	assert_int_equal(seq_upto(&f->a, &f->a, first - 1, f->s), head - 1);
+	assert_int_equal(seq_upto(&f->a, &f->a, 0, f->s), 0);
+	assert_int_equal(seq_upto(&f->a, &f->b, first, f->s), 0);
+
+	/* Where another site logged the same change set, by the same remover. */
+	replica_sqlf(&f->c, "INSERT INTO note(id, scope) VALUES ('c1', 'net')");
+	assert_int_equal(seal(f, &f->c), 1);
+	pull(f, &f->c, &f->a);
+	assert_int_equal(removal_at(&f->c, f->s, &f->b, &rm), 1);
+	assert_int_equal(rm.local_id, entry_at(&f->c, &f->a, f->s, head));
+	assert_memory_equal(rm.by, f->a.pk, CS_KEY_LEN);
+	/* And the removed site, once it has it, says so of itself. */
+	pull(f, &f->b, &f->a);
+	assert_int_equal(removal_at(&f->b, f->s, &f->b, &rm), 1);
+	assert_int_equal(rm.local_id, entry_at(&f->b, &f->a, f->s, head));
+
+	/* Added again: no removal; removed again: the later entry. */
+	grant(f, &f->b, "reader", NULL);
+	assert_int_equal(removal_at(&f->a, f->s, &f->b, &rm), 0);
+	replica_sqlf(&f->a, "DELETE FROM lm_member WHERE member = '%s'", f->b.hex);
+	assert_int_equal(seal(f, &f->a), 1);
+	assert_int_equal(removal_at(&f->a, f->s, &f->b, &rm), 1);
+	again = entry_at(&f->a, &f->a, f->s, head + 2);
+	assert_int_equal(rm.local_id, again);
+	assert_true(again > first);
+	pull(f, &f->c, &f->a);
+	assert_int_equal(removal_at(&f->c, f->s, &f->b, &rm), 1);
+	assert_int_equal(rm.local_id, entry_at(&f->c, &f->a, f->s, head + 2));
 }
 
 /* ---- (7) open scopes ---- */
@@ -745,6 +848,7 @@ int main(void)
 	    cmocka_unit_test_setup_teardown(test_held_check_failures_outnumber_batch, setup,
 					    teardown),
 	    cmocka_unit_test_setup_teardown(test_removal, setup, teardown),
+	    cmocka_unit_test_setup_teardown(test_removal_position, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_open_scopes, setup, teardown),
 	};
 

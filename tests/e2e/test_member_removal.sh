@@ -1,0 +1,170 @@
+#!/usr/bin/env bash
+# End-to-end: removing a member from a governed scope (issues 4 and 5). A hub
+# relays the scope S of site A (its root, the administrator) to B and M;
+# A removes M. M must receive its own removal (and everything of S before it
+# in the sender's log), then nothing more of S; its next write in S is
+# refused; `lmsync sync --wait` returns at every site, and status says
+# plainly that M is no longer a member. Re-adding M brings S back to it.
+# Real lmsyncd processes on 127.0.0.1, driven through lmsync and the sqlite3
+# shell; every wait is bounded.
+. "$(dirname "$0")/lib.sh" "$@"
+
+NOTE_SQL="CREATE TABLE note (id TEXT NOT NULL PRIMARY KEY, scope TEXT NOT NULL DEFAULT '', body TEXT, n INTEGER)"
+
+sql() {
+	sqlite3 -cmd ".timeout 10000" "$1/store.db" "$2"
+}
+
+# site NAME: a site with the replicated table note (policy scope).
+site() {
+	local dir
+	dir=$(new_site "$1" kommune)
+	sql "$dir" "$NOTE_SQL" || fail "create note in $1"
+	lm "$dir" table register note --key id --scope scope --policy scope >/dev/null ||
+		fail "register note in $1"
+	echo "$dir"
+}
+
+# write DIR FROM TO PREFIX: notes PREFIX-FROM..PREFIX-TO in S, one transaction.
+write() {
+	sql "$1" "WITH RECURSIVE c(i) AS (SELECT $2 UNION ALL SELECT i + 1 FROM c WHERE i < $3)
+		INSERT INTO note(id, scope, body, n) SELECT '$4-' || i, '$S', 'Samling ' || i, i FROM c" ||
+		fail "write $4-$2..$3 at $(basename "$1")"
+}
+
+exactly() {
+	[ "$(sql "$2" "$3")" = "$1" ]
+}
+
+# The scope's replicated tables, as a checksum to compare sites by.
+dump() {
+	sql "$1" "SELECT id, scope, body, n FROM note WHERE scope = '$S' ORDER BY id;
+		SELECT of_scope, member, role FROM lm_member WHERE of_scope = '$S' ORDER BY member" | md5sum
+}
+
+same() {
+	[ "$(dump "$1")" = "$(dump "$2")" ]
+}
+
+notes() {
+	sql "$1" "SELECT count(*) FROM note WHERE scope = '$S' ${2:-}"
+}
+
+# M holds a member row of its own in S (it has not learnt of its removal).
+m_listed() {
+	[ "$(sql "$m" "SELECT count(*) FROM lm_member WHERE of_scope = '$S' AND member = '$mhex'")" = 1 ]
+}
+
+m_unlisted() {
+	! m_listed
+}
+
+# setup: the hub, A, B and M, S granted to the hub (relay), B and M (member);
+# sets hub, a, b, m, S, mid and mhex.
+setup() {
+	hub=$(new_site hub hub) || exit 1
+	a=$(site a) || exit 1
+	b=$(site b) || exit 1
+	m=$(site m) || exit 1
+	hub_for "$hub" "$a" "$b" "$m"
+	S=$(lm "$a" scope create gruppe) || fail "scope create"
+	mid=$(lm "$m" id)
+	mhex=$(lm "$m" id --hex)
+	lm "$a" member add "$S" "$(lm "$hub" id)" --role relay >/dev/null || fail "grant hub"
+	lm "$a" member add "$S" "$(lm "$b" id)" --role member >/dev/null || fail "grant b"
+	lm "$a" member add "$S" "$mid" --role member >/dev/null || fail "grant m"
+	for s in "$hub" "$a" "$b" "$m"; do start_daemon "$s"; done
+	write "$a" 1 20 a
+	write "$m" 1 5 m
+	wait_for 30 exactly 25 "$b" "SELECT count(*) FROM note WHERE scope = '$S'" ||
+		fail "b holds $(notes "$b") of the 25 notes of S"
+	wait_for 30 exactly 25 "$m" "SELECT count(*) FROM note WHERE scope = '$S'" ||
+		fail "m holds $(notes "$m") of the 25 notes of S"
+}
+
+# in_step DIR: sync --wait at DIR returns 0 within a bounded time.
+in_step() {
+	expect_rc 0 lm "$1" sync --wait --timeout 30
+}
+
+every_site_in_step() {
+	local s
+	for s in "$hub" "$a" "$b" "$m"; do in_step "$s"; done
+}
+
+# M's write in S is refused by its capture triggers, with the usual message.
+m_cannot_write() {
+	OUT=$(sql "$m" "INSERT INTO note(id, scope, body) VALUES ('m-refused', '$S', 'nei')" 2>&1) &&
+		fail "m could still write in S after its removal"
+	contains "$OUT" "this site has no role in this scope"
+	exactly 0 "$m" "SELECT count(*) FROM note WHERE id = 'm-refused'" || fail "the refused row is there"
+}
+
+test_removed_while_connected() {
+	local held
+	setup
+	expect_rc 0 lm "$a" member remove "$S" "$mid"
+	# M receives its removal: its own member row goes.
+	wait_for 30 m_unlisted || fail "m never received its removal from S"
+	m_cannot_write
+	held=$(sql "$m" "SELECT count(*) FROM changeset WHERE scope = '$S'")
+	# What A writes after the removal reaches B, not M.
+	write "$a" 21 30 a
+	wait_for 30 exactly 35 "$b" "SELECT count(*) FROM note WHERE scope = '$S'" ||
+		fail "b holds $(notes "$b") of the 35 notes of S"
+	every_site_in_step
+	[ "$(notes "$m" "AND id LIKE 'a-%'")" = 20 ] ||
+		fail "m holds $(notes "$m" "AND id LIKE 'a-%'") of A's notes, not the 20 from before its removal"
+	exactly "$held" "$m" "SELECT count(*) FROM changeset WHERE scope = '$S'" ||
+		fail "m received change sets of S after its removal"
+	same "$a" "$b" || fail "a and b differ on S"
+	# Status and sync say what happened, in plain words.
+	expect_rc 0 lm "$m" status
+	contains "$OUT" "this site is no longer a member"
+	contains "$OUT" "removed by a"
+	case "$OUT" in *"refused by the peer"*) fail "m's status shows an opaque refusal: $OUT" ;; esac
+	expect_rc 0 lm "$hub" status
+	contains "$OUT" "no longer a member"
+}
+
+test_removed_while_offline() {
+	setup
+	stop_daemon "$m"
+	expect_rc 0 lm "$a" member remove "$S" "$mid"
+	write "$a" 21 30 a
+	wait_for 30 exactly 35 "$b" "SELECT count(*) FROM note WHERE scope = '$S'" ||
+		fail "b holds $(notes "$b") of the 35 notes of S"
+	in_step "$a"
+	# M, offline, does not know and writes on.
+	m_listed || fail "m learnt of its removal while offline"
+	write "$m" 6 8 m
+	start_daemon "$m"
+	wait_for 30 m_unlisted || fail "m never received its removal from S after reconnecting"
+	m_cannot_write
+	every_site_in_step
+	# The notes M wrote after its removal reached neither A nor B.
+	[ "$(notes "$a" "AND id LIKE 'm-%'")" = 5 ] || fail "a holds $(notes "$a" "AND id LIKE 'm-%'") of m's notes, not 5"
+	same "$a" "$b" || fail "a and b differ on S"
+	[ "$(notes "$m" "AND id LIKE 'a-%'")" = 20 ] || fail "m received A's notes from after its removal"
+	expect_rc 0 lm "$m" status
+	contains "$OUT" "this site is no longer a member"
+	contains "$OUT" "held"
+	expect_rc 0 lm "$m" sync --wait --timeout 30
+	contains "$OUT" "no longer a member"
+
+	# Re-added, M receives what it missed, and what it wrote meanwhile
+	# (held, not refused) now counts everywhere.
+	expect_rc 0 lm "$a" member add "$S" "$mid" --role member
+	wait_for 30 m_listed || fail "m never received its new grant"
+	wait_for 30 same "$a" "$m" || fail "m did not catch up with a after the new grant"
+	wait_for 30 same "$a" "$b" || fail "b did not take m's held notes after the new grant"
+	[ "$(notes "$b" "AND id LIKE 'm-%'")" = 8 ] || fail "b holds $(notes "$b" "AND id LIKE 'm-%'") of m's 8 notes"
+	write "$m" 9 9 m
+	wait_for 30 exactly 9 "$b" "SELECT count(*) FROM note WHERE scope = '$S' AND id LIKE 'm-%'" ||
+		fail "m's write after the new grant did not reach b"
+	every_site_in_step
+	same "$a" "$b" || fail "a and b differ on S"
+	same "$a" "$m" || fail "a and m differ on S"
+}
+
+run_tests
