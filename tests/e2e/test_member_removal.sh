@@ -135,9 +135,12 @@ test_removed_while_offline() {
 	wait_for 30 exactly 35 "$b" "SELECT count(*) FROM note WHERE scope = '$S'" ||
 		fail "b holds $(notes "$b") of the 35 notes of S"
 	in_step "$a"
-	# M, offline, does not know and writes on.
+	# M, offline, does not know and writes on; the hub restarts meanwhile
+	# (what it routes is read from its store, not kept per session).
 	m_listed || fail "m learnt of its removal while offline"
 	write "$m" 6 8 m
+	stop_daemon "$hub"
+	start_daemon "$hub"
 	start_daemon "$m"
 	wait_for 30 m_unlisted || fail "m never received its removal from S after reconnecting"
 	m_cannot_write
@@ -165,6 +168,43 @@ test_removed_while_offline() {
 	every_site_in_step
 	same "$a" "$b" || fail "a and b differ on S"
 	same "$a" "$m" || fail "a and m differ on S"
+}
+
+# Two hubs: A and B behind h1, M behind h2. Each hub cuts the scope for M
+# at the removal's place in its own log.
+test_removed_across_two_hubs() {
+	local h1 h2 s
+	h1=$(new_site h1 hub) || exit 1
+	h2=$(new_site h2 hub) || exit 1
+	a=$(site a) || exit 1
+	b=$(site b) || exit 1
+	m=$(site m) || exit 1
+	hub_for "$h1" "$a" "$b"
+	hub_for "$h2" "$m"
+	connect_sites "$h1" "$h2"
+	S=$(lm "$a" scope create kjede) || fail "scope create"
+	mid=$(lm "$m" id)
+	mhex=$(lm "$m" id --hex)
+	lm "$a" member add "$S" "$(lm "$h1" id)" --role relay >/dev/null || fail "grant h1"
+	lm "$a" member add "$S" "$(lm "$h2" id)" --role relay >/dev/null || fail "grant h2"
+	lm "$a" member add "$S" "$(lm "$b" id)" --role member >/dev/null || fail "grant b"
+	lm "$a" member add "$S" "$mid" --role member >/dev/null || fail "grant m"
+	for s in "$h1" "$h2" "$a" "$b" "$m"; do start_daemon "$s"; done
+	write "$a" 1 10 a
+	write "$m" 1 3 m
+	wait_for 30 exactly 13 "$b" "SELECT count(*) FROM note WHERE scope = '$S'" ||
+		fail "b holds $(notes "$b") of the 13 notes of S"
+	wait_for 30 exactly 13 "$m" "SELECT count(*) FROM note WHERE scope = '$S'" ||
+		fail "m holds $(notes "$m") of the 13 notes of S"
+	expect_rc 0 lm "$a" member remove "$S" "$mid"
+	wait_for 30 m_unlisted || fail "m never received its removal through two hubs"
+	m_cannot_write
+	write "$a" 11 15 a
+	wait_for 30 exactly 18 "$b" "SELECT count(*) FROM note WHERE scope = '$S'" ||
+		fail "b holds $(notes "$b") of the 18 notes of S"
+	for s in "$h1" "$h2" "$a" "$b" "$m"; do in_step "$s"; done
+	[ "$(notes "$m" "AND id LIKE 'a-%'")" = 10 ] || fail "m received A's notes from after its removal"
+	same "$a" "$b" || fail "a and b differ on S"
 }
 
 run_tests
