@@ -989,7 +989,9 @@ static struct sync_scope_report *scope_entry(struct sync_scope_report **arr, siz
 }
 
 /* Our change sets of vv the peer lacks, as it is routed: to send, or held
- * (a stalled pair whose origin may not write the scope here). */
+ * when their origin may not write the scope here (the peer that knows so
+ * holds them; one that does not takes them as they are sent, and the
+ * barrier still waits for what is sent). */
 static int report_ours(struct session *s, const struct vv_entry *v, struct sync_scope_report *r,
 		       const struct route *route, lm_err *err)
 {
@@ -1005,7 +1007,7 @@ static int report_ours(struct session *s, const struct vv_entry *v, struct sync_
 	}
 	if (target <= theirs)
 		return 0;
-	if (e != NULL && e->stalled && !origin_writes(s->d, v->scope, v->origin))
+	if (!origin_writes(s->d, v->scope, v->origin))
 		r->held += target - theirs;
 	else
 		r->to_send += target - theirs;

@@ -207,4 +207,40 @@ test_removed_across_two_hubs() {
 	same "$a" "$b" || fail "a and b differ on S"
 }
 
+# The coordinators' command: a network's leder takes a kommune out of it.
+test_network_member_remove() {
+	local hub hf k m s net
+	hub=$(new_site hub hub) || exit 1
+	hf=$(new_site hf helseforetak) || exit 1
+	k=$(new_site k kommune) || exit 1
+	m=$(new_site m kommune) || exit 1
+	hub_for "$hub" "$hf" "$k" "$m"
+	lm "$hf" peer add "$(lm "$k" id)" --addr 127.0.0.1:1 --name k >/dev/null
+	lm "$hf" peer add "$(lm "$m" id)" --addr 127.0.0.1:1 --name m >/dev/null
+	net=$(lm "$hf" network create midt --title "LMS Midt" --kind region) || fail "network create"
+	S=$net
+	mhex=$(lm "$m" id --hex)
+	lm "$hf" network member add midt k --role medlem >/dev/null || fail "add k"
+	lm "$hf" network member add midt m --role medlem >/dev/null || fail "add m"
+	for s in "$hub" "$hf" "$k" "$m"; do start_daemon "$s"; done
+	wait_for 30 exactly 3 "$m" "SELECT count(*) FROM lm_network_member" ||
+		fail "m did not receive the network's members"
+	expect_rc 0 lm "$hf" network member remove midt m
+	wait_for 30 exactly 2 "$m" "SELECT count(*) FROM lm_network_member" ||
+		fail "m never received its removal from the network"
+	wait_for 30 m_unlisted || fail "m still holds its role in the network"
+	expect_rc 1 lm "$m" course add --network "$net" --title "KOLS-skole" --kind kurs --target pasienter \
+		--starts 2026-09-01 --municipality Trondheim
+	contains "$OUT" "this site is not a member of the network LMS Midt"
+	for s in "$hub" "$hf" "$k" "$m"; do in_step "$s"; done
+	expect_rc 0 lm "$m" sync
+	contains "$OUT" "this site is no longer a member of $net (removed by hf"
+	[ "$(network_dump "$hf")" = "$(network_dump "$k")" ] || fail "hf and k differ on the network"
+}
+
+network_dump() {
+	sql "$1" "SELECT network, org, role FROM lm_network_member ORDER BY org;
+		SELECT of_scope, member, role FROM lm_member WHERE of_scope = '$S' ORDER BY member" | md5sum
+}
+
 run_tests
