@@ -298,10 +298,10 @@ static void print_sync(const struct peer_state *st)
 		printf("    sync: exchanging version vectors\n");
 		return;
 	}
-	printf("    sync: %lld change sets sent, %lld received (%.1f / %.1f KiB on the wire), "
+	printf("    sync: %lld change set%s sent, %lld received (%.1f / %.1f KiB on the wire), "
 	       "last ",
-	       (long long)st->sent, (long long)st->received, (double)st->bytes_out / 1024.0,
-	       (double)st->bytes_in / 1024.0);
+	       (long long)st->sent, st->sent == 1 ? "" : "s", (long long)st->received,
+	       (double)st->bytes_out / 1024.0, (double)st->bytes_in / 1024.0);
 	print_ago(st->last_at);
 	if (st->refused_there)
 		printf("; %lld refused by the peer", (long long)st->refused_there);
