@@ -147,6 +147,35 @@ class BenchError(Exception):
     pass
 
 
+# Every port handed out in this process, by Bench and by the PostgreSQL
+# clusters of compare_bench alike: none is given twice.
+_ports_given = set()
+
+
+def free_port():
+    """A port no one listens on, below the kernel's ephemeral range: a
+    port the kernel picked (bind to 0) may be handed out again as the
+    source port of a site's outgoing connection before its daemon
+    listens on it."""
+    try:
+        with open("/proc/sys/net/ipv4/ip_local_port_range") as f:
+            low = int(f.read().split()[0])
+    except (OSError, ValueError, IndexError):
+        low = 32768
+    for _ in range(1000):
+        port = random.randrange(max(1024, low - 12000), low)
+        if port in _ports_given:
+            continue
+        with socket.socket() as s:
+            try:
+                s.bind(("127.0.0.1", port))
+            except OSError:
+                continue
+        _ports_given.add(port)
+        return port
+    raise BenchError("no free port below %d" % low)
+
+
 class Bench:
     def __init__(self, build, root):
         self.lmsync = os.path.join(build, "cli", "lmsync")
@@ -173,27 +202,7 @@ class Bench:
         return r
 
     def free_port(self):
-        """A port no one listens on, below the kernel's ephemeral range: a
-        port the kernel picked (bind to 0) may be handed out again as the
-        source port of a site's outgoing connection before its daemon
-        listens on it."""
-        try:
-            with open("/proc/sys/net/ipv4/ip_local_port_range") as f:
-                low = int(f.read().split()[0])
-        except (OSError, ValueError, IndexError):
-            low = 32768
-        taken = set(self.ports.values())
-        for _ in range(1000):
-            port = random.randrange(max(1024, low - 12000), low)
-            if port in taken:
-                continue
-            with socket.socket() as s:
-                try:
-                    s.bind(("127.0.0.1", port))
-                except OSError:
-                    continue
-            return port
-        raise BenchError("no free port below %d" % low)
+        return free_port()
 
     def new_site(self, name, kind="kommune", table=True):
         d = os.path.join(self.root, name)
