@@ -43,9 +43,9 @@ PostgreSQL gets the same rows (the same generator and seed) in a table of
 the same columns and types. Every wait is bounded; every daemon and cluster
 started is stopped and every file removed, also on an error or Ctrl-C.
 
-Full size (the defaults) takes about 15 to 25 minutes on 2 cores; --smoke
-(tiny sizes, one repetition) takes about 30 s and is the ctest test
-compare_bench_smoke. --only picks sections (merge,stream,latency,bootstrap,
+Full size (the defaults) takes about 6 minutes on 2 cores, a third of it the
+bootstrap; --smoke (tiny sizes, one repetition) takes about 30 s and is the
+ctest test compare_bench_smoke. --only picks sections (merge,stream,latency,bootstrap,
 scale). COMPARE_BENCH_KEEP=1 keeps the temporary directories and logs.
 """
 
