@@ -357,7 +357,7 @@ def section_stream_latency(bench, pg, args, do_stream, do_latency, res):
     pg.subscribe("s_course", "course", copy_data=False)
 
     if do_stream:
-        st = res["stream"] = {"hub": [], "direct": [], "pg": [], "first_hub": [],
+        st = {"hub": [], "direct": [], "pg": [], "first_hub": [],
                               "first_direct": [], "bytes_hub": [], "msgpack": []}
         timeout = max(120, args.rows / 250)
         for rep in range(args.reps):
@@ -381,9 +381,10 @@ def section_stream_latency(bench, pg, args, do_stream, do_latency, res):
                     rep + 1, who, len(rows) / dt, dt))
             st["msgpack"].append(sum(len(msgpack(list(x))) for x in rows) / len(rows))
             del rows
+        res["stream"] = st  # complete: only now seen by report()
 
     if do_latency:
-        la = res["latency"] = {k: {"p50": [], "p99": []} for k in
+        la = {k: {"p50": [], "p99": []} for k in
                                ("hub", "direct", "pg", "pg_fsync")}
         la["bytes_hub"], la["msgpack"] = [], []
         for rep in range(args.reps):
@@ -419,6 +420,7 @@ def section_stream_latency(bench, pg, args, do_stream, do_latency, res):
             log("latency rep %d: pg, subscriber synchronous_commit=on: p50 %.2f ms, "
                 "p99 %.2f ms" % (rep + 1, la["pg_fsync"]["p50"][-1], la["pg_fsync"]["p99"][-1]))
         pg.unsubscribe("s_course_fsync")
+        res["latency"] = la
     else:
         pg.unsubscribe("s_course")
     bench.stop_all()
@@ -428,7 +430,7 @@ def section_stream_latency(bench, pg, args, do_stream, do_latency, res):
 
 def section_bootstrap(bench, pg, args, res):
     n = args.bootstrap_rows
-    bo = res["bootstrap"] = {"lmsync": [], "pg": []}
+    bo = {"lmsync": [], "pg": []}
     chunk = 100000
     timeout = max(300, n / 500)
 
@@ -497,6 +499,7 @@ def section_bootstrap(bench, pg, args, res):
             bo[who].append(n / dt)
             log("bootstrap rep %d: %-6s %8.0f rows/s (%.1f s)" % (rep + 1, who, n / dt, dt))
     pg.q(pg.sc, "DROP TABLE IF EXISTS course_boot")
+    res["bootstrap"] = bo
     bench.stop_all()
     for s in (hub, w):
         shutil.rmtree(s, ignore_errors=True)
@@ -515,7 +518,7 @@ def rss_kib(pid):
 
 def section_scale(bench, args, res):
     n = args.sites
-    sc = res["scale"] = {"one": [], "many": [], "sites": n}
+    sc = {"one": [], "many": [], "sites": n}
     hub = bench.new_site("shub", kind="hub", table=False)
     sites = []
     t = time.monotonic()
@@ -625,6 +628,7 @@ def section_scale(bench, args, res):
     time.sleep(3)
     sc["after_sites"] = [bench.rss_kib(s) for s in sites]
     sc["after_hub"] = bench.rss_kib(hub)
+    res["scale"] = sc
     bench.stop_all()
 
 
@@ -720,6 +724,13 @@ def report(args, res):
 
     out = ["", "compare_bench: lmsync against PostgreSQL 15 logical replication, median of "
            "%d repetition%s, on 127.0.0.1" % (reps, "" if reps == 1 else "s"), ""]
+    issue = (100000, 2000, 1000000, 100, 10, 100, 100000)
+    if (args.rows, args.changes, args.bootstrap_rows, args.sites, args.scale_writers,
+            args.scale_courses, args.merge_rows) != issue:
+        out += ["Sizes differ from issue 7's (%s): the verdicts hold for these sizes only%s."
+                % ("--rows 100000 --changes 2000 --bootstrap-rows 1000000 --sites 100 "
+                   "--scale-writers 10 --scale-courses 100 --merge-rows 100000",
+                   "; --smoke sizes say nothing about the targets" if args.smoke else ""), ""]
     if rows:
         w = [max(len(str(r[i])) for r in rows + [("measure", "lmsync", "baseline", "ratio")])
              for i in range(4)]
@@ -780,6 +791,17 @@ def main():
 
     def body(root):
         res = {}
+        try:
+            return sections(root, res)
+        except BenchError:
+            # What was measured before the failure is still worth seeing.
+            if res:
+                print("compare_bench: a section failed; the figures measured before it:",
+                      file=sys.stderr)
+                report(args, res)
+            raise
+
+    def sections(root, res):
         if "merge" in only:
             res["merge"] = section_merge(args)
         bench = Bench(args.build, root)
@@ -808,7 +830,10 @@ def main():
         log("done")
         report(args, res)
         return 0
-    return run_bench("compare_bench", body, cleanups, "COMPARE_BENCH_KEEP")
+    # Its own prefix: a run lasts minutes, and a glob cleaning up after
+    # sync_bench (/tmp/lmsync-bench.*) once removed a hub's files mid-run.
+    return run_bench("compare_bench", body, cleanups, "COMPARE_BENCH_KEEP",
+                     prefix="lmsync-compare.")
 
 
 if __name__ == "__main__":

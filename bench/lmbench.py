@@ -457,8 +457,8 @@ def verdict(ok):
     return "met" if ok else "NOT met"
 
 
-def run_bench(name, body, cleanups, keep_env):
-    """Run body(root) in a fresh temporary directory under /tmp and return
+def run_bench(name, body, cleanups, keep_env, prefix="lmsync-bench."):
+    """Run body(root) in a fresh temporary directory /tmp/<prefix>* and return
     its exit code; every function in cleanups (appended to by body as it
     starts things) runs at the end, also on an error or Ctrl-C, newest
     first, and then the directory is removed unless the environment
@@ -471,7 +471,7 @@ def run_bench(name, body, cleanups, keep_env):
     signal.signal(signal.SIGTERM, on_term)
     signal.signal(signal.SIGINT, on_term)
 
-    root = tempfile.mkdtemp(prefix="lmsync-bench.", dir="/tmp")
+    root = tempfile.mkdtemp(prefix=prefix, dir="/tmp")
     try:
         return body(root)
     except BenchError as e:

@@ -57,7 +57,7 @@ class PgCluster:
         self.bindir = bindir
         self.port = None
         self.keep = keep
-        self.root = tempfile.mkdtemp(prefix="lmsync-bench-pg-%s." % name, dir="/tmp")
+        self.root = tempfile.mkdtemp(prefix="lmsync-compare-pg-%s." % name, dir="/tmp")
         self.data = os.path.join(self.root, "data")
         self.log = os.path.join(self.root, "server.log")
         self.prefix = []
