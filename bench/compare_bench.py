@@ -54,7 +54,6 @@ import os
 import random
 import re
 import shutil
-import sqlite3
 import subprocess
 import sys
 import time
@@ -122,10 +121,14 @@ class PgPair:
             if conn:
                 conn.close()
         self.pc = self.sc = None
-        for c in (self.sub, self.pub):
-            if c:
-                c.close()
-        self.pub = self.sub = None
+        # The publisher is stopped even if stopping the subscriber failed.
+        try:
+            if self.sub:
+                self.sub.close()
+        finally:
+            if self.pub:
+                self.pub.close()
+            self.pub = self.sub = None
 
     def q(self, conn, sql, args=None):
         cur = conn.cursor()
@@ -257,7 +260,6 @@ class CopyReader:
         out, self.buf = self.buf[:size], self.buf[size:]
         return out
 
-    readline = read
 
 
 # ---- lmsync -------------------------------------------------------------
