@@ -62,13 +62,21 @@ fuzz: deps
 		grep -E '^(#[0-9]+|Done)' $$log | tail -n 2; \
 	done
 
-# The merge benchmark (bench/merge_bench.c) at its defaults: 100,000 rows,
-# median of 3 runs, in a RelWithDebInfo build. BENCH_ARGS passes options
-# (`make bench BENCH_ARGS="--reps 5"`).
+# Every benchmark, by hand (BENCHMARKS.md): bench/sync_bench.py (issue 5),
+# then bench/compare_bench.py (issue 7), which runs build/bench/merge_bench
+# and measures streaming, small transactions, bootstrap, a 100-site hub and
+# wire bytes against PostgreSQL 15 logical replication; about 8 minutes on
+# 2 cores, ending with a table of targets met and not met.
+# BENCH_ARGS passes options to compare_bench.py (`make bench BENCH_ARGS="--reps 5
+# --bootstrap-rows 200000"`; merge_bench's own through it:
+# BENCH_ARGS="--merge-args=--bare-in-written-order"), SYNC_BENCH_ARGS to
+# sync_bench.py. merge_bench alone: $(BUILD)/bench/merge_bench [--rows N] [--reps N].
 BENCH_ARGS ?=
+SYNC_BENCH_ARGS ?=
 
 bench: build
-	@$(BUILD)/bench/merge_bench $(BENCH_ARGS)
+	@/usr/bin/python3 bench/sync_bench.py --build $(BUILD) $(SYNC_BENCH_ARGS)
+	@/usr/bin/python3 bench/compare_bench.py --build $(BUILD) $(BENCH_ARGS)
 	@echo "Record the results in BENCHMARKS.md (command, machine, date, table)."
 
 # Installs lmsync, lmsyncd, the systemd unit and the docs under PREFIX.
