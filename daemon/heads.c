@@ -15,8 +15,38 @@ void heads_init(struct heads *h)
 
 void heads_free(struct heads *h)
 {
+	while (h->nnames > 0)
+		free(h->names[--h->nnames]);
+	free(h->names);
 	free(h->slots);
 	memset(h, 0, sizeof(*h));
+}
+
+/* The table's copy of scope, made on first use; NULL when out of memory. */
+static const char *name_of(struct heads *h, const char *scope, size_t scope_len)
+{
+	char *copy;
+	size_t i;
+
+	for (i = 0; i < h->nnames; i++)
+		if (strlen(h->names[i]) == scope_len && memcmp(h->names[i], scope, scope_len) == 0)
+			return h->names[i];
+	if (h->nnames == h->names_cap) {
+		size_t cap = h->names_cap ? 2 * h->names_cap : 8;
+		char **grown = realloc(h->names, cap * sizeof(*grown));
+
+		if (grown == NULL)
+			return NULL;
+		h->names = grown;
+		h->names_cap = cap;
+	}
+	copy = malloc(scope_len + 1);
+	if (copy == NULL)
+		return NULL;
+	memcpy(copy, scope, scope_len);
+	copy[scope_len] = '\0';
+	h->names[h->nnames++] = copy;
+	return copy;
 }
 
 static size_t slot_of(const struct heads *h, const uint8_t *origin, const char *scope,
@@ -82,11 +112,12 @@ struct head *heads_get(struct heads *h, const uint8_t origin[CS_KEY_LEN], const 
 		       size_t scope_len)
 {
 	struct head *e = heads_find(h, origin, scope, scope_len);
+	const char *name;
 	size_t i;
 
 	if (e != NULL)
 		return e;
-	if (scope_len > CS_SCOPE_MAX)
+	if (scope_len > CS_SCOPE_MAX || (name = name_of(h, scope, scope_len)) == NULL)
 		return NULL;
 	/* Keep the table at most 3/4 full so probes stay short. */
 	if (4 * (h->n + 1) > 3 * h->cap && grow(h) != 0)
@@ -96,8 +127,7 @@ struct head *heads_get(struct heads *h, const uint8_t origin[CS_KEY_LEN], const 
 	e = &h->slots[i];
 	memset(e, 0, sizeof(*e));
 	memcpy(e->origin, origin, CS_KEY_LEN);
-	memcpy(e->scope, scope, scope_len);
-	e->scope[scope_len] = '\0';
+	e->scope = name;
 	e->used = 1;
 	h->n++;
 	return e;

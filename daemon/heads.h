@@ -16,7 +16,7 @@
 
 struct head {
 	uint8_t origin[CS_KEY_LEN];
-	char scope[CS_SCOPE_MAX + 1];
+	const char *scope;   /* one copy per scope, kept by the table */
 	uint64_t theirs;     /* the peer holds 1..theirs (known, or sent to it) */
 	uint64_t last_msg;   /* the number of our last sets message carrying this pair */
 	uint64_t retry_ms;   /* stalled: loop time to send again from theirs + 1 */
@@ -31,6 +31,10 @@ struct heads {
 	struct head *slots;
 	size_t cap, n; /* cap is a power of two, or 0 */
 	unsigned char key[16];
+	/* The scope names the entries point to: a hub keeps a table per site,
+	 * each with many pairs of few scopes. */
+	char **names;
+	size_t nnames, names_cap;
 };
 
 void heads_init(struct heads *h);

@@ -97,6 +97,7 @@ static void session_free(struct session *s)
 	if (s->link)
 		link_release(s->link);
 	sync_free(s);
+	frame_reader_free(&s->reader);
 	noise_handshake_wipe(&s->hs);
 	noise_cipher_wipe(&s->tx);
 	noise_cipher_wipe(&s->rx);
@@ -552,6 +553,7 @@ static void on_read(uv_stream_t *stream, ssize_t nread, const uv_buf_t *buf)
 		if (rc == 1)
 			session_on_frame(s, frame, flen);
 	}
+	frame_reader_release(&s->reader);
 }
 
 static int start_reading(struct session *s)

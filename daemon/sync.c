@@ -756,6 +756,16 @@ done:
 	y->rx_msgs = 0;
 	y->rx_n = 0;
 	y->rx_len = 0;
+	/* Between bursts a session holds no receive buffer: a hub has a session
+	 * per site, and a buffer grown by one burst (up to RX_MAX) would stay. */
+	free(y->rx_buf);
+	free(y->rx_at);
+	free(y->rx_len_of);
+	y->rx_buf = NULL;
+	y->rx_at = NULL;
+	y->rx_len_of = NULL;
+	y->rx_cap = 0;
+	y->rx_ncap = 0;
 	free(envs);
 	free(out);
 	return 1;

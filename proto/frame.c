@@ -7,6 +7,7 @@
  * other body is gathered in buf. */
 #include "proto/frame.h"
 
+#include <stdlib.h>
 #include <string.h>
 
 int frame_reader_init(frame_reader *r, size_t max_len, lm_err *err)
@@ -19,7 +20,24 @@ int frame_reader_init(frame_reader *r, size_t max_len, lm_err *err)
 	r->want = 0;
 	r->have = 0;
 	r->broken = 0;
+	r->buf = NULL;
 	return 0;
+}
+
+void frame_reader_release(frame_reader *r)
+{
+	if (r->have == 0) {
+		free(r->buf);
+		r->buf = NULL;
+	}
+}
+
+void frame_reader_free(frame_reader *r)
+{
+	free(r->buf);
+	r->buf = NULL;
+	r->have = 0;
+	r->want = 0;
 }
 
 size_t frame_reader_pending(const frame_reader *r)
@@ -66,9 +84,10 @@ static void finish_body(frame_reader *r, const uint8_t *body, const uint8_t **fr
 	r->have = 0;
 }
 
-/* Take body bytes: returns 1 when the body is complete, else 0. */
+/* Take body bytes: returns 1 when the body is complete, 0 when not, -1
+ * when there is no memory to gather it in. */
 static int read_body(frame_reader *r, const uint8_t *data, size_t len, size_t *off,
-		     const uint8_t **frame, size_t *frame_len)
+		     const uint8_t **frame, size_t *frame_len, lm_err *err)
 {
 	size_t take, avail = len - *off;
 
@@ -76,6 +95,10 @@ static int read_body(frame_reader *r, const uint8_t *data, size_t len, size_t *o
 		*off += r->want;
 		finish_body(r, data + *off - r->want, frame, frame_len);
 		return 1;
+	}
+	if (r->buf == NULL && (r->buf = malloc(r->max_len)) == NULL) {
+		r->broken = 1;
+		return lm_errf(err, "out of memory gathering a frame of %zu bytes", r->want);
 	}
 	take = r->want - r->have < avail ? r->want - r->have : avail;
 	memcpy(r->buf + r->have, data + *off, take);
@@ -102,7 +125,7 @@ int frame_reader_next(frame_reader *r, const uint8_t *data, size_t len, size_t *
 	if (read_header(r, data, len, &off, err) < 0)
 		rc = -1;
 	else if (r->want > 0 && off < len)
-		rc = read_body(r, data, len, &off, frame, frame_len);
+		rc = read_body(r, data, len, &off, frame, frame_len, err);
 	*used = off;
 	return rc;
 }

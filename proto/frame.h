@@ -11,8 +11,11 @@
  * chunk is returned in place, without a copy; only a frame split across
  * chunks is gathered into the reader's own buffer. Pure: no I/O.
  *
- * Owner: the caller embeds the frame_reader (about 64 KiB, for the gathering
- * buffer) in its connection; it holds no other resource and needs no close.
+ * Owner: the caller embeds the frame_reader in its connection. The buffer a
+ * split frame is gathered in (up to 64 KiB) is allocated while one is, and
+ * given back by frame_reader_release once no frame is half read, so an idle
+ * connection holds none (a hub has one per site); frame_reader_free at
+ * close.
  */
 #ifndef LMSYNC_PROTO_FRAME_H
 #define LMSYNC_PROTO_FRAME_H
@@ -32,12 +35,19 @@ typedef struct frame_reader {
 	size_t want;			  /* length of the body being read, 0 between frames */
 	size_t have;			  /* bytes of the body held in buf */
 	int broken;			  /* a framing error happened: refuse everything */
-	uint8_t buf[FRAME_MAX_LEN];
+	uint8_t *buf;			  /* max_len bytes while gathering, else NULL */
 } frame_reader;
 
 /* Start a reader accepting frames of 1 to max_len bytes (max_len at most
- * FRAME_MAX_LEN). */
+ * FRAME_MAX_LEN). It holds no buffer yet. */
 int frame_reader_init(frame_reader *r, size_t max_len, lm_err *err);
+
+/* Give the gathering buffer back unless a frame is half read in it; a frame
+ * returned from it is gone. Call once done with the frames of a chunk. */
+void frame_reader_release(frame_reader *r);
+
+/* Give everything back; the reader must be initialised again to be used. */
+void frame_reader_free(frame_reader *r);
 
 /* Consume bytes from data (len bytes) until a frame completes or the data
  * runs out; *used says how many were consumed. Returns 1 with the frame in

@@ -109,11 +109,16 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		if (feed_chunk(&reader, &ref, stream + off, n) < 0) {
 			CHECK(frame_reader_next(&reader, stream, len, &n, &want, &want_len, &err) ==
 			      -1);
+			frame_reader_free(&reader);
 			return 0;
 		}
+		/* As the daemon does once a chunk's frames are handled. */
+		frame_reader_release(&reader);
+		CHECK(reader.have > 0 || reader.buf == NULL);
 		off += n;
 	}
 	CHECK(ref_next(&ref, &want, &want_len) == 0);
 	CHECK(frame_reader_pending(&reader) == len - ref.pos);
+	frame_reader_free(&reader);
 	return 0;
 }

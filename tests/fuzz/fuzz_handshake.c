@@ -168,6 +168,7 @@ static void fuzz_transport(const uint8_t *data, size_t size)
 		data += used;
 		size -= used;
 	}
+	frame_reader_free(&reader);
 	noise_cipher_wipe(&recv);
 }
 

@@ -67,6 +67,7 @@ static int feed(const uint8_t *data, size_t len, struct collected *c, lm_err *er
 		data += used;
 		len -= used;
 	}
+	frame_reader_release(&reader); /* as the daemon does after a chunk */
 	return 0;
 }
 
@@ -97,6 +98,7 @@ static void feed_in_three(const uint8_t *stream, size_t len, size_t a, size_t b)
 	assert_int_equal(feed(stream + a, b - a, &c, &err), 0);
 	assert_int_equal(feed(stream + b, len - b, &c, &err), 0);
 	check_all_frames(&c, stream);
+	frame_reader_free(&reader);
 }
 
 static void test_every_single_cut(void **state)
@@ -216,16 +218,60 @@ static void test_limits(void **state)
 	assert_int_equal(h[1], 0xff);
 }
 
+/* The gathering buffer exists only while a split frame is gathered (and
+ * until released): an idle connection holds none. */
+static void test_buffer_only_while_gathering(void **state)
+{
+	uint8_t stream[2 + 300];
+	const uint8_t *frame;
+	size_t used, flen;
+	lm_err err;
+
+	(void)state;
+	assert_int_equal(frame_write_header(stream, 300, &err), 0);
+	memset(stream + 2, 7, 300);
+	assert_int_equal(frame_reader_init(&reader, FRAME_MAX_LEN, &err), 0);
+	assert_null(reader.buf);
+	/* Whole in the chunk: returned in place, no buffer. */
+	assert_int_equal(
+	    frame_reader_next(&reader, stream, sizeof(stream), &used, &frame, &flen, &err), 1);
+	assert_ptr_equal(frame, stream + 2);
+	assert_null(reader.buf);
+	/* Split: gathered in a buffer, kept while half read... */
+	assert_int_equal(frame_reader_next(&reader, stream, 100, &used, &frame, &flen, &err), 0);
+	assert_non_null(reader.buf);
+	frame_reader_release(&reader);
+	assert_non_null(reader.buf);
+	assert_int_equal(frame_reader_next(&reader, stream + 100, sizeof(stream) - 100, &used,
+					   &frame, &flen, &err),
+			 1);
+	assert_int_equal(flen, 300);
+	assert_ptr_equal(frame, reader.buf);
+	assert_int_equal(frame[299], 7);
+	/* ...and given back once whole and handled. */
+	frame_reader_release(&reader);
+	assert_null(reader.buf);
+	assert_int_equal(frame_reader_pending(&reader), 0);
+}
+
+static int free_reader(void **state)
+{
+	(void)state;
+	frame_reader_free(&reader);
+	return 0;
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-	    cmocka_unit_test(test_every_single_cut),
-	    cmocka_unit_test(test_every_double_cut),
-	    cmocka_unit_test(test_byte_by_byte),
-	    cmocka_unit_test(test_one_chunk_no_copy),
-	    cmocka_unit_test(test_zero_length_refused),
-	    cmocka_unit_test(test_oversized_refused),
-	    cmocka_unit_test(test_limits),
+	    cmocka_unit_test_teardown(test_every_single_cut, free_reader),
+	    cmocka_unit_test_teardown(test_every_double_cut, free_reader),
+	    cmocka_unit_test_teardown(test_byte_by_byte, free_reader),
+	    cmocka_unit_test_teardown(test_one_chunk_no_copy, free_reader),
+	    cmocka_unit_test_teardown(test_zero_length_refused, free_reader),
+	    cmocka_unit_test_teardown(test_oversized_refused, free_reader),
+	    cmocka_unit_test_teardown(test_limits, free_reader),
+	    cmocka_unit_test_teardown(test_buffer_only_while_gathering, free_reader),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
