@@ -199,6 +199,10 @@ static void reply_status(struct daemon *d, msgpack_packer *pk)
  * its number reports each peer against it. */
 static void reply_sync_begin(struct daemon *d, msgpack_packer *pk)
 {
+	/* A commit made just before `sync --wait` may not have been noticed yet
+	 * (another client's commit shows a moment after its WAL event): look for
+	 * captures now, so the barrier covers everything committed before it. */
+	daemon_log_check(d);
 	msgpack_pack_map(pk, 2);
 	mp_pack_kv_bool(pk, "ok", 1);
 	mp_pack_kv_int(pk, "barrier", (int64_t)sync_barrier_start(d));
