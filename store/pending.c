@@ -128,14 +128,28 @@ static size_t find_slot(const struct pending *p, uint32_t h, const char *tbl, si
 	return j;
 }
 
+/* A capture's column name, NULL for a capture of the whole row; -1 when
+ * SQLite ran out of memory converting it. */
+static int column_name(sqlite3_stmt *stmt, int i, const char **col)
+{
+	*col = NULL;
+	if (sqlite3_column_type(stmt, i) == SQLITE_NULL)
+		return 0;
+	*col = (const char *)sqlite3_column_text(stmt, i);
+	return *col == NULL ? -1 : 0;
+}
+
 /* A text column's bytes, or NULL (with *len 0) when it is not text. */
 static const char *column_text(sqlite3_stmt *stmt, int i, size_t *len)
 {
+	const char *text;
+
 	*len = 0;
 	if (sqlite3_column_type(stmt, i) != SQLITE_TEXT)
 		return NULL;
-	*len = (size_t)sqlite3_column_bytes(stmt, i);
-	return (const char *)sqlite3_column_text(stmt, i);
+	text = (const char *)sqlite3_column_text(stmt, i); /* then the length, as SQLite asks */
+	*len = text != NULL ? (size_t)sqlite3_column_bytes(stmt, i) : 0;
+	return text;
 }
 
 /* A new row from the listing's current result (columns 1, 2 and 5 to 8). */
@@ -241,11 +255,10 @@ static int take_listed(struct pending *p, struct store *st, struct table_cache *
 {
 	size_t tbl_len, pk_len, cs_len, slot;
 	const char *tbl = column_text(stmt, 1, &tbl_len), *pk = column_text(stmt, 2, &pk_len);
-	const char *col = (const char *)sqlite3_column_text(stmt, 3);
-	const char *cs = column_text(stmt, 4, &cs_len);
+	const char *cs = column_text(stmt, 4, &cs_len), *col;
 	uint32_t h;
 
-	if (tbl == NULL || pk == NULL)
+	if (tbl == NULL || pk == NULL || column_name(stmt, 3, &col) != 0)
 		return lm_errf(err,
 			       "%s: listing the rows to seal: out of memory or a damaged capture",
 			       st->path);
@@ -300,11 +313,14 @@ static int list_later(struct pending *p, struct store *st, uint32_t ri, int64_t 
 		return -1;
 	bind_later(stmt, &p->rows[ri], upto);
 	while (rc == 0 && (step = sqlite3_step(stmt)) == SQLITE_ROW) {
-		const char *cs = column_text(stmt, 2, &cs_len);
+		const char *cs = column_text(stmt, 2, &cs_len), *col;
 
-		rc = add_capture(p, ri, sqlite3_column_int64(stmt, 0),
-				 (const char *)sqlite3_column_text(stmt, 1),
-				 sqlite3_column_type(stmt, 2) == SQLITE_NULL, cs, cs_len, err);
+		if (column_name(stmt, 1, &col) != 0)
+			rc = lm_errf(err, "%s: listing the rows to seal: out of memory", st->path);
+		else
+			rc = add_capture(p, ri, sqlite3_column_int64(stmt, 0), col,
+					 sqlite3_column_type(stmt, 2) == SQLITE_NULL, cs, cs_len,
+					 err);
 	}
 	store_release(st, stmt);
 	if (rc == 0 && step != SQLITE_DONE)
