@@ -13,7 +13,7 @@
  * repl_row: two sorts of wide records, about a fifth of a seal's
  * instructions. Here one pass over the captures fills a hash table of rows
  * and the groups are sorted in C. Everything lives until pending_free, so a
- * seal's batch bounds the memory (about 300 bytes a row).
+ * seal's batch bounds the memory (about 250 bytes a row).
  *
  * Invariants:
  *  - The groups are exactly those GROUP BY coalesce(c.scope, r.scope),
