@@ -250,7 +250,7 @@ static int read_columns(struct sealing *s, const struct repl_table *t, struct ro
 	int ship[REGISTRY_MAX_COLS] = {0}, i, n = 0, step;
 
 	for (i = t->npk; i < t->ncols; i++)
-		ship[i] = i != t->scope_col && (whole || (captured >> i & 1));
+		ship[i] = i != t->scope_col && (whole || ((captured >> i) & 1));
 	*stmt = select_stmt(s, t, ship, err);
 	if (*stmt == NULL)
 		return -1;
