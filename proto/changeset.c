@@ -3,10 +3,10 @@
  * sets") for the byte-exact format.
  *
  * The writer packs through a msgpack_packer into its own growing buffer.
- * Each row is first packed into a counter, so a row that would take the
- * envelope past CS_MAX_ENVELOPE is refused before a byte of it is written,
- * and the buffer is grown once per row. The rows array header is a fixed
- * array 32 whose count is patched in at seal.
+ * Each row is packed in place and taken back (the length set back) when it
+ * would take the envelope past CS_MAX_ENVELOPE, so a refused row leaves the
+ * change set as it was; cs_writer_size_with counts without writing. The
+ * rows array header is a fixed array 32 whose count is patched in at seal.
  *
  * The decoder never lets msgpack-c see bytes it has not skimmed: like
  * proto/msg.c it first walks them without allocating, checking that they hold
@@ -600,17 +600,19 @@ int cs_writer_add_row(struct cs_writer *w, const struct cs_row *row, lm_err *err
 		return -1;
 	if (check_row(row, w->format, err) < 0)
 		return lm_err_wrap(err, "cannot add row %zu to the change set", w->nrows + 1);
-	need = row_len(row, w);
-	if (need > CS_MAX_ENVELOPE || envelope_len(before + need) > CS_MAX_ENVELOPE)
-		return row_too_large(w, row, need, err);
-	if (grow(w, need) < 0)
-		return lm_errf(err, "cannot add a row to the change set: out of memory");
+	/* Packed where it goes, then taken back if it does not fit: one pass
+	 * over the row instead of a count and a write. */
 	msgpack_packer_init(&pk, w, writer_write);
 	pack_row(&pk, row, w);
-	if (w->failed || w->len != before + need) {
-		w->failed = 1;
-		return lm_errf(err, "cannot add a row: it packed to %zu bytes, not the %zu counted",
-			       w->len - before, need);
+	need = w->len - before;
+	if (w->failed) {
+		w->failed = 0; /* the rows before are whole: the writer stays usable */
+		w->len = before;
+		return lm_errf(err, "cannot add a row to the change set: out of memory");
+	}
+	if (need > CS_MAX_ENVELOPE || envelope_len(w->len) > CS_MAX_ENVELOPE) {
+		w->len = before;
+		return row_too_large(w, row, need, err);
 	}
 	w->nrows++;
 	return 0;

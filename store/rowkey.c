@@ -269,35 +269,6 @@ int rowkey_captured(struct store *st, const struct rowkey *k, const char *col)
 	return found;
 }
 
-/* Columns tagged in repl_capture are at most 64 bytes of [A-Za-z0-9_]
- * (registry.c checks), so matching them against t->cols is exact. */
-int rowkey_captured_cols(struct store *st, const struct repl_table *t, const struct rowkey *k,
-			 int *ship, lm_err *err)
-{
-	sqlite3_stmt *stmt;
-	const char *col;
-	int rc, i;
-
-	if (prepare(st,
-		    "SELECT DISTINCT col FROM repl_capture WHERE tbl = ? AND pk = ? AND col IS "
-		    "NOT NULL",
-		    &stmt, err) != 0)
-		return -1;
-	sqlite3_bind_text(stmt, 1, k->table, -1, SQLITE_STATIC);
-	sqlite3_bind_text(stmt, 2, k->json, -1, SQLITE_STATIC);
-	while ((rc = sqlite3_step(stmt)) == SQLITE_ROW) {
-		col = (const char *)sqlite3_column_text(stmt, 0);
-		for (i = t->npk; col != NULL && i < t->ncols; i++)
-			if (strcmp(t->cols[i], col) == 0)
-				ship[i] = 1;
-	}
-	store_release(st, stmt);
-	if (rc != SQLITE_DONE)
-		return lm_errf(err, "%s: reading which columns of %s %s changed: %s", st->path,
-			       k->table, k->json, sqlite3_errstr(rc));
-	return 0;
-}
-
 /* SELECT of the shipped columns of t, the key as ?1, ?2, ... */
 static int select_sql(const struct repl_table *t, const int *ship, char *sql, size_t cap,
 		      lm_err *err)
@@ -442,35 +413,6 @@ int rowkey_clocks_after(struct store *st, const struct rowkey *k, const void *ol
 	if (*len == 0)
 		return lm_errf(err, "%s: cannot encode the column clocks of %s", st->path,
 			       k->table);
-	return 0;
-}
-
-int rowkey_clocks_write(struct store *st, const char *table, const char *json, const uint8_t *blob,
-			size_t len, uint64_t hlc, const uint8_t origin[CS_KEY_LEN], int scope_too,
-			lm_err *err)
-{
-	sqlite3_stmt *stmt;
-	int step;
-
-	if (prepare(st,
-		    scope_too
-			? "UPDATE repl_row SET clocks = ?1, scope_hlc = ?2, scope_origin = ?3 "
-			  "WHERE tbl = ?4 AND pk = ?5"
-			: "UPDATE repl_row SET clocks = ?1 WHERE tbl = ?4 AND pk = ?5",
-		    &stmt, err) != 0)
-		return -1;
-	sqlite3_bind_blob(stmt, 1, blob, (int)len, SQLITE_STATIC);
-	if (scope_too) {
-		sqlite3_bind_int64(stmt, 2, (sqlite3_int64)hlc);
-		sqlite3_bind_blob(stmt, 3, origin, CS_KEY_LEN, SQLITE_STATIC);
-	}
-	sqlite3_bind_text(stmt, 4, table, -1, SQLITE_STATIC);
-	sqlite3_bind_text(stmt, 5, json, -1, SQLITE_STATIC);
-	step = sqlite3_step(stmt);
-	store_release(st, stmt);
-	if (step != SQLITE_DONE)
-		return lm_errf(err, "%s: recording column clocks: %s", st->path,
-			       sqlite3_errmsg(st->db));
 	return 0;
 }
 

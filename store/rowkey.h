@@ -38,10 +38,6 @@ void cs_value_bind(sqlite3_stmt *stmt, int index, const struct cs_value *v);
 
 /* 1 when a capture of column col of this row is pending. */
 int rowkey_captured(struct store *st, const struct rowkey *k, const char *col);
-/* Set ship[i] for every non-key column i of t with a pending capture of
- * this row (any scope): one query for the row instead of one per column. */
-int rowkey_captured_cols(struct store *st, const struct repl_table *t, const struct rowkey *k,
-			 int *ship, lm_err *err);
 
 /* SELECT the columns marked in ship[] (indexes into t->cols) of the row; hand
  * *stmt back with store_release. */
@@ -61,19 +57,13 @@ void rowkey_column_value(sqlite3_stmt *stmt, int i, struct cs_value *v);
 int rowkey_bases(struct store *st, const struct rowkey *k, const void *old, size_t old_len,
 		 uint64_t cl, const struct cs_col *cols, size_t ncols, struct cs_base *bases,
 		 int *any, lm_err *err);
-/* Recording that (hlc, origin) wrote cols of the row at causal length cl
- * over bases (NULL: none held), in two steps, for a caller that has read
- * the row's clocks (old, old_len) and writes them later: the clocks after
- * the write, into blob (ROWCLOCK_BLOB_MAX bytes)... */
+/* The clocks of the row after (hlc, origin) wrote cols at causal length cl
+ * over bases (NULL: none held), given its clocks before (old, old_len), into
+ * blob (ROWCLOCK_BLOB_MAX bytes), for a caller that stores them later. */
 int rowkey_clocks_after(struct store *st, const struct rowkey *k, const void *old, size_t old_len,
 			uint64_t cl, const struct cs_col *cols, const struct cs_base *bases,
 			size_t ncols, uint64_t hlc, const uint8_t origin[CS_KEY_LEN], uint8_t *blob,
 			size_t *len, lm_err *err);
-/* ...and storing them in the row's repl_row entry (table, json: its key);
- * scope_too: the write also set the row's scope. */
-int rowkey_clocks_write(struct store *st, const char *table, const char *json, const uint8_t *blob,
-			size_t len, uint64_t hlc, const uint8_t origin[CS_KEY_LEN], int scope_too,
-			lm_err *err);
 
 /* Registered table descriptions, loaded once per seal or merge, and the
  * names asked for that are not registered (a hub relays rows of tables it

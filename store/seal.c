@@ -9,6 +9,7 @@
 #include "proto/changeset.h"
 #include "store/clock.h"
 #include "store/cslog.h"
+#include "store/pending.h"
 #include "store/registry.h"
 #include "store/rowclock.h"
 #include "store/rowkey.h"
@@ -24,6 +25,11 @@ struct select_slot {
 	sqlite3_stmt *stmt;
 };
 
+/* Captures sealed at most in one pass; see seal_everything. */
+#ifndef SEAL_BATCH
+#define SEAL_BATCH 16384
+#endif
+
 /* Bytes of pending stamps after which they are written out early. */
 #ifndef STAMPS_MAX
 #define STAMPS_MAX (4u << 20)
@@ -31,19 +37,21 @@ struct select_slot {
 
 /* A row's column clocks, to be recorded after the change sets are written.
  * Sealing goes scope by scope, so recording each row as it is sealed would
- * sweep repl_row once per scope; sorted by key, the stamps sweep it once. */
+ * sweep repl_row once per scope; sorted by rowid, the stamps sweep it once,
+ * and each finds its entry without a search of the key index. Every stamp
+ * also sets the row's scope register: a row is stamped only in the scope
+ * it is in. */
 struct stamp {
-	const char *table; /* a name in the table cache */
+	int64_t rowid; /* of the repl_row entry */
 	uint64_t hlc;
-	int scope_too;
-	size_t clocks_len;
-	uint8_t *clocks; /* after pk */
-	char pk[];	 /* NUL-terminated */
+	size_t at, len; /* the clocks blob in stamps.blobs */
 };
 
 struct stamps {
-	struct stamp **v;
-	size_t n, cap, bytes;
+	struct stamp *v;
+	size_t n, cap;
+	uint8_t *blobs;
+	size_t used, blobs_cap;
 };
 
 /* One change set being written for one scope. */
@@ -64,77 +72,106 @@ struct sealing {
 
 static int stamp_order(const void *a, const void *b)
 {
-	const struct stamp *x = *(const struct stamp *const *)a;
-	const struct stamp *y = *(const struct stamp *const *)b;
-	int c = strcmp(x->table, y->table);
+	const struct stamp *x = a, *y = b;
 
-	return c != 0 ? c : strcmp(x->pk, y->pk);
+	return (x->rowid > y->rowid) - (x->rowid < y->rowid);
 }
 
-/* Record the pending stamps, in key order, and forget them. */
+/* One stamp into repl_row with the statement UPDATE_CLOCKS_SQL. */
+#define UPDATE_CLOCKS_SQL                                                                          \
+	"UPDATE repl_row SET clocks = ?1, scope_hlc = ?2, scope_origin = ?3 WHERE rowid = ?4"
+
+static int stamp_write(struct sealing *s, sqlite3_stmt *stmt, const struct stamp *e, lm_err *err)
+{
+	int step;
+
+	sqlite3_bind_blob(stmt, 1, s->stamps.blobs + e->at, (int)e->len, SQLITE_STATIC);
+	sqlite3_bind_int64(stmt, 2, (sqlite3_int64)e->hlc);
+	sqlite3_bind_blob(stmt, 3, s->key->public_key, CS_KEY_LEN, SQLITE_STATIC);
+	sqlite3_bind_int64(stmt, 4, e->rowid);
+	step = sqlite3_step(stmt);
+	sqlite3_reset(stmt);
+	if (step != SQLITE_DONE)
+		return lm_errf(err, "%s: recording column clocks: %s", s->st->path,
+			       sqlite3_errmsg(s->st->db));
+	return 0;
+}
+
+/* Record the pending stamps, in rowid order, and forget them. */
 static int stamps_flush(struct sealing *s, lm_err *err)
 {
 	struct stamps *p = &s->stamps;
+	sqlite3_stmt *stmt;
 	size_t i;
 	int rc = 0;
 
-	if (p->n > 1) /* v is NULL when nothing was stamped */
-		qsort(p->v, p->n, sizeof(*p->v), stamp_order);
+	if (p->n == 0)
+		return 0;
+	qsort(p->v, p->n, sizeof(*p->v), stamp_order);
+	stmt = store_stmt(s->st, UPDATE_CLOCKS_SQL, err);
+	if (stmt == NULL)
+		return -1;
 	for (i = 0; i < p->n && rc == 0; i++)
-		rc = rowkey_clocks_write(s->st, p->v[i]->table, p->v[i]->pk, p->v[i]->clocks,
-					 p->v[i]->clocks_len, p->v[i]->hlc, s->h.origin,
-					 p->v[i]->scope_too, err);
-	for (i = 0; i < p->n; i++)
-		free(p->v[i]);
+		rc = stamp_write(s, stmt, &p->v[i], err);
+	store_release(s->st, stmt);
 	p->n = 0;
-	p->bytes = 0;
+	p->used = 0;
 	return rc;
 }
 
 static void stamps_free(struct stamps *p)
 {
-	size_t i;
-
-	for (i = 0; i < p->n; i++)
-		free(p->v[i]);
 	free(p->v);
+	free(p->blobs);
 	memset(p, 0, sizeof(*p));
 }
 
-/* Set aside the clocks of row k: (hlc, origin) wrote cols at cl over
- * bases, and over the clocks old it has now. */
-static int stamp_row(struct sealing *s, const struct repl_table *t, const struct rowkey *k,
-		     const void *old, size_t old_len, uint64_t cl, const struct cs_col *cols,
-		     const struct cs_base *bases, size_t ncols, int scope_too, lm_err *err)
+/* Room for one more stamp of at most ROWCLOCK_BLOB_MAX bytes. */
+static int stamps_room(struct stamps *p, lm_err *err)
+{
+	if (p->n == p->cap) {
+		size_t cap = p->cap ? 2 * p->cap : 1024;
+		struct stamp *v = realloc(p->v, cap * sizeof(*v));
+
+		if (v == NULL)
+			return lm_errf(err, "out of memory recording column clocks");
+		p->v = v;
+		p->cap = cap;
+	}
+	if (p->blobs_cap - p->used < ROWCLOCK_BLOB_MAX) {
+		size_t cap = p->blobs_cap ? 2 * p->blobs_cap : 64 * ROWCLOCK_BLOB_MAX;
+		uint8_t *b = realloc(p->blobs, cap);
+
+		if (b == NULL)
+			return lm_errf(err, "out of memory recording column clocks");
+		p->blobs = b;
+		p->blobs_cap = cap;
+	}
+	return 0;
+}
+
+/* Set aside the clocks of row k (repl_row entry rowid): the change set
+ * being written wrote cols at cl over bases, and over the clocks old it
+ * has now. */
+static int stamp_row(struct sealing *s, int64_t rowid, const struct rowkey *k, const void *old,
+		     size_t old_len, uint64_t cl, const struct cs_col *cols,
+		     const struct cs_base *bases, size_t ncols, lm_err *err)
 {
 	struct stamps *p = &s->stamps;
-	uint8_t blob[ROWCLOCK_BLOB_MAX];
-	size_t len, pk_len = strlen(k->json);
-	struct stamp *e, **grown;
+	struct stamp *e;
+	size_t len;
 
-	if (rowkey_clocks_after(s->st, k, old, old_len, cl, cols, bases, ncols, s->h.hlc,
-				s->h.origin, blob, &len, err) != 0)
+	if (stamps_room(p, err) != 0 ||
+	    rowkey_clocks_after(s->st, k, old, old_len, cl, cols, bases, ncols, s->h.hlc,
+				s->h.origin, p->blobs + p->used, &len, err) != 0)
 		return -1;
-	if (p->n == p->cap) {
-		grown = realloc(p->v, (p->cap ? 2 * p->cap : 1024) * sizeof(*p->v));
-		if (grown == NULL)
-			return lm_errf(err, "out of memory recording column clocks");
-		p->v = grown;
-		p->cap = p->cap ? 2 * p->cap : 1024;
-	}
-	e = malloc(sizeof(*e) + pk_len + 1 + len);
-	if (e == NULL)
-		return lm_errf(err, "out of memory recording column clocks");
-	e->table = t->name;
+	e = &p->v[p->n++];
+	e->rowid = rowid;
 	e->hlc = s->h.hlc;
-	e->scope_too = scope_too;
-	memcpy(e->pk, k->json, pk_len + 1);
-	e->clocks = (uint8_t *)e->pk + pk_len + 1;
-	e->clocks_len = len;
-	memcpy(e->clocks, blob, len);
-	p->v[p->n++] = e;
-	p->bytes += sizeof(*e) + pk_len + 1 + len;
-	return p->bytes > STAMPS_MAX ? stamps_flush(s, err) : 0;
+	e->at = p->used;
+	e->len = len;
+	p->used += len;
+	return p->used + p->n * sizeof(*e) > STAMPS_MAX ? stamps_flush(s, err) : 0;
 }
 
 static int begin_changeset(struct sealing *s, lm_err *err)
@@ -203,17 +240,17 @@ static void selects_free(struct sealing *s)
 	memset(s->selects, 0, sizeof(s->selects));
 }
 
-/* The values of the row's columns to ship, read from the table now; valid
- * until *stmt is reset (the caller does, with sqlite3_reset). */
+/* The values of the row's columns to ship, read from the table now: every
+ * one when whole, else those with a capture (bit i of captured: t->cols[i]);
+ * valid until *stmt is reset (the caller does, with sqlite3_reset). */
 static int read_columns(struct sealing *s, const struct repl_table *t, struct rowkey *k, int whole,
-			struct cs_col *cols, size_t *ncols, sqlite3_stmt **stmt, lm_err *err)
+			uint64_t captured, struct cs_col *cols, size_t *ncols, sqlite3_stmt **stmt,
+			lm_err *err)
 {
 	int ship[REGISTRY_MAX_COLS] = {0}, i, n = 0, step;
 
-	if (!whole && rowkey_captured_cols(s->st, t, k, ship, err) != 0)
-		return -1;
 	for (i = t->npk; i < t->ncols; i++)
-		ship[i] = i != t->scope_col && (whole || ship[i]);
+		ship[i] = i != t->scope_col && (whole || ((captured >> i) & 1));
 	*stmt = select_stmt(s, t, ship, err);
 	if (*stmt == NULL)
 		return -1;
@@ -253,26 +290,35 @@ static int add_row(struct sealing *s, const struct cs_row *row, lm_err *err)
 	return cs_writer_add_row(&s->w, row, err);
 }
 
-/* One captured row; clocks (clocks_len bytes) are its repl_row.clocks. */
-static int seal_row(struct sealing *s, const char *table, const char *key, int whole, uint64_t cl,
-		    int here, const void *clocks, size_t clocks_len, lm_err *err)
+/* One captured row r in the scope of group g. */
+static int seal_row(struct sealing *s, const struct pending_row *r, const struct pending_group *g,
+		    lm_err *err)
 {
-	const struct repl_table *t = table_cache_get(&s->tables, s->st, table, err);
+	const struct repl_table *t =
+	    r->t != NULL ? r->t : table_cache_get(&s->tables, s->st, r->tbl, err);
 	struct cs_col cols[REGISTRY_MAX_COLS];
 	struct cs_base bases[REGISTRY_MAX_COLS];
 	sqlite3_stmt *stmt = NULL;
 	struct cs_row row;
 	struct rowkey k;
 	size_t ncols = 0;
+	uint64_t cl = r->cl;
 	int rc, any = 0;
+	/* This write sets the row's scope register, deletes included, unless
+	 * it is the delete left behind in a scope the row has moved out of. */
+	int here = r->scope != NULL && r->scope_len == g->scope_len &&
+		   memcmp(r->scope, g->scope, g->scope_len) == 0;
 
-	if (t == NULL || rowkey_from_json(s->st, &k, table, key, err) != 0)
+	if (t == NULL || rowkey_from_json(s->st, &k, r->tbl, r->pk, err) != 0)
 		return -1;
-	rc = cl % 2 ? read_columns(s, t, &k, whole, cols, &ncols, &stmt, err) : 0;
+	if (!here && cl % 2 == 1)
+		cl--; /* the row has moved to another scope since: here it is deleted */
+	rc = cl % 2 ? read_columns(s, t, &k, g->whole, r->cols, cols, &ncols, &stmt, err) : 0;
 	/* Each column's base is its clock here before this write: the clocks
 	 * read with the captures, which the stamp below replaces. */
 	if (rc == 0 && ncols > 0)
-		rc = rowkey_bases(s->st, &k, clocks, clocks_len, cl, cols, ncols, bases, &any, err);
+		rc = rowkey_bases(s->st, &k, r->clocks, r->clocks_len, cl, cols, ncols, bases, &any,
+				  err);
 	if (rc == 0) {
 		memset(&row, 0, sizeof(row));
 		row.table = t->name;
@@ -284,13 +330,11 @@ static int seal_row(struct sealing *s, const char *table, const char *key, int w
 		row.ncols = ncols;
 		row.bases = any ? bases : NULL;
 		rc = add_row(s, &row, err);
-		/* This write sets the row's scope register, deletes included, unless
-		 * it is the delete left behind in a scope the row has moved out of.
-		 * Each row is stamped once per seal (in the scope it is in), so the
+		/* Each row is stamped once per seal (in the scope it is in), so the
 		 * clocks read with the captures are still the row's. */
 		if (rc == 0 && here)
-			rc = stamp_row(s, t, &k, clocks, clocks_len, cl, cols, row.bases, ncols,
-				       here, err);
+			rc = stamp_row(s, r->rowid, &k, r->clocks, r->clocks_len, cl, cols,
+				       row.bases, ncols, err);
 	}
 	if (stmt != NULL) {
 		sqlite3_reset(stmt);
@@ -309,114 +353,36 @@ static int next_scope(struct sealing *s, const char *scope, lm_err *err)
 	return 0;
 }
 
-/* Every pending row, grouped by scope (in scope order), each scope's rows in
- * the order they were first captured: one pass over the captures. A row
- * appears once per scope it has captures in; `whole` says the row was
- * inserted or deleted (else only the captured columns are shipped). Blob
- * scopes (nothing writes one on purpose) match no scope and are dropped, as
- * they always were. */
-#define PENDING_SQL                                                                                \
-	"SELECT coalesce(c.scope, r.scope) AS s, c.tbl, c.pk, max(c.col IS NULL), r.cl, "          \
-	"r.scope = coalesce(c.scope, r.scope), r.clocks "                                          \
-	"FROM repl_capture AS c NOT INDEXED JOIN repl_row AS r ON r.tbl = c.tbl AND r.pk = c.pk "  \
-	"WHERE typeof(s) = 'text' GROUP BY s, c.tbl, c.pk ORDER BY s, min(c.id)"
-
-/* The rows with a capture up to ?1, every capture of theirs included (a row
- * that moved has captures in two scopes, which must be sealed together). */
-#define CHOSEN_SQL "SELECT DISTINCT tbl, pk FROM repl_capture WHERE id <= ?1"
-
-/* The same as PENDING_SQL, for the chosen rows only. */
-#define PENDING_UPTO_SQL                                                                           \
-	"WITH k AS (" CHOSEN_SQL ") "                                                              \
-	"SELECT coalesce(c.scope, r.scope) AS s, c.tbl, c.pk, max(c.col IS NULL), r.cl, "          \
-	"r.scope = coalesce(c.scope, r.scope), r.clocks "                                          \
-	"FROM k JOIN repl_capture AS c INDEXED BY repl_capture_key ON c.tbl = k.tbl AND "          \
-	"c.pk = k.pk JOIN repl_row AS r ON r.tbl = c.tbl AND r.pk = c.pk "                         \
-	"WHERE typeof(s) = 'text' GROUP BY s, c.tbl, c.pk ORDER BY s, min(c.id)"
-
-#define DELETE_UPTO_SQL                                                                            \
-	"DELETE FROM repl_capture WHERE id IN (SELECT c.id FROM (" CHOSEN_SQL ") AS k JOIN "       \
-	"repl_capture AS c ON c.tbl = k.tbl AND c.pk = k.pk)"
-
-static int delete_upto(struct store *st, int64_t upto, lm_err *err)
+/* Seal the rows with a capture after capture id after and up to upto (0:
+ * no bound): each row once per scope it has captures in (pending.h), scope
+ * by scope, each scope's rows in the order they were first captured there.
+ * The captures past upto of those rows are deleted; the range is left to
+ * the caller, who deletes it at once. */
+static int seal_range(struct sealing *s, int64_t after, int64_t upto, lm_err *err)
 {
-	sqlite3_stmt *stmt = store_stmt(st, DELETE_UPTO_SQL, err);
+	struct pending p;
+	const struct pending_group *g, *prev = NULL;
+	size_t i;
 	int rc;
 
-	if (stmt == NULL)
-		return -1;
-	sqlite3_bind_int64(stmt, 1, upto);
-	rc = sqlite3_step(stmt);
-	store_release(st, stmt);
-	if (rc != SQLITE_DONE)
-		return lm_errf(err, "%s: clearing sealed captures: %s", st->path,
-			       sqlite3_errmsg(st->db));
-	return 0;
-}
-
-/* Seal the rows captured up to capture id upto, or every row when upto is 0. */
-static int seal_all(struct sealing *s, int64_t upto, lm_err *err)
-{
-	sqlite3_stmt *stmt;
-	char *scope = NULL;
-	size_t scope_len = 0;
-	int rc = 0, step = SQLITE_DONE;
-
-	stmt = store_stmt(s->st, upto ? PENDING_UPTO_SQL : PENDING_SQL, err);
-	if (stmt == NULL)
-		return -1;
-	if (upto)
-		sqlite3_bind_int64(stmt, 1, upto);
-	while (rc == 0 && (step = sqlite3_step(stmt)) == SQLITE_ROW) {
-		const char *sc = (const char *)sqlite3_column_text(stmt, 0);
-		size_t sc_len = (size_t)sqlite3_column_bytes(stmt, 0);
-		uint64_t cl = (uint64_t)sqlite3_column_int64(stmt, 4);
-		int here = sqlite3_column_int(stmt, 5);
-
-		if (sc == NULL) {
-			rc = lm_errf(err, "%s: listing the rows to seal: out of memory",
-				     s->st->path);
-			break;
-		}
-		/* Scopes are compared whole, as GROUP BY does, not as cut to fit
-		 * a header. */
-		if (scope == NULL || sc_len != scope_len || memcmp(sc, scope, sc_len) != 0) {
-			free(scope);
-			scope = malloc(sc_len + 1);
-			if (scope == NULL) {
-				rc = lm_errf(err, "out of memory");
-				break;
-			}
-			memcpy(scope, sc, sc_len + 1);
-			scope_len = sc_len;
-			rc = next_scope(s, scope, err);
-			if (rc != 0)
-				break;
-		}
-		/* The row has moved to another scope since: here it is deleted. */
-		if (!here && cl % 2 == 1)
-			cl--;
-		rc = seal_row(s, (const char *)sqlite3_column_text(stmt, 1),
-			      (const char *)sqlite3_column_text(stmt, 2),
-			      sqlite3_column_int(stmt, 3), cl, here, sqlite3_column_blob(stmt, 6),
-			      (size_t)sqlite3_column_bytes(stmt, 6), err);
+	rc = pending_load(&p, s->st, &s->tables, after, upto, err);
+	for (i = 0; rc == 0 && i < p.ngroups; i++, prev = g) {
+		g = p.order[i];
+		/* Scopes are compared whole, as grouping does, not as cut to fit a
+		 * header. */
+		if (prev == NULL || prev->scope_len != g->scope_len ||
+		    memcmp(prev->scope, g->scope, g->scope_len) != 0)
+			rc = next_scope(s, g->scope, err);
+		if (rc == 0)
+			rc = seal_row(s, &p.rows[g->row], g, err);
 	}
-	store_release(s->st, stmt);
-	free(scope);
-	/* A short list must not be sealed: the DELETE below clears every
-	 * capture, those of the rows left out included. */
-	if (rc == 0 && step != SQLITE_DONE)
-		rc = lm_errf(err, "%s: listing the rows to seal: %s", s->st->path,
-			     sqlite3_errstr(step));
 	if (rc == 0)
 		rc = finish_changeset(s, err);
 	if (rc == 0)
 		rc = stamps_flush(s, err);
 	if (rc == 0)
-		rc = upto ? delete_upto(s->st, upto, err)
-			  : store_exec(s->st, "DELETE FROM repl_capture", err);
-	if (rc == 0)
-		rc = clock_save(s->st, s->clock, err);
+		rc = pending_clear_later(&p, s->st, upto, err);
+	pending_free(&p);
 	return rc;
 }
 
@@ -437,23 +403,49 @@ int seal_has_pending(struct store *st, lm_err *err)
 	return pending;
 }
 
-static int seal_upto(struct store *st, const struct seal_key *key, uint64_t now_ms, int64_t upto,
-		     int *count, lm_err *err)
+/* The id of the captures-th capture after capture id after, or 0 when
+ * fewer are pending. */
+static int chunk_end(struct store *st, int64_t after, int captures, int64_t *upto, lm_err *err)
+{
+	sqlite3_stmt *stmt = store_stmt(
+	    st, "SELECT id FROM repl_capture WHERE id > ?1 ORDER BY id LIMIT 1 OFFSET ?2", err);
+	int rc;
+
+	if (stmt == NULL)
+		return -1;
+	sqlite3_bind_int64(stmt, 1, after);
+	sqlite3_bind_int(stmt, 2, captures - 1);
+	rc = sqlite3_step(stmt);
+	*upto = rc == SQLITE_ROW ? sqlite3_column_int64(stmt, 0) : 0;
+	store_release(st, stmt);
+	if (rc != SQLITE_ROW && rc != SQLITE_DONE)
+		return lm_errf(err, "%s: %s", st->path, sqlite3_errmsg(st->db));
+	return 0;
+}
+
+/* Seal the rows of the next captures captures after capture id after;
+ * *upto receives the last one's id, 0 when that took every capture left.
+ * *count grows by the change sets made. */
+static int seal_batch(struct store *st, const struct seal_key *key, uint64_t now_ms, int64_t after,
+		      int captures, int64_t *upto, int *count, lm_err *err)
 {
 	struct sealing s;
 	struct hlc clock;
 	int rc;
 
-	*count = 0;
 	memset(&s, 0, sizeof(s));
 	s.st = st;
 	s.key = key;
 	s.clock = &clock;
 	s.now_ms = now_ms;
 	s.count = count;
-	rc = clock_load(st, &clock, err);
+	rc = chunk_end(st, after, captures, upto, err);
 	if (rc == 0)
-		rc = seal_all(&s, upto, err);
+		rc = clock_load(st, &clock, err);
+	if (rc == 0)
+		rc = seal_range(&s, after, *upto, err);
+	if (rc == 0)
+		rc = clock_save(st, &clock, err);
 	cs_writer_free(&s.w);
 	stamps_free(&s.stamps);
 	selects_free(&s);
@@ -461,28 +453,48 @@ static int seal_upto(struct store *st, const struct seal_key *key, uint64_t now_
 	return rc;
 }
 
+static int clear_upto(struct store *st, int64_t upto, lm_err *err)
+{
+	sqlite3_stmt *stmt;
+	int step;
+
+	if (upto == 0) /* everything: SQLite empties the table without a search */
+		return store_exec(st, "DELETE FROM repl_capture", err);
+	stmt = store_stmt(st, "DELETE FROM repl_capture WHERE id <= ?1", err);
+	if (stmt == NULL)
+		return -1;
+	sqlite3_bind_int64(stmt, 1, upto);
+	step = sqlite3_step(stmt);
+	store_release(st, stmt);
+	if (step != SQLITE_DONE)
+		return lm_errf(err, "%s: clearing sealed captures: %s", st->path,
+			       sqlite3_errmsg(st->db));
+	return 0;
+}
+
+/* Seal every pending capture, a batch of SEAL_BATCH at a time: pending.h
+ * holds a batch in memory, about 250 bytes a row (SQL's sort spilled to
+ * disk instead). Each batch ends its change sets, as a chunk does, so only
+ * a backlog larger than a batch seals differently from one pass. The
+ * batches leave their captures for one DELETE at the end. */
+static int seal_everything(struct store *st, const struct seal_key *key, uint64_t now_ms,
+			   int *count, lm_err *err)
+{
+	int64_t after = INT64_MIN, upto;
+	int rc;
+
+	*count = 0;
+	do {
+		rc = seal_batch(st, key, now_ms, after, SEAL_BATCH, &upto, count, err);
+		after = upto;
+	} while (rc == 0 && upto != 0);
+	return rc == 0 ? clear_upto(st, 0, err) : -1;
+}
+
 int seal_pending_locked(struct store *st, const struct seal_key *key, uint64_t now_ms, int *count,
 			lm_err *err)
 {
-	return seal_upto(st, key, now_ms, 0, count, err);
-}
-
-/* The id of the captures-th pending capture, or 0 when there are no more. */
-static int chunk_end(struct store *st, int captures, int64_t *upto, lm_err *err)
-{
-	sqlite3_stmt *stmt =
-	    store_stmt(st, "SELECT id FROM repl_capture ORDER BY id LIMIT 1 OFFSET ?", err);
-	int rc;
-
-	if (stmt == NULL)
-		return -1;
-	sqlite3_bind_int(stmt, 1, captures - 1);
-	rc = sqlite3_step(stmt);
-	*upto = rc == SQLITE_ROW ? sqlite3_column_int64(stmt, 0) : 0;
-	store_release(st, stmt);
-	if (rc != SQLITE_ROW && rc != SQLITE_DONE)
-		return lm_errf(err, "%s: %s", st->path, sqlite3_errmsg(st->db));
-	return 0;
+	return seal_everything(st, key, now_ms, count, err);
 }
 
 int seal_pending_some(struct store *st, const struct seal_key *key, uint64_t now_ms, int captures,
@@ -495,9 +507,13 @@ int seal_pending_some(struct store *st, const struct seal_key *key, uint64_t now
 	*more = 0;
 	if (store_exec(st, "BEGIN IMMEDIATE", err) != 0)
 		return -1;
-	rc = captures > 0 ? chunk_end(st, captures, &upto, err) : 0;
-	if (rc == 0)
-		rc = seal_upto(st, key, now_ms, upto, count, err);
+	if (captures > 0) {
+		rc = seal_batch(st, key, now_ms, INT64_MIN, captures, &upto, count, err);
+		if (rc == 0)
+			rc = clear_upto(st, upto, err);
+	} else {
+		rc = seal_everything(st, key, now_ms, count, err);
+	}
 	if (rc == 0 && upto) {
 		rc = seal_has_pending(st, err);
 		*more = rc > 0;

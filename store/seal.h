@@ -39,7 +39,10 @@ int seal_pending_locked(struct store *st, const struct seal_key *key, uint64_t n
 int seal_has_pending(struct store *st, lm_err *err);
 
 /* Seal everything pending; *count receives the number of change sets made.
- * now_ms is the wall clock (the caller passes it so tests can steer time). */
+ * now_ms is the wall clock (the caller passes it so tests can steer time).
+ * A backlog of more than SEAL_BATCH (16384) captures is taken that many at a
+ * time within the one transaction, each batch ending its change sets as a
+ * chunk of seal_pending_some does (seal.c says why). */
 int seal_pending(struct store *st, const struct seal_key *key, uint64_t now_ms, int *count,
 		 lm_err *err);
 
