@@ -73,21 +73,6 @@ static int may_skip_all(struct store *st, lm_err *err)
 	return all;
 }
 
-static int schema_version(struct store *st, int64_t *v, lm_err *err)
-{
-	sqlite3_stmt *stmt = store_stmt(st, "PRAGMA schema_version", err);
-	int rc;
-
-	if (stmt == NULL)
-		return -1;
-	rc = sqlite3_step(stmt);
-	*v = rc == SQLITE_ROW ? sqlite3_column_int64(stmt, 0) : -1;
-	store_release(st, stmt);
-	if (rc != SQLITE_ROW)
-		return lm_errf(err, "%s: %s", st->path, sqlite3_errmsg(st->db));
-	return 0;
-}
-
 static int triggers_on(struct store *st, int on, lm_err *err)
 {
 	int now = -1;
@@ -107,7 +92,7 @@ int mergehook_quiet_begin(struct store *st, size_t bytes, int *quiet, lm_err *er
 	*quiet = 0;
 	if (bytes < st->quiet_min_bytes)
 		return 0;
-	if (schema_version(st, &v, err) != 0)
+	if (store_pragma_int(st, "PRAGMA schema_version", &v, err) != 0)
 		return -1;
 	if (v != st->quiet_at) {
 		int all = may_skip_all(st, err);

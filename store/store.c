@@ -460,19 +460,28 @@ int store_claim(struct store *st, const uint8_t site_id[32], lm_err *err)
 	return 0;
 }
 
-int store_data_version(struct store *st, uint64_t *version, lm_err *err)
+int store_pragma_int(struct store *st, const char *sql, int64_t *value, lm_err *err)
 {
-	sqlite3_stmt *stmt = store_stmt(st, "PRAGMA data_version", err);
+	sqlite3_stmt *stmt = store_stmt(st, sql, err);
 	int rc;
 
 	if (stmt == NULL)
 		return -1;
 	rc = sqlite3_step(stmt);
-	*version = rc == SQLITE_ROW ? (uint64_t)sqlite3_column_int64(stmt, 0) : 0;
+	*value = rc == SQLITE_ROW ? sqlite3_column_int64(stmt, 0) : 0;
 	store_release(st, stmt);
 	if (rc != SQLITE_ROW)
-		return lm_errf(err, "%s: %s", st->path, sqlite3_errmsg(st->db));
+		return lm_errf(err, "%s: %s: %s", st->path, sql, sqlite3_errmsg(st->db));
 	return 0;
+}
+
+int store_data_version(struct store *st, uint64_t *version, lm_err *err)
+{
+	int64_t v;
+	int rc = store_pragma_int(st, "PRAGMA data_version", &v, err);
+
+	*version = (uint64_t)v;
+	return rc;
 }
 
 int store_defer_checkpoints(struct store *st, lm_err *err)

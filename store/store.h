@@ -90,6 +90,9 @@ int store_defer_checkpoints(struct store *st, lm_err *err);
 /* A passive checkpoint: copies what no reader still needs, never waits. */
 int store_checkpoint(struct store *st, lm_err *err);
 
+/* The integer a statement like "PRAGMA schema_version" returns. */
+int store_pragma_int(struct store *st, const char *sql, int64_t *value, lm_err *err);
+
 /* PRAGMA data_version: changes when another connection commits. */
 int store_data_version(struct store *st, uint64_t *version, lm_err *err);
 
