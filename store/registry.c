@@ -215,6 +215,20 @@ static void sql_size_guard(struct sqlbuf *b, const struct repl_table *t)
 	sql_add(b, " > %d;\n", REGISTRY_ROW_MAX);
 }
 
+/* A row's scope names its change set (proto/changeset.h: 1 to CS_SCOPE_MAX
+ * bytes of text). One without would stop the site's sealing at the seal,
+ * long after its writer has gone: refuse it here. */
+static void sql_scope_guard(struct sqlbuf *b, const struct repl_table *t)
+{
+	const char *scope = t->cols[t->scope_col];
+
+	sql_add(b,
+		"SELECT RAISE(ABORT, 'lmsync: a replicated row needs a scope: text of 1 to %d "
+		"bytes in column %s') WHERE typeof(NEW.\"%s\") IS NOT 'text' OR "
+		"length(CAST(NEW.\"%s\" AS BLOB)) NOT BETWEEN 1 AND %d;\n",
+		CS_SCOPE_MAX, scope, scope, scope, CS_SCOPE_MAX);
+}
+
 static void sql_insert_trigger(struct sqlbuf *b, const struct repl_table *t)
 {
 	sql_add(b,
@@ -224,6 +238,7 @@ static void sql_insert_trigger(struct sqlbuf *b, const struct repl_table *t)
 	sql_owner_guard(b, t, "NEW");
 	sql_member_guard(b, t, "NEW");
 	sql_size_guard(b, t);
+	sql_scope_guard(b, t);
 	/* INSERT OR REPLACE into another scope replaces without firing the delete
 	 * trigger: record the old scope's loss first, as a delete would. */
 	sql_add(b,

@@ -18,7 +18,9 @@
  * change in repl_capture and keep the row's causal length in repl_row, in
  * the writer's own transaction, whoever the writer is (lmsync, the sqlite3
  * shell, anything). The triggers stay quiet while a merge applies remote
- * changes (repl_applying), and refuse changes to a row's key or scope.
+ * changes (repl_applying), refuse changes to a row's key or scope, and
+ * refuse a row whose scope is not text of 1 to CS_SCOPE_MAX bytes (it could
+ * never be sealed, and would hold up every capture after it).
  * A trigger of the user's own on a replicated table sees merged rows too;
  * one guarded like the capture triggers, by "WHEN NOT EXISTS (SELECT 1 FROM
  * repl_applying)", stays quiet during merges (store/mergehook.h).

@@ -128,6 +128,28 @@ static void test_key_and_scope_are_fixed(void **state)
 			 1);
 }
 
+/* A row without a scope would stop every later seal: refused at write
+ * time, with nothing captured, whoever writes it. */
+static void test_row_needs_a_scope(void **state)
+{
+	struct fixture *f = *state;
+	struct store *st = &f->st;
+	lm_err err;
+
+	assert_int_equal(store_exec(st, "INSERT INTO course(owner, id) VALUES ('o1', 'c5')", &err),
+			 -1);
+	assert_non_null(strstr(err.msg, "needs a scope"));
+	assert_int_equal(
+	    store_exec(st, "INSERT INTO course VALUES ('o1', 'c6', x'6e6574', 'x', 1)", &err), -1);
+	assert_int_equal(
+	    store_exec(st, "INSERT INTO course VALUES ('o1', 'c7', printf('%.129c', 's'), 'x', 1)",
+		       &err),
+	    -1);
+	assert_int_equal(count(st, "SELECT count(*) FROM repl_capture"), 0);
+	exec_ok(st, "INSERT INTO course VALUES ('o1', 'c8', printf('%.128c', 's'), 'x', 1)");
+	assert_int_equal(count(st, "SELECT count(*) FROM course"), 1);
+}
+
 static void test_owner_guard(void **state)
 {
 	struct fixture *f = *state;
@@ -205,6 +227,7 @@ int main(void)
 	    cmocka_unit_test_setup_teardown(test_capture_insert_update_delete, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_quiet_while_applying, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_key_and_scope_are_fixed, setup, teardown),
+	    cmocka_unit_test_setup_teardown(test_row_needs_a_scope, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_owner_guard, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_refusals, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_get_and_reinstall, setup, teardown),
