@@ -301,6 +301,34 @@ static void test_search_index_follows_merges(void **state)
 	assert_int_equal(replica_int(&f->b, "SELECT count(*) FROM lm_course_fts"), 0);
 }
 
+/* A store of domain version 1 kept the index by course key: installing
+ * again rebuilds it from lm_course, by rowid. */
+static void test_search_index_rebuilt_on_upgrade(void **state)
+{
+	struct fx *f = *state;
+	char id[COURSE_ID_LEN + 1];
+	lm_err err;
+
+	assert_int_equal(cfx_add(f, &f->a, id, "KOLS-skole", -1), 0);
+	assert_int_equal(cfx_add(f, &f->a, id, "Hjertekurs", -1), 0);
+	/* What version 1 left: an index with stray entries, not by rowid. */
+	assert_int_equal(replica_exec(&f->a,
+				      "DELETE FROM lm_course_fts; INSERT INTO lm_course_fts(rowid, "
+				      "owner, id, title) VALUES (99, 'x', 'y', 'Utdatert'); UPDATE "
+				      "meta SET value = '1' WHERE key = 'domain_version'",
+				      &err),
+			 0);
+	assert_int_equal(domain_installed(&f->a.st, &err), 0);
+	assert_int_equal(domain_install(&f->a.st, &err), 0);
+	assert_int_equal(domain_installed(&f->a.st, &err), 1);
+	assert_int_equal(replica_int(&f->a, "SELECT count(*) FROM lm_course_fts"), 2);
+	assert_int_equal(replica_int(&f->a, "SELECT count(*) FROM lm_course_fts f JOIN lm_course c "
+					    "ON c.rowid = f.rowid AND c.id = f.id"),
+			 2);
+	assert_string_equal(cfx_search(&f->a, "kols"), "KOLS-skole");
+	assert_string_equal(cfx_search(&f->a, "utdatert"), "");
+}
+
 static void test_find_by_prefix(void **state)
 {
 	struct fx *f = *state;
@@ -508,6 +536,8 @@ int main(void)
 	    cmocka_unit_test_setup_teardown(test_owner_and_membership, cfx_setup, cfx_teardown),
 	    cmocka_unit_test_setup_teardown(test_move_network, cfx_setup, cfx_teardown),
 	    cmocka_unit_test_setup_teardown(test_search_index_follows_merges, cfx_setup,
+					    cfx_teardown),
+	    cmocka_unit_test_setup_teardown(test_search_index_rebuilt_on_upgrade, cfx_setup,
 					    cfx_teardown),
 	    cmocka_unit_test_setup_teardown(test_find_by_prefix, cfx_setup, cfx_teardown),
 	    cmocka_unit_test_setup_teardown(test_search, cfx_setup, cfx_teardown),
