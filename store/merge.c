@@ -193,12 +193,20 @@ static sqlite3_stmt *row_stmt(struct merging *m, const struct repl_table *t, int
 	return store_stmt(m->st, e->sql, err);
 }
 
+/* In a quiet merge, the hooks that stand in for the skipped triggers, for
+ * a row just written or about to be deleted (mergehook.h). */
+static int row_hooks(struct merging *m, const struct repl_table *t, const struct rowkey *k,
+		     int deleting, lm_err *err)
+{
+	return m->quiet ? mergehook_row(m->st, t->name, k->json, deleting, err) : 0;
+}
+
 static int row_delete(struct merging *m, const struct repl_table *t, const struct rowkey *k,
 		      lm_err *err)
 {
 	sqlite3_stmt *stmt;
 
-	if (m->quiet && mergehook_row(m->st, t->name, k->json, 1, err) != 0)
+	if (row_hooks(m, t, k, 1, err) != 0)
 		return -1;
 	stmt = row_stmt(m, t, ROW_DELETE, 0, err);
 	if (stmt == NULL)
@@ -234,7 +242,7 @@ static int row_update(struct merging *m, const struct repl_table *t, const struc
 	bind_row(stmt, t, k, scope, v);
 	if (run(m->st, stmt, err) != 0)
 		return -1;
-	return m->quiet ? mergehook_row(m->st, t->name, k->json, 0, err) : 0;
+	return row_hooks(m, t, k, 0, err);
 }
 
 /* Make sure the row exists in scope with its key and the winning values:
@@ -254,7 +262,7 @@ static int row_ensure(struct merging *m, const struct repl_table *t, const struc
 	if (rc != SQLITE_DONE)
 		return lm_errf(err, "%s: %s", m->st->path, sqlite3_errmsg(m->st->db));
 	if (sqlite3_changes(m->st->db) > 0)
-		return m->quiet ? mergehook_row(m->st, t->name, k->json, 0, err) : 0;
+		return row_hooks(m, t, k, 0, err);
 	return row_update(m, t, k, scope, v, err);
 }
 

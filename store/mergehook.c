@@ -64,11 +64,9 @@ static int may_skip_all(struct store *st, lm_err *err)
 		all = (sql != NULL && strstr(sql, QUIET_GUARD) != NULL) ||
 		      (name != NULL && tbl != NULL && hooked(st, tbl, name));
 	}
-	if (all && rc != SQLITE_DONE) {
-		store_release(st, stmt);
-		return lm_errf(err, "%s: reading the triggers: %s", st->path,
-			       sqlite3_errmsg(st->db));
-	}
+	if (all && rc != SQLITE_DONE)
+		all =
+		    lm_errf(err, "%s: reading the triggers: %s", st->path, sqlite3_errmsg(st->db));
 	store_release(st, stmt);
 	return all;
 }

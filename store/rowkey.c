@@ -252,23 +252,6 @@ void rowkey_free(struct rowkey *k)
 	memset(k, 0, sizeof(*k));
 }
 
-int rowkey_captured(struct store *st, const struct rowkey *k, const char *col)
-{
-	sqlite3_stmt *stmt;
-	int found;
-
-	stmt =
-	    store_stmt(st, "SELECT 1 FROM repl_capture WHERE tbl = ? AND pk = ? AND col = ?", NULL);
-	if (stmt == NULL)
-		return 0;
-	sqlite3_bind_text(stmt, 1, k->table, -1, SQLITE_STATIC);
-	sqlite3_bind_text(stmt, 2, k->json, -1, SQLITE_STATIC);
-	sqlite3_bind_text(stmt, 3, col, -1, SQLITE_STATIC);
-	found = sqlite3_step(stmt) == SQLITE_ROW;
-	store_release(st, stmt);
-	return found;
-}
-
 /* SELECT of the shipped columns of t, the key as ?1, ?2, ... */
 static int select_sql(const struct repl_table *t, const int *ship, char *sql, size_t cap,
 		      lm_err *err)
@@ -426,10 +409,8 @@ const struct repl_table *table_cache_get(struct table_cache *c, struct store *st
 		if (strcmp(c->t[i]->name, table) == 0)
 			return c->t[i];
 	for (i = 0; i < c->nabsent; i++)
-		if (strcmp(c->absent[i], table) == 0) {
-			lm_errf(err, "table '%s' is not replicated here", table);
-			return NULL;
-		}
+		if (strcmp(c->absent[i], table) == 0)
+			goto absent;
 	if (c->n == (int)(sizeof(c->t) / sizeof(c->t[0]))) {
 		lm_errf(err, "more than %d replicated tables", c->n);
 		return NULL;
@@ -440,17 +421,19 @@ const struct repl_table *table_cache_get(struct table_cache *c, struct store *st
 		return NULL;
 	}
 	rc = registry_find(st, table, t, err);
-	if (rc != 1) {
-		free(t);
-		if (rc == 0 && c->nabsent < (int)(sizeof(c->absent) / sizeof(c->absent[0])) &&
-		    strlen(table) < sizeof(c->absent[0]))
-			snprintf(c->absent[c->nabsent++], sizeof(c->absent[0]), "%s", table);
-		if (rc == 0)
-			lm_errf(err, "table '%s' is not replicated here", table);
-		return NULL;
+	if (rc == 1) {
+		c->t[c->n++] = t;
+		return t;
 	}
-	c->t[c->n++] = t;
-	return t;
+	free(t);
+	if (rc < 0)
+		return NULL;
+	if (c->nabsent < (int)(sizeof(c->absent) / sizeof(c->absent[0])) &&
+	    strlen(table) < sizeof(c->absent[0]))
+		snprintf(c->absent[c->nabsent++], sizeof(c->absent[0]), "%s", table);
+absent:
+	lm_errf(err, "table '%s' is not replicated here", table);
+	return NULL;
 }
 
 void table_cache_free(struct table_cache *c)

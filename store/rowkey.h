@@ -36,9 +36,6 @@ void rowkey_free(struct rowkey *k);
 void rowkey_bind(sqlite3_stmt *stmt, int first, const struct rowkey *k);
 void cs_value_bind(sqlite3_stmt *stmt, int index, const struct cs_value *v);
 
-/* 1 when a capture of column col of this row is pending. */
-int rowkey_captured(struct store *st, const struct rowkey *k, const char *col);
-
 /* SELECT the columns marked in ship[] (indexes into t->cols) of the row; hand
  * *stmt back with store_release. */
 int rowkey_select(struct store *st, const struct repl_table *t, const struct rowkey *k,
