@@ -13,4 +13,9 @@ void dom_now(char out[32]);
 /* Column i of stmt's row as text into out; NULL reads as "". */
 void dom_col_text(sqlite3_stmt *stmt, int i, char *out, size_t cap);
 
+/* arr (*cap elements of size bytes) with room for element n: arr itself,
+ * or moved to twice the room (16 at first) when full; NULL when out of
+ * memory, arr and *cap as they were. */
+void *dom_grow(void *arr, int *cap, int n, size_t size);
+
 #endif

@@ -113,15 +113,12 @@ static int query(struct store *st, enum rep_by by, const char *network, const ch
 			snprintf(a->total.label, sizeof(a->total.label), "total");
 			continue;
 		}
-		if (a->n == cap) {
-			cap = cap ? 2 * cap : 16;
-			rows = realloc(a->rows, (size_t)cap * sizeof(*rows));
-			if (rows == NULL) {
-				sqlite3_finalize(stmt);
-				return lm_errf(err, "out of memory for the report");
-			}
-			a->rows = rows;
+		rows = dom_grow(a->rows, &cap, a->n, sizeof(*rows));
+		if (rows == NULL) {
+			sqlite3_finalize(stmt);
+			return lm_errf(err, "out of memory for the report");
 		}
+		a->rows = rows;
 		read_row(stmt, &a->rows[a->n]);
 		label_row(st, by, &a->rows[a->n]);
 		a->n++;
@@ -233,13 +230,9 @@ int rep_completeness(struct store *st, const char *network, const char *period,
 	while ((rc = sqlite3_step(stmt)) == SQLITE_ROW) {
 		struct rep_member *m;
 
-		if (*n == cap) {
-			cap = cap ? 2 * cap : 16;
-			grown = realloc(list, (size_t)cap * sizeof(*list));
-			if (grown == NULL)
-				break;
-			list = grown;
-		}
+		if ((grown = dom_grow(list, &cap, *n, sizeof(*list))) == NULL)
+			break;
+		list = grown;
 		m = &list[(*n)++];
 		memset(m, 0, sizeof(*m));
 		dom_col_text(stmt, 0, m->org, sizeof(m->org));
@@ -411,13 +404,9 @@ int rep_agreements(struct store *st, const char *date, struct rep_pair **out, in
 	while ((rc = sqlite3_step(stmt)) == SQLITE_ROW) {
 		struct rep_pair *p;
 
-		if (*n == cap) {
-			cap = cap ? 2 * cap : 16;
-			grown = realloc(list, (size_t)cap * sizeof(*list));
-			if (grown == NULL)
-				break;
-			list = grown;
-		}
+		if ((grown = dom_grow(list, &cap, *n, sizeof(*list))) == NULL)
+			break;
+		list = grown;
 		p = &list[(*n)++];
 		memset(p, 0, sizeof(*p));
 		dom_col_text(stmt, 0, p->hf, sizeof(p->hf));
