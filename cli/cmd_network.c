@@ -159,6 +159,23 @@ static int resolve(struct store *st, const char *arg, char *id, size_t cap)
 	return EXIT_OK;
 }
 
+/* For a command of one NETWORK: EXIT_OK with st open and the network's
+ * id, or the exit code with st closed. */
+static int open_network(struct cli *cli, int argc, char **argv, const char *usage, struct store *st,
+			char id[NETWORK_ID_MAX + 1])
+{
+	int rc;
+
+	if (optind != argc - 1)
+		return cli_usage(&cmd_network, "%s", usage);
+	if (cli_open_domain(cli, st, "networks") != EXIT_OK)
+		return EXIT_FAIL;
+	rc = resolve(st, argv[optind], id, NETWORK_ID_MAX + 1);
+	if (rc != EXIT_OK)
+		store_close(st);
+	return rc;
+}
+
 static int show_cmd(struct cli *cli, int argc, char **argv)
 {
 	char id[NETWORK_ID_MAX + 1], host[DOM_TEXT_SHORT + 1];
@@ -170,18 +187,13 @@ static int show_cmd(struct cli *cli, int argc, char **argv)
 
 	memset(&l, 0, sizeof(l));
 	rc = json_option(argc, argv, &l.as_json);
+	if (rc == EXIT_OK)
+		rc = open_network(cli, argc, argv, "network show takes one NETWORK", &st, id);
 	if (rc != EXIT_OK)
 		return rc;
-	if (optind != argc - 1)
-		return cli_usage(&cmd_network, "network show takes one NETWORK");
-	if (cli_open_domain(cli, &st, "networks") != EXIT_OK)
-		return EXIT_FAIL;
-	rc = resolve(&st, argv[optind], id, sizeof(id));
-	if (rc == EXIT_OK && network_get(&st, id, &n, &err) != 1)
-		rc = cli_fail("%s", err.msg);
-	if (rc != EXIT_OK) {
+	if (network_get(&st, id, &n, &err) != 1) {
 		store_close(&st);
-		return rc;
+		return cli_fail("%s", err.msg);
 	}
 	org_name(&st, n.host, host, sizeof(host));
 	if (l.as_json) {
@@ -359,17 +371,11 @@ static int member_list_cmd(struct cli *cli, int argc, char **argv)
 
 	memset(&l, 0, sizeof(l));
 	rc = json_option(argc, argv, &l.as_json);
+	if (rc == EXIT_OK)
+		rc =
+		    open_network(cli, argc, argv, "network member list takes one NETWORK", &st, id);
 	if (rc != EXIT_OK)
 		return rc;
-	if (optind != argc - 1)
-		return cli_usage(&cmd_network, "network member list takes one NETWORK");
-	if (cli_open_domain(cli, &st, "networks") != EXIT_OK)
-		return EXIT_FAIL;
-	rc = resolve(&st, argv[optind], id, sizeof(id));
-	if (rc != EXIT_OK) {
-		store_close(&st);
-		return rc;
-	}
 	if (l.as_json) {
 		json_init(&l.j, stdout);
 		json_array_begin(&l.j);
