@@ -62,7 +62,7 @@ import time
 # bytecode into the source tree.
 sys.dont_write_bytecode = True
 from lmbench import (COLUMNS, INSERT_SQL, Bench, BenchError, all_connected,  # noqa: E402
-                     connect, latency, make_row, median, mib, msgpack, pct,
+                     connect, latency, make_row, median, mib, msgpack, pair, pct,
                      run_bench, throughput, verdict, wait_until)
 from pgcluster import PgCluster, psycopg2_module  # noqa: E402
 
@@ -291,28 +291,6 @@ def wait_site_rows(bench, site, base_rowid, want, timeout, alive):
             time.sleep(0.002)
     finally:
         r.close()
-
-
-def pair(bench, prefix, hub):
-    """Sites A and B, through hub (or direct if hub is None), running and
-    in session. Returns (a, b, toward): toward is the peer A sends to."""
-    a = bench.new_site(prefix + "a")
-    b = bench.new_site(prefix + "b")
-    if hub:
-        for s in (a, b):
-            bench.peer(s, hub, hub=True)
-            bench.peer(hub, s)
-        toward = hub
-    else:
-        bench.peer(a, b)
-        bench.peer(b, a)
-        toward = b
-    bench.start(a)
-    bench.start(b)
-    wait_until("%s: sessions ready" % prefix, 30,
-               lambda: all_connected(bench, a, 1) and all_connected(bench, b, 1),
-               alive=lambda: bench.check_alive(*([a, b] + ([hub] if hub else []))))
-    return a, b, toward
 
 
 def settle(bench, *sites):

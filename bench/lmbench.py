@@ -494,3 +494,28 @@ def run_bench(name, body, cleanups, keep_env, prefix="lmsync-bench."):
             print("%s: kept %s" % (name, root), file=sys.stderr)
         else:
             shutil.rmtree(root, ignore_errors=True)
+
+
+def pair(bench, prefix, hub):
+    """Sites A and B, through hub (or direct if hub is None), running and
+    in session; the hub is started here unless it runs already. Returns
+    (a, b, toward): toward is the peer A sends to."""
+    a = bench.new_site(prefix + "a")
+    b = bench.new_site(prefix + "b")
+    if hub:
+        for s in (a, b):
+            bench.peer(s, hub, hub=True)
+            bench.peer(hub, s)
+        if hub not in bench.procs:
+            bench.start(hub)
+        toward = hub
+    else:
+        bench.peer(a, b)
+        bench.peer(b, a)
+        toward = b
+    bench.start(a)
+    bench.start(b)
+    wait_until("%s: sessions ready" % prefix, 30,
+               lambda: all_connected(bench, a, 1) and all_connected(bench, b, 1),
+               alive=lambda: bench.check_alive(*([a, b] + ([hub] if hub else []))))
+    return a, b, toward

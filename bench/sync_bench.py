@@ -42,29 +42,13 @@ import time
 # bytecode into the source tree.
 sys.dont_write_bytecode = True
 from lmbench import (Bench, all_connected, connect, latency,  # noqa: E402
-                     make_row, mib, msgpack, pct, run_bench, throughput,
+                     make_row, mib, msgpack, pair, pct, run_bench, throughput,
                      verdict, wait_until, INSERT_SQL)
 
 
 def pair_phase(bench, label, hub, args, rng, key_prefix):
     """A -> hub -> B (hub set) or A -> B (hub None): throughput, latency."""
-    a = bench.new_site(key_prefix + "a")
-    b = bench.new_site(key_prefix + "b")
-    if hub:
-        for s in (a, b):
-            bench.peer(s, hub, hub=True)
-            bench.peer(hub, s)
-        bench.start(hub)
-        toward = hub
-    else:
-        bench.peer(a, b)
-        bench.peer(b, a)
-        toward = b
-    bench.start(a)
-    bench.start(b)
-    wait_until("%s: sessions ready" % label, 30,
-               lambda: all_connected(bench, a, 1) and all_connected(bench, b, 1),
-               alive=lambda: bench.check_alive(*([a, b] + ([hub] if hub else []))))
+    a, b, toward = pair(bench, key_prefix, hub)
 
     rows = [make_row(rng, "%s-kurs-%07d" % (key_prefix, i)) for i in range(args.rows)]
     changes = [make_row(rng, "%s-endring-%05d" % (key_prefix, i))
