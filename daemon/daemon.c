@@ -8,9 +8,6 @@
 #include "daemon/daemon.h"
 
 #include <signal.h>
-#ifdef __GLIBC__
-#include <malloc.h>
-#endif
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -18,11 +15,11 @@
 
 #include "daemon/lock.h"
 #include "daemon/log.h"
+#include "daemon/sealer.h"
 #include "daemon/sync.h"
 #include "domain/schema.h"
 #include "proto/siteid.h"
 #include "store/cslog.h"
-#include "store/seal.h"
 
 static void on_signal(uv_signal_t *h, int signum)
 {
@@ -68,8 +65,6 @@ int daemon_reload_peers(struct daemon *d, lm_err *err)
 
 #define TICK_MS 250
 
-/* Local writes, by lmsync or any other SQLite client, leave captures behind;
- * sealing turns them into signed change sets in the log. */
 uint64_t daemon_wall_ms(void)
 {
 	struct timespec ts;
@@ -78,59 +73,15 @@ uint64_t daemon_wall_ms(void)
 	return (uint64_t)ts.tv_sec * 1000 + (uint64_t)ts.tv_nsec / 1000000;
 }
 
-/* Change sets sealed at once after which freed memory goes back to the
- * system (about 1 MB of envelopes). */
-#define SEAL_TRIM_AFTER 16
-
-/* Captures sealed per transaction: a bulk write goes out in chunks of about
- * 3 MB of change sets, the first within tens of milliseconds of its commit,
- * while the rest is sealed on later loop turns. */
-#define SEAL_CHUNK 4096
-
-static void on_seal_more(uv_timer_t *t)
-{
-	daemon_log_check(t->data);
-}
-
-static void seal_local_changes(struct daemon *d)
-{
-	struct seal_key key = {d->key.public_key, d->key.secret_key};
-	lm_err err;
-	int pending, count = 0, more = 0;
-
-	pending = seal_has_pending(&d->store, &err);
-	if (pending < 0)
-		log_error("store", "cannot look for local changes error=\"%s\"", err.msg);
-	if (pending <= 0) {
-		d->sealing = 0;
-		return;
-	}
-	if (seal_pending_some(&d->store, &key, daemon_wall_ms(), SEAL_CHUNK, &count, &more, &err) !=
-	    0)
-		log_error("store", "sealing local changes failed error=\"%s\"", err.msg);
-	else
-		log_debug("store", "sealed local changes changesets=%d more=%d", count, more);
-	d->sealing = more;
-	d->sealed_in_run += count;
-	if (more && d->seal_more_ready)
-		uv_timer_start(&d->seal_more, on_seal_more, 0, 0);
-	if (more)
-		return;
-#ifdef __GLIBC__
-	/* Sealing a bulk write allocates many small blocks at once; glibc keeps
-	 * freed heap resident unless asked, and an idle daemon should be small. */
-	if (d->sealed_in_run >= SEAL_TRIM_AFTER)
-		malloc_trim(0);
-#endif
-	d->sealed_in_run = 0;
-}
-
+/* Local writes, by lmsync or any other SQLite client, leave captures behind;
+ * sealing (on the sealer's thread) turns them into signed change sets in
+ * the log, which the peers are then pumped from. */
 void daemon_log_check(struct daemon *d)
 {
 	int64_t last;
 	lm_err err;
 
-	seal_local_changes(d);
+	sealer_kick(&d->sealer);
 	if (cslog_last_id(&d->store, &last, &err) != 0) {
 		log_error("store", "cannot read the log error=\"%s\"", err.msg);
 		return;
@@ -348,11 +299,6 @@ static int start_loop(struct daemon *d, lm_err *err)
 		return lm_errf(err, "cannot start the event loop: %s", uv_strerror(rc));
 	d->flush.data = d;
 	d->flush_ready = 1;
-	rc = uv_timer_init(&d->loop, &d->seal_more);
-	if (rc < 0)
-		return lm_errf(err, "cannot start the event loop: %s", uv_strerror(rc));
-	d->seal_more.data = d;
-	d->seal_more_ready = 1;
 	watch_wal(d);
 	return control_start(&d->control, d, d->sd.control, err);
 }
@@ -361,6 +307,7 @@ int daemon_open(struct daemon *d, const struct daemon_options *opt, lm_err *err)
 {
 	memset(d, 0, sizeof(*d));
 	d->lock_fd = -1;
+	sealer_init(&d->sealer, d);
 	if (load_identity(d, opt, err) != 0 || open_store(d, err) != 0)
 		return -1;
 	return start_loop(d, err);
@@ -400,8 +347,6 @@ void daemon_stop(struct daemon *d, const char *why)
 	close_if_open((uv_handle_t *)&d->tick);
 	if (d->flush_ready)
 		close_if_open((uv_handle_t *)&d->flush);
-	if (d->seal_more_ready)
-		close_if_open((uv_handle_t *)&d->seal_more);
 	if (d->wal_watching) {
 		close_if_open((uv_handle_t *)&d->wal_watch);
 		close_if_open((uv_handle_t *)&d->recheck);
@@ -414,12 +359,14 @@ void daemon_stop(struct daemon *d, const char *why)
 void daemon_close(struct daemon *d)
 {
 	if (d->loop.data != NULL) {
-		/* Handles closed by daemon_stop need one more turn to finish. */
+		/* Handles closed by daemon_stop, and a chunk being sealed, need
+		 * more turns to finish. */
 		daemon_stop(d, "shutdown");
 		uv_run(&d->loop, UV_RUN_DEFAULT);
 		if (uv_loop_close(&d->loop) != 0)
 			log_warn("daemon", "event loop closed with handles still open");
 	}
+	sealer_close(&d->sealer);
 	store_close(&d->store);
 	lock_release(d->lock_fd);
 	site_key_wipe(&d->key);

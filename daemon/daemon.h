@@ -18,6 +18,7 @@
 #include "conf/sitedir.h"
 #include "daemon/control.h"
 #include "daemon/link.h"
+#include "daemon/sealer.h"
 #include "daemon/session.h"
 #include "store/peer.h"
 #include "store/store.h"
@@ -41,10 +42,7 @@ struct daemon {
 	uv_check_t flush;	 /* after the reads of a loop turn: merge what came */
 	int flush_ready;
 	uv_timer_t recheck;   /* after a WAL event, until the commit shows */
-	uv_timer_t seal_more; /* the next chunk of a bulk write, next loop turn */
-	int seal_more_ready;
-	int sealing;	   /* captures are left after the last chunk */
-	int sealed_in_run; /* change sets sealed since the bulk write began */
+	struct sealer sealer; /* seals local changes on a worker thread */
 	int recheck_left;
 	int wal_watching;
 	uint64_t data_version; /* PRAGMA data_version when last looked */

@@ -1132,5 +1132,5 @@ void sync_report(struct session *s, uint64_t barrier, struct sync_report *r)
 	 * are) have more to receive. */
 	r->in_step = y->heads_done && y->idle && y->inflight == 0 && y->marked >= barrier &&
 		     r->refused_there == 0 && r->to_send == 0 && r->to_receive == 0 &&
-		     y->rx_msgs == 0 && !s->d->sealing;
+		     y->rx_msgs == 0 && !sealer_active(&s->d->sealer);
 }
