@@ -17,6 +17,7 @@
 #include "daemon/log.h"
 #include "daemon/sealer.h"
 #include "daemon/sync.h"
+#include "daemon/walwatch.h"
 #include "domain/schema.h"
 #include "proto/siteid.h"
 #include "store/cslog.h"
@@ -92,24 +93,6 @@ void daemon_log_check(struct daemon *d)
 	sync_log_grew(d);
 }
 
-/* Another connection committed (data_version moved): look for captures.
- * Returns 1 when it had. */
-static int check_other_writers(struct daemon *d)
-{
-	uint64_t v;
-	lm_err err;
-
-	if (store_data_version(&d->store, &v, &err) != 0) {
-		log_error("store", "cannot read data_version error=\"%s\"", err.msg);
-		return 0;
-	}
-	if (v == d->data_version)
-		return 0;
-	d->data_version = v;
-	daemon_log_check(d);
-	return 1;
-}
-
 static void on_flush(uv_check_t *h)
 {
 	struct daemon *d = h->data;
@@ -129,59 +112,6 @@ void daemon_flush_soon(struct daemon *d)
 		uv_check_start(&d->flush, on_flush);
 }
 
-#define RECHECK_TRIES 100 /* 1 ms apart: a commit's fsync on a slow disk */
-
-static void on_recheck(uv_timer_t *t)
-{
-	struct daemon *d = t->data;
-
-	if (check_other_writers(d) || --d->recheck_left <= 0)
-		uv_timer_stop(t);
-}
-
-static void on_wal_change(uv_fs_event_t *h, const char *file, int events, int status)
-{
-	struct daemon *d = h->data;
-	const char *base = strrchr(d->sd.store, '/');
-	size_t n;
-
-	(void)events;
-	base = base ? base + 1 : d->sd.store;
-	n = strlen(base);
-	/* Only the store's WAL: the directory also holds logs and sockets. */
-	if (status != 0 || file == NULL || strncmp(file, base, n) != 0 ||
-	    strcmp(file + n, "-wal") != 0)
-		return;
-	/* The writer writes its frames first and commits after (fsync, then the
-	 * WAL index in shared memory, which no event announces): until the
-	 * commit shows, look again every millisecond for a while. */
-	if (!check_other_writers(d) && !uv_is_active((uv_handle_t *)&d->recheck)) {
-		d->recheck_left = RECHECK_TRIES;
-		uv_timer_start(&d->recheck, on_recheck, 1, 1);
-	}
-}
-
-/* A commit by any client writes the WAL: watching it makes a write by the
- * sqlite3 shell reach peers at once, not at the next tick. The directory is
- * watched, not the file, because SQLite creates the WAL only on the first
- * write and removes it when the last connection closes. Only a speed-up:
- * the tick looks too, so a platform without inotify loses nothing else. */
-static void watch_wal(struct daemon *d)
-{
-	if (uv_timer_init(&d->loop, &d->recheck) != 0)
-		return;
-	d->recheck.data = d;
-	if (uv_fs_event_init(&d->loop, &d->wal_watch) != 0) {
-		uv_close((uv_handle_t *)&d->recheck, NULL);
-		return;
-	}
-	d->wal_watch.data = d;
-	d->wal_watching = 1;
-	if (uv_fs_event_start(&d->wal_watch, on_wal_change, d->sd.dir, 0) != 0)
-		log_warn("store", "cannot watch %s; local writes are noticed every %d ms",
-			 d->sd.dir, TICK_MS);
-}
-
 static void on_tick(uv_timer_t *t)
 {
 	struct daemon *d = t->data;
@@ -193,7 +123,7 @@ static void on_tick(uv_timer_t *t)
 	for (s = d->sessions; s; s = s->next)
 		session_tick(s, now);
 	link_tick_all(d, now);
-	check_other_writers(d);
+	walwatch_check(&d->walwatch);
 	daemon_log_check(d);
 	/* Off the path of any one change: a commit never waits for a checkpoint. */
 	if (store_checkpoint(&d->store, &err) != 0)
@@ -299,7 +229,7 @@ static int start_loop(struct daemon *d, lm_err *err)
 		return lm_errf(err, "cannot start the event loop: %s", uv_strerror(rc));
 	d->flush.data = d;
 	d->flush_ready = 1;
-	watch_wal(d);
+	walwatch_start(&d->walwatch, d);
 	return control_start(&d->control, d, d->sd.control, err);
 }
 
@@ -347,10 +277,7 @@ void daemon_stop(struct daemon *d, const char *why)
 	close_if_open((uv_handle_t *)&d->tick);
 	if (d->flush_ready)
 		close_if_open((uv_handle_t *)&d->flush);
-	if (d->wal_watching) {
-		close_if_open((uv_handle_t *)&d->wal_watch);
-		close_if_open((uv_handle_t *)&d->recheck);
-	}
+	walwatch_stop(&d->walwatch);
 	close_if_open((uv_handle_t *)&d->sig_term);
 	close_if_open((uv_handle_t *)&d->sig_int);
 	close_if_open((uv_handle_t *)&d->sig_hup);

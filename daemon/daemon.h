@@ -19,6 +19,7 @@
 #include "daemon/control.h"
 #include "daemon/link.h"
 #include "daemon/sealer.h"
+#include "daemon/walwatch.h"
 #include "daemon/session.h"
 #include "store/peer.h"
 #include "store/store.h"
@@ -37,14 +38,11 @@ struct daemon {
 	int nsessions;
 
 	uv_tcp_t listener;
-	uv_timer_t tick;	 /* housekeeping: timeouts, keepalives, redials */
-	uv_fs_event_t wal_watch; /* the store's WAL: another client committed */
-	uv_check_t flush;	 /* after the reads of a loop turn: merge what came */
+	uv_timer_t tick;	  /* housekeeping: timeouts, keepalives, redials */
+	struct walwatch walwatch; /* the store's WAL: another client committed */
+	uv_check_t flush;	  /* after the reads of a loop turn: merge what came */
 	int flush_ready;
-	uv_timer_t recheck;   /* after a WAL event, until the commit shows */
-	struct sealer sealer; /* seals local changes on a worker thread */
-	int recheck_left;
-	int wal_watching;
+	struct sealer sealer;  /* seals local changes on a worker thread */
 	uint64_t data_version; /* PRAGMA data_version when last looked */
 	int64_t log_last_id;   /* the newest log entry peers were pumped for */
 	uint64_t barrier;      /* the latest `sync --wait` barrier */
