@@ -127,6 +127,29 @@ test_kill_9_mid_stream_loses_nothing() {
 		fail "c holds a note twice"
 }
 
+# lmsyncd seals a bulk write chunk by chunk on a worker thread: SIGTERM in
+# the middle lets the chunk being sealed finish, exits 0, and the next start
+# seals the rest, each row once. Status is asked in the middle: the loop
+# answers while the worker seals.
+test_sigterm_mid_seal_stops_cleanly_and_resumes() {
+	local hub a b c left
+	hub_and_sites
+	for s in "$hub" "$a" "$b"; do start_daemon "$s"; done
+	write "$a" 1 40000 region
+	wait_for 60 at_least 1 "$hub" "SELECT count(*) FROM changeset" || fail "the hub got nothing"
+	expect_rc 0 lm "$a" status
+	stop_daemon "$a"
+	contains "$(tail -1 "$a/daemon.log")" "stopped"
+	left=$(sql "$a" "SELECT count(*) FROM repl_capture")
+	[ "$left" -gt 0 ] || echo "    (A had sealed everything before SIGTERM)"
+	start_daemon "$a"
+	converge 120 "$a" "$b"
+	expect_rc 0 lm "$a" sync --wait --timeout 60
+	exactly 0 "$a" "SELECT count(*) FROM repl_capture" || fail "A left captures unsealed"
+	[ "$(count "$b")" = 40000 ] || fail "b holds $(count "$b") notes, not 40000"
+	[ "$(sql "$b" "SELECT count(DISTINCT id) FROM note")" = 40000 ] || fail "b holds a note twice"
+}
+
 test_site_outside_a_scope_never_holds_it() {
 	local hub a b c scope
 	hub_and_sites
