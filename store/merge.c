@@ -12,6 +12,7 @@
 
 #include <sodium.h>
 #include <stdarg.h>
+#include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -40,8 +41,9 @@ struct merging {
 	const struct merge_options *opt;
 	struct hlc clock;
 	struct table_cache tables;
-	struct changeset *cs; /* decoded batch; cs[i].body NULL when undecodable */
-	int *verified;	      /* 1 when cs[i] is authenticated */
+	const struct repl_table *last_table; /* the table row_table found last */
+	struct changeset *cs;		     /* decoded batch; cs[i].body NULL when undecodable */
+	int *verified;			     /* 1 when cs[i] is authenticated */
 	size_t n;
 	struct sql_memo { /* statements on replicated tables, as built */
 		const struct repl_table *t;
@@ -299,13 +301,18 @@ static int conflict_record(struct store *st, const struct rowkey *k, const char 
 	return 0;
 }
 
-/* The index of a value column (neither key nor scope) by name, or -1. */
+/* The index of a value column (neither key nor scope) by name, or -1. It
+ * runs for every column of every row (policy check, merge, clocks): the
+ * byte after a name of len bytes rules most columns out without a strlen. */
 static int col_by_name(const struct repl_table *t, const char *name, size_t len)
 {
 	int i;
 
+	if (len == 0 || len >= sizeof(t->cols[0]))
+		return -1;
 	for (i = t->npk; i < t->ncols; i++)
-		if (strlen(t->cols[i]) == len && memcmp(t->cols[i], name, len) == 0 &&
+		if (t->cols[i][len] == '\0' && t->cols[i][0] == name[0] &&
+		    memcmp(t->cols[i], name, len) == 0 && memchr(name, '\0', len) == NULL &&
 		    i != t->scope_col)
 			return i;
 	return -1;
@@ -542,7 +549,10 @@ static int merge_columns(struct merging *m, const struct repl_table *t, const st
 {
 	size_t j;
 
-	memset(v, 0, sizeof(*v));
+	/* Only t's columns are ever read: clearing all REGISTRY_MAX_COLS was
+	 * a cost of every row. */
+	memset(v->win, 0, (size_t)t->ncols * sizeof(v->win[0]));
+	v->cols = 0;
 	for (j = 0; j < row->ncols; j++) {
 		const struct cs_col *c = &row->cols[j];
 		int i = col_index(t, c), wins, cmp = 1;
@@ -610,9 +620,12 @@ static int apply_new_row(struct merging *m, const struct repl_table *t, const st
 	struct row_state rs;
 	struct row_values v;
 
-	memset(&rs, 0, sizeof(rs));
+	/* The state of t's columns only (the rest is never read): a full
+	 * struct row_state is 6 kB, cleared for every new row. */
+	memset(&rs, 0, offsetof(struct row_state, clocks));
+	memset(rs.clocks.c, 0, (size_t)t->ncols * sizeof(rs.clocks.c[0]));
 	rs.cl = row->cl;
-	snprintf(rs.scope, sizeof(rs.scope), "%s", cs->h.scope);
+	memcpy(rs.scope, cs->h.scope, strlen(cs->h.scope) + 1); /* both CS_SCOPE_MAX + 1 */
 	rs.scope_hlc = cs->h.hlc;
 	memcpy(rs.scope_origin, cs->h.origin, CS_KEY_LEN);
 	if (merge_columns(m, t, k, row, cs, &rs.clocks, &v, err) != 0 ||
@@ -683,16 +696,32 @@ static int apply_row(struct merging *m, const struct repl_table *t, const struct
 	return row_update(m, t, k, NULL, &v, err);
 }
 
+/* The registered table row names, or NULL when there is none (or on
+ * error). A change set's rows mostly name one table, so the last one
+ * found is tried first, by its name's bytes (wire names hold no NUL). */
+static const struct repl_table *row_table(struct merging *m, const struct cs_row *row, lm_err *err)
+{
+	char name[CS_NAME_MAX + 1];
+	const struct repl_table *t = m->last_table;
+
+	if (t != NULL && row->table_len < sizeof(t->name) && t->name[row->table_len] == '\0' &&
+	    memcmp(t->name, row->table, row->table_len) == 0)
+		return t;
+	snprintf(name, sizeof(name), "%.*s", (int)row->table_len, row->table);
+	t = table_cache_get(&m->tables, m->st, name, err);
+	if (t != NULL)
+		m->last_table = t;
+	return t;
+}
+
 static int merge_row(struct merging *m, const struct changeset *cs, const struct cs_row *row,
 		     lm_err *err)
 {
-	char name[CS_NAME_MAX + 1];
 	const struct repl_table *t;
 	struct rowkey k;
 	int rc;
 
-	snprintf(name, sizeof(name), "%.*s", (int)row->table_len, row->table);
-	t = table_cache_get(&m->tables, m->st, name, err);
+	t = row_table(m, row, err);
 	/* check_policy let it through: a table a relay does not replicate. */
 	if (t == NULL && m->opt->relay)
 		return 0;
@@ -715,7 +744,7 @@ static int merge_row(struct merging *m, const struct changeset *cs, const struct
 static int check_policy(struct merging *m, const struct changeset *cs, enum member_role *need,
 			char *why, size_t cap)
 {
-	char name[CS_NAME_MAX + 1], hex[2 * CS_KEY_LEN + 1];
+	char hex[2 * CS_KEY_LEN + 1];
 	const struct repl_table *t;
 	size_t r, c;
 	lm_err err;
@@ -725,22 +754,21 @@ static int check_policy(struct merging *m, const struct changeset *cs, enum memb
 	for (r = 0; r < cs->nrows; r++) {
 		const struct cs_row *row = &cs->rows[r];
 
-		snprintf(name, sizeof(name), "%.*s", (int)row->table_len, row->table);
-		t = table_cache_get(&m->tables, m->st, name, &err);
+		t = row_table(m, row, &err);
 		if (t == NULL && m->opt->relay)
 			continue; /* a hub stores and forwards what it does not replicate */
 		if (t == NULL)
-			return snprintf(why, cap, "row %zu: table '%s' is not replicated here", r,
-					name),
+			return snprintf(why, cap, "row %zu: table '%.*s' is not replicated here", r,
+					(int)row->table_len, row->table),
 			       -1;
 		if ((int)row->npk != t->npk)
 			return snprintf(why, cap, "row %zu: %s has a key of %d values, not %zu", r,
-					name, t->npk, row->npk),
+					t->name, t->npk, row->npk),
 			       -1;
 		for (c = 0; c < row->ncols; c++)
 			if (col_index(t, &row->cols[c]) < 0)
 				return snprintf(why, cap, "row %zu: %s has no column '%.*s'", r,
-						name, (int)row->cols[c].name_len,
+						t->name, (int)row->cols[c].name_len,
 						row->cols[c].name),
 				       -1;
 		if (t->policy == POLICY_ADMIN &&
@@ -749,7 +777,7 @@ static int check_policy(struct merging *m, const struct changeset *cs, enum memb
 			return snprintf(why, cap,
 					"row %zu: %s rows live in the scope their key names, and "
 					"this one is in another",
-					r, name),
+					r, t->name),
 			       -1;
 		if (t->policy == POLICY_ADMIN)
 			*need = ROLE_ADMIN;
@@ -759,7 +787,7 @@ static int check_policy(struct merging *m, const struct changeset *cs, enum memb
 			return snprintf(why, cap,
 					"row %zu: %s rows belong to the site named in their key, "
 					"and this one is not the origin's",
-					r, name),
+					r, t->name),
 			       -1;
 	}
 	return 0;
