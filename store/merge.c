@@ -1153,11 +1153,75 @@ static size_t batch_bytes(const size_t *lens, size_t n)
 	return sum;
 }
 
+/* A large merge dirties about twice its envelopes' bytes of pages (the
+ * rows, repl_row and their indexes), all held until its commit. With
+ * SQLite's default 2 MB page cache they spill to the WAL and are read back
+ * as the indexes are written again further on: merging 100,000 rows in one
+ * transaction (68 MB of envelopes) ran about 7 % faster with a cache that
+ * holds them. So for the transaction the cache may grow to that size, up
+ * to MERGE_CACHE_MAX_KIB, and is set back after it (SQLite then frees the
+ * pages beyond the old size). *saved is the size to restore, or 0 when the
+ * cache was left as it was. */
+#define MERGE_CACHE_MIN_KIB 2048 /* about SQLite's default */
+#define MERGE_CACHE_MAX_KIB (256 * 1024)
+
+/* The value of a pragma, prepared afresh: SQLite puts the cache size in
+ * the program when it prepares the query, so a cached one could be stale. */
+static int pragma_now(struct store *st, const char *sql, int64_t *v, lm_err *err)
+{
+	sqlite3_stmt *stmt;
+	int rc;
+
+	if (sqlite3_prepare_v2(st->db, sql, -1, &stmt, NULL) != SQLITE_OK)
+		return lm_errf(err, "%s: %s", st->path, sqlite3_errmsg(st->db));
+	rc = sqlite3_step(stmt);
+	*v = rc == SQLITE_ROW ? sqlite3_column_int64(stmt, 0) : 0;
+	sqlite3_finalize(stmt);
+	if (rc != SQLITE_ROW)
+		return lm_errf(err, "%s: %s: %s", st->path, sql, sqlite3_errmsg(st->db));
+	return 0;
+}
+
+static int cache_grow(struct store *st, size_t bytes, int64_t *saved, lm_err *err)
+{
+	int64_t now, page, kib, want = (int64_t)(bytes / 1024) * 2;
+	char sql[64];
+
+	*saved = 0;
+	if (want <= MERGE_CACHE_MIN_KIB)
+		return 0; /* a small merge: SQLite's default will do */
+	if (want > MERGE_CACHE_MAX_KIB)
+		want = MERGE_CACHE_MAX_KIB;
+	if (pragma_now(st, "PRAGMA cache_size", &now, err) != 0 ||
+	    pragma_now(st, "PRAGMA page_size", &page, err) != 0)
+		return -1;
+	/* Negative: KiB; positive: pages. */
+	kib = now < 0 ? -now : now * (page / 1024);
+	if (now == 0 || kib >= want)
+		return 0;
+	snprintf(sql, sizeof(sql), "PRAGMA cache_size = -%lld", (long long)want);
+	if (store_exec(st, sql, err) != 0)
+		return -1;
+	*saved = now;
+	return 0;
+}
+
+static int cache_restore(struct store *st, int64_t saved, lm_err *err)
+{
+	char sql[64];
+
+	if (saved == 0)
+		return 0;
+	snprintf(sql, sizeof(sql), "PRAGMA cache_size = %lld", (long long)saved);
+	return store_exec(st, sql, err);
+}
+
 static int attempt(struct store *st, const uint8_t *const *envelopes, const size_t *lens, size_t n,
 		   const struct merge_options *opt, struct merge_outcome *out,
 		   const struct refusal *refused, size_t nrefused, struct refusal *hit, lm_err *err)
 {
 	struct merging m;
+	int64_t cache = 0;
 	int rc;
 
 	memset(&m, 0, sizeof(m));
@@ -1173,7 +1237,9 @@ static int attempt(struct store *st, const uint8_t *const *envelopes, const size
 		release(&m);
 		return lm_errf(err, "out of memory merging %zu change sets", n);
 	}
-	rc = store_exec(st, "BEGIN IMMEDIATE", err);
+	rc = cache_grow(st, batch_bytes(lens, n), &cache, err);
+	if (rc == 0)
+		rc = store_exec(st, "BEGIN IMMEDIATE", err);
 	if (rc == 0)
 		rc = seal_first(st, opt, err);
 	if (rc == 0)
@@ -1192,6 +1258,14 @@ static int attempt(struct store *st, const uint8_t *const *envelopes, const size
 		rc = store_exec(st, "DELETE FROM repl_applying; COMMIT", err);
 	if (rc != 0)
 		sqlite3_exec(st->db, "ROLLBACK", NULL, NULL, NULL);
+	if (cache != 0) {
+		lm_err back;
+
+		if (cache_restore(st, cache, &back) != 0 && rc == 0) {
+			*err = back;
+			rc = -1;
+		}
+	}
 	if (m.quiet) {
 		lm_err on;
 
