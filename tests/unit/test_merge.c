@@ -38,6 +38,7 @@
 
 #include "proto/changeset.h"
 #include "store/cslog.h"
+#include "store/mergehook.h"
 #include "store/registry.h"
 #include "store/rowclock.h"
 #include "tests/support/replica.h"
@@ -1481,6 +1482,52 @@ static void test_large_seal_splits(void **state)
 	replica_assert_same("column winners", &f->a, &f->b, replica_dump_clocks);
 }
 
+/* The page cache size seen while a merge writes rows (a merge hook). */
+static int note_cache_size(struct store *st, const char *key_json, int deleting, void *ctx,
+			   lm_err *err)
+{
+	int64_t *seen = ctx;
+	sqlite3_stmt *stmt;
+
+	(void)key_json;
+	(void)deleting;
+	if (sqlite3_prepare_v2(st->db, "PRAGMA cache_size", -1, &stmt, NULL) != SQLITE_OK)
+		return lm_errf(err, "%s", sqlite3_errmsg(st->db));
+	if (sqlite3_step(stmt) == SQLITE_ROW)
+		*seen = sqlite3_column_int64(stmt, 0);
+	sqlite3_finalize(stmt);
+	return 0;
+}
+
+/* A large merge holds its pages in a larger page cache for its
+ * transaction, and gives the connection its own size back after it; a
+ * cache already large enough is left alone. */
+static void test_large_merge_grows_the_cache_for_itself(void **state)
+{
+	struct fx *f = *state;
+	int64_t seen = 0;
+	lm_err err;
+
+	replica_sqlf(
+	    &f->a, "WITH RECURSIVE i(v) AS (SELECT 1 UNION ALL SELECT v + 1 FROM i WHERE v < 3000) "
+		   "INSERT INTO note(id, scope, body, n) SELECT printf('rad-%%05d', v), 'net', "
+		   "printf('%%0900d', v), v FROM i");
+	assert_true(seal(f, &f->a) >= 40); /* about 2.7 MB of envelopes */
+	replica_sqlf(&f->c, "%s", "PRAGMA cache_size = -100000");
+	replica_sqlf(&f->b, "%s", "PRAGMA cache_size = 300"); /* pages, 1.2 MB */
+	if (mergehook_add(&f->b.st, "note", "lm_test_cache_", note_cache_size, &seen, &err) != 0 ||
+	    mergehook_add(&f->c.st, "note", "lm_test_cache_", note_cache_size, &seen, &err) != 0)
+		fail_msg("%s", err.msg);
+	pull(f, &f->b, &f->a);
+	assert_true(seen <= -5000); /* in KiB: twice the envelopes */
+	assert_int_equal(replica_qint(&f->b, "PRAGMA cache_size"), 300);
+	replica_assert_same("tables", &f->a, &f->b, replica_dump_tables);
+	pull(f, &f->c, &f->a);
+	assert_int_equal(seen, -100000);
+	assert_int_equal(replica_qint(&f->c, "PRAGMA cache_size"), -100000);
+	replica_assert_same("tables", &f->a, &f->c, replica_dump_tables);
+}
+
 /* A row too large for any change set, written by some client, gets a clear
  * error; it must not stop everything else the site writes from replicating. */
 static void test_oversized_row_does_not_block(void **state)
@@ -1861,6 +1908,8 @@ int main(void)
 	    cmocka_unit_test_setup_teardown(test_old_clock_blobs_record_as_before, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_seal_in_chunks, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_large_seal_splits, setup, teardown),
+	    cmocka_unit_test_setup_teardown(test_large_merge_grows_the_cache_for_itself, setup,
+					    teardown),
 	    cmocka_unit_test_setup_teardown(test_oversized_row_does_not_block, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_preexisting_rows_replicate, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_relay_without_the_table, setup, teardown),
