@@ -1165,23 +1165,6 @@ static size_t batch_bytes(const size_t *lens, size_t n)
 #define MERGE_CACHE_MIN_KIB 2048 /* about SQLite's default */
 #define MERGE_CACHE_MAX_KIB (256 * 1024)
 
-/* The value of a pragma, prepared afresh: SQLite puts the cache size in
- * the program when it prepares the query, so a cached one could be stale. */
-static int pragma_now(struct store *st, const char *sql, int64_t *v, lm_err *err)
-{
-	sqlite3_stmt *stmt;
-	int rc;
-
-	if (sqlite3_prepare_v2(st->db, sql, -1, &stmt, NULL) != SQLITE_OK)
-		return lm_errf(err, "%s: %s", st->path, sqlite3_errmsg(st->db));
-	rc = sqlite3_step(stmt);
-	*v = rc == SQLITE_ROW ? sqlite3_column_int64(stmt, 0) : 0;
-	sqlite3_finalize(stmt);
-	if (rc != SQLITE_ROW)
-		return lm_errf(err, "%s: %s: %s", st->path, sql, sqlite3_errmsg(st->db));
-	return 0;
-}
-
 static int cache_grow(struct store *st, size_t bytes, int64_t *saved, lm_err *err)
 {
 	int64_t now, page, kib, want = (int64_t)(bytes / 1024) * 2;
@@ -1192,8 +1175,8 @@ static int cache_grow(struct store *st, size_t bytes, int64_t *saved, lm_err *er
 		return 0; /* a small merge: SQLite's default will do */
 	if (want > MERGE_CACHE_MAX_KIB)
 		want = MERGE_CACHE_MAX_KIB;
-	if (pragma_now(st, "PRAGMA cache_size", &now, err) != 0 ||
-	    pragma_now(st, "PRAGMA page_size", &page, err) != 0)
+	if (store_pragma_fresh(st, "PRAGMA cache_size", &now, err) != 0 ||
+	    store_pragma_fresh(st, "PRAGMA page_size", &page, err) != 0)
 		return -1;
 	/* Negative: KiB; positive: pages. */
 	kib = now < 0 ? -now : now * (page / 1024);

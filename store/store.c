@@ -196,7 +196,7 @@ int store_exec(struct store *st, const char *sql, lm_err *err)
 	return 0;
 }
 
-static int query_int(struct store *st, const char *sql, int *out, lm_err *err)
+int store_pragma_fresh(struct store *st, const char *sql, int64_t *value, lm_err *err)
 {
 	sqlite3_stmt *stmt;
 	int rc;
@@ -204,10 +204,9 @@ static int query_int(struct store *st, const char *sql, int *out, lm_err *err)
 	if (sqlite3_prepare_v2(st->db, sql, -1, &stmt, NULL) != SQLITE_OK)
 		return lm_errf(err, "%s: %s", st->path, sqlite3_errmsg(st->db));
 	rc = sqlite3_step(stmt);
-	if (rc == SQLITE_ROW)
-		*out = sqlite3_column_int(stmt, 0);
-	else
-		lm_errf(err, "%s: %s", st->path, sqlite3_errmsg(st->db));
+	*value = rc == SQLITE_ROW ? sqlite3_column_int64(stmt, 0) : 0;
+	if (rc != SQLITE_ROW)
+		lm_errf(err, "%s: %s: %s", st->path, sql, sqlite3_errmsg(st->db));
 	sqlite3_finalize(stmt);
 	return rc == SQLITE_ROW ? 0 : -1;
 }
@@ -219,7 +218,11 @@ int store_schema_latest(void)
 
 int store_schema_version(struct store *st, int *version, lm_err *err)
 {
-	return query_int(st, "PRAGMA user_version", version, err);
+	int64_t v;
+	int rc = store_pragma_fresh(st, "PRAGMA user_version", &v, err);
+
+	*version = (int)v;
+	return rc;
 }
 
 static int migrate_one(struct store *st, int from, lm_err *err)

@@ -93,6 +93,10 @@ int store_checkpoint(struct store *st, lm_err *err);
 /* The integer a statement like "PRAGMA schema_version" returns. */
 int store_pragma_int(struct store *st, const char *sql, int64_t *value, lm_err *err);
 
+/* The same, prepared afresh rather than from the statement cache: SQLite
+ * builds some values (PRAGMA cache_size) into the statement. */
+int store_pragma_fresh(struct store *st, const char *sql, int64_t *value, lm_err *err);
+
 /* PRAGMA data_version: changes when another connection commits. */
 int store_data_version(struct store *st, uint64_t *version, lm_err *err);
 
