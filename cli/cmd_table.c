@@ -33,7 +33,11 @@ const struct cli_command cmd_table = {
     "        --policy POLICY     who may write a row:\n"
     "            owner  only the site whose id (64 hex digits) is in the first key\n"
     "                   column; every site checks this the same way\n"
-    "            scope  any site that may write the row's scope\n"
+    "            scope  any site that may write the row's scope; a row's scope is\n"
+    "                   last writer wins, so such a site may also move a row\n"
+    "                   of another scope into its own: to keep rows where they\n"
+    "                   are, tie the key to the scope with a CHECK (see\n"
+    "                   docs/DECISIONS.md, \"Merge\")\n"
     "            admin  only the scope's administrators; the first key column\n"
     "                   names the scope the row lives in\n"
     "      In a governed scope (NAME@ROOT) the writer must also be an admin or\n"
@@ -133,6 +137,10 @@ static int table_register_cmd(struct cli *cli, int argc, char **argv)
 	       repl_policy_name(policy));
 	printf("Every write to it is now captured for replication, whoever makes it; rows "
 	       "already in it replicate too.\n");
+	if (policy == POLICY_SCOPE)
+		printf("Policy scope: any site that may write a scope may also move a row of "
+		       "another scope into it, unless a CHECK ties each row's key to its scope "
+		       "(docs/DECISIONS.md, \"Merge\").\n");
 	return EXIT_OK;
 }
 

