@@ -389,6 +389,12 @@ int store_open(struct store *st, const char *path, enum store_mode mode, lm_err 
 		store_close(st);
 		return -1;
 	}
+	/* Before anything is written: a new file takes its page size now. */
+	if (mode == STORE_CREATE &&
+	    store_exec(st, "PRAGMA page_size = " STORE_PAGE_SIZE_TEXT, err) != 0) {
+		store_close(st);
+		return -1;
+	}
 	if (configure(st, err) != 0 || migrate(st, err) != 0 ||
 	    logfile_open(st, mode == STORE_CREATE, err) != 0) {
 		store_close(st);

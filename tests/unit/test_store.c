@@ -150,6 +150,8 @@ static void test_connection_settings(void **state)
 	/* synchronous=FULL is 2. */
 	pragma_text(f->st.db, "PRAGMA synchronous", value, sizeof(value));
 	assert_string_equal(value, "2");
+	pragma_text(f->st.db, "PRAGMA page_size", value, sizeof(value));
+	assert_string_equal(value, STORE_PAGE_SIZE_TEXT);
 	assert_int_equal(store_schema_version(&f->st, &version, &err), 0);
 	assert_int_equal(version, store_schema_latest());
 
@@ -170,6 +172,7 @@ static void test_connection_settings(void **state)
 static void test_open_migrates_version_0(void **state)
 {
 	struct fixture *f = *state;
+	char value[32];
 	FILE *fp;
 	int version = -1;
 	lm_err err;
@@ -181,6 +184,10 @@ static void test_open_migrates_version_0(void **state)
 	assert_int_equal(store_schema_version(&f->st, &version, &err), 0);
 	assert_int_equal(version, store_schema_latest());
 	assert_int_equal(store_meta_set(&f->st, "k", "v", &err), 0);
+	/* Only a store lmsync creates gets STORE_PAGE_SIZE; one it opens keeps
+	 * the page size it has (SQLite's default here). */
+	pragma_text(f->st.db, "PRAGMA page_size", value, sizeof(value));
+	assert_string_equal(value, "4096");
 }
 
 static void test_newer_schema_refused(void **state)
