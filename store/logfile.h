@@ -4,7 +4,7 @@
  * Envelopes of LOGFILE_MIN_ENVELOPE bytes or more are appended to a file
  * beside the store, `<store>-log` (e.g. store.db-log); the changeset table
  * names each one by (at, len). In the B-tree such an envelope would be
- * written twice, to the WAL and again by the checkpoint, in 4 kB overflow
+ * written twice, to the WAL and again by the checkpoint, in overflow
  * pages; the file takes it once.
  *
  * The file starts with LOGFILE_MAGIC; envelopes follow back to back.
