@@ -85,6 +85,29 @@ new_site() {
 	echo "$dir"
 }
 
+# sql DIR QUERY: the sqlite3 shell on DIR's store, waiting while lmsyncd writes.
+sql() {
+	sqlite3 -cmd ".timeout 10000" "$1/store.db" "$2"
+}
+
+# exactly N DIR QUERY: the query's result is N.
+exactly() {
+	[ "$(sql "$2" "$3")" = "$1" ]
+}
+
+NOTE_SQL="CREATE TABLE note (id TEXT NOT NULL PRIMARY KEY, scope TEXT NOT NULL DEFAULT '', body TEXT, n INTEGER)"
+
+# note_site NAME: a kommune site with the replicated table note (policy
+# scope), which any SQLite client may write. Prints DIR.
+note_site() {
+	local dir
+	dir=$(new_site "$1" kommune)
+	sql "$dir" "$NOTE_SQL" || fail "create note in $1"
+	lm "$dir" table register note --key id --scope scope --policy scope >/dev/null ||
+		fail "register note in $1"
+	echo "$dir"
+}
+
 # set_network DIR KEY VALUE: set a [network] key in DIR/lmsync.conf.
 set_network() {
 	sed -i "/^\[network\]/a $2 = $3" "$1/lmsync.conf"

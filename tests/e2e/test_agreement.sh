@@ -7,10 +7,6 @@
 # shellcheck source=lib.sh
 . "$(dirname "$0")/lib.sh" "$@"
 
-sql() {
-	sqlite3 -cmd ".timeout 10000" "$1/store.db" "$2"
-}
-
 # A valid national identity number (fødselsnummer), for the guard.
 FNR=$(python3 -c '
 w1 = [3, 7, 6, 1, 8, 9, 4, 5, 2]

@@ -6,10 +6,6 @@
 # shellcheck source=lib.sh
 . "$(dirname "$0")/lib.sh" "$@"
 
-sql() {
-	sqlite3 -cmd ".timeout 10000" "$1/store.db" "$2"
-}
-
 # network DIR NAME DISPLAY: a network made as its root site would (the
 # `lmsync network` command is someone else's); prints its id.
 network() {

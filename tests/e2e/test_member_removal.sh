@@ -9,31 +9,11 @@
 # shell; every wait is bounded.
 . "$(dirname "$0")/lib.sh" "$@"
 
-NOTE_SQL="CREATE TABLE note (id TEXT NOT NULL PRIMARY KEY, scope TEXT NOT NULL DEFAULT '', body TEXT, n INTEGER)"
-
-sql() {
-	sqlite3 -cmd ".timeout 10000" "$1/store.db" "$2"
-}
-
-# site NAME: a site with the replicated table note (policy scope).
-site() {
-	local dir
-	dir=$(new_site "$1" kommune)
-	sql "$dir" "$NOTE_SQL" || fail "create note in $1"
-	lm "$dir" table register note --key id --scope scope --policy scope >/dev/null ||
-		fail "register note in $1"
-	echo "$dir"
-}
-
 # write DIR FROM TO PREFIX: notes PREFIX-FROM..PREFIX-TO in S, one transaction.
 write() {
 	sql "$1" "WITH RECURSIVE c(i) AS (SELECT $2 UNION ALL SELECT i + 1 FROM c WHERE i < $3)
 		INSERT INTO note(id, scope, body, n) SELECT '$4-' || i, '$S', 'Samling ' || i, i FROM c" ||
 		fail "write $4-$2..$3 at $(basename "$1")"
-}
-
-exactly() {
-	[ "$(sql "$2" "$3")" = "$1" ]
 }
 
 # The scope's replicated tables, as a checksum to compare sites by.
@@ -63,9 +43,9 @@ m_unlisted() {
 # sets hub, a, b, m, S, mid and mhex.
 setup() {
 	hub=$(new_site hub hub) || exit 1
-	a=$(site a) || exit 1
-	b=$(site b) || exit 1
-	m=$(site m) || exit 1
+	a=$(note_site a) || exit 1
+	b=$(note_site b) || exit 1
+	m=$(note_site m) || exit 1
 	hub_for "$hub" "$a" "$b" "$m"
 	S=$(lm "$a" scope create gruppe) || fail "scope create"
 	mid=$(lm "$m" id)
@@ -176,9 +156,9 @@ test_removed_across_two_hubs() {
 	local h1 h2 s
 	h1=$(new_site h1 hub) || exit 1
 	h2=$(new_site h2 hub) || exit 1
-	a=$(site a) || exit 1
-	b=$(site b) || exit 1
-	m=$(site m) || exit 1
+	a=$(note_site a) || exit 1
+	b=$(note_site b) || exit 1
+	m=$(note_site m) || exit 1
 	hub_for "$h1" "$a" "$b"
 	hub_for "$h2" "$m"
 	connect_sites "$h1" "$h2"

@@ -5,25 +5,13 @@
 # (any SQLite client may write a replicated table).
 . "$(dirname "$0")/lib.sh" "$@"
 
-NOTE_SQL="CREATE TABLE note (id TEXT NOT NULL PRIMARY KEY, scope TEXT NOT NULL DEFAULT '', body TEXT, n INTEGER)"
-
-# site NAME: a site with the replicated table note (policy scope).
-site() {
-	local dir
-	dir=$(new_site "$1" kommune)
-	sql "$dir" "$NOTE_SQL" || fail "create note in $1"
-	lm "$dir" table register note --key id --scope scope --policy scope >/dev/null ||
-		fail "register note in $1"
-	echo "$dir"
-}
-
 # hub_and_sites: a hub and the sites a, b and c, which know only the hub; sets
 # the caller's hub, a, b and c.
 hub_and_sites() {
 	hub=$(new_site hub hub) || exit 1
-	a=$(site a) || exit 1
-	b=$(site b) || exit 1
-	c=$(site c) || exit 1
+	a=$(note_site a) || exit 1
+	b=$(note_site b) || exit 1
+	c=$(note_site c) || exit 1
 	hub_for "$hub" "$a" "$b" "$c"
 }
 
@@ -36,19 +24,9 @@ write() {
 		fail "write rows $2..$3 at $1"
 }
 
-# sql DIR QUERY: the sqlite3 shell on DIR's store, waiting while lmsyncd writes.
-sql() {
-	sqlite3 -cmd ".timeout 10000" "$1/store.db" "$2"
-}
-
 # at_least N DIR QUERY: the query's number is N or more.
 at_least() {
 	[ "$(sql "$2" "$3")" -ge "$1" ]
-}
-
-# exactly N DIR QUERY
-exactly() {
-	[ "$(sql "$2" "$3")" = "$1" ]
 }
 
 dump() {
@@ -215,8 +193,8 @@ test_change_set_altered_at_the_hub_is_rejected() {
 test_grant_after_the_writes_sends_them() {
 	local hub a b scope
 	hub=$(new_site hub hub) || exit 1
-	a=$(site a) || exit 1
-	b=$(site b) || exit 1
+	a=$(note_site a) || exit 1
+	b=$(note_site b) || exit 1
 	hub_for "$hub" "$a" "$b"
 	for s in "$hub" "$a" "$b"; do start_daemon "$s"; done
 	scope=$(lm "$a" scope create sent) || fail "scope create"
@@ -238,8 +216,8 @@ test_hubs_peer_with_hubs() {
 	local h1 h2 a b scope
 	h1=$(new_site h1 hub) || exit 1
 	h2=$(new_site h2 hub) || exit 1
-	a=$(site a) || exit 1
-	b=$(site b) || exit 1
+	a=$(note_site a) || exit 1
+	b=$(note_site b) || exit 1
 	hub_for "$h1" "$a"
 	hub_for "$h2" "$b"
 	connect_sites "$h1" "$h2"
