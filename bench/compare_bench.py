@@ -64,7 +64,7 @@ import time
 sys.dont_write_bytecode = True
 from lmbench import (COLUMNS, INSERT_SQL, Bench, BenchError, all_connected,  # noqa: E402
                      connect, latency, make_row, median, mib, msgpack, pair, pct,
-                     run_bench, throughput, verdict, wait_until)
+                     run_bench, star, throughput, verdict, wait_until)
 from pgcluster import PgCluster, psycopg2_module  # noqa: E402
 
 SECTIONS = ("merge", "stream", "latency", "bootstrap", "scale")
@@ -332,6 +332,13 @@ def section_merge(args):
             "batched": rate(batched.group(1)), "batched_name": batched.group(1)}
 
 
+def rotation(rep):
+    """The three runs of a repetition, in a different order each time, so
+    that none gets the machine's quiet or busy moments more often."""
+    return [("hub", "direct", "pg"), ("pg", "hub", "direct"),
+            ("direct", "pg", "hub")][rep % 3]
+
+
 def section_stream_latency(bench, pg, args, do_stream, do_latency, res):
     hub = bench.new_site("hub", kind="hub", table=False)
     bench.start(hub)
@@ -348,11 +355,7 @@ def section_stream_latency(bench, pg, args, do_stream, do_latency, res):
         timeout = max(120, args.rows / 250)
         for rep in range(args.reps):
             rows = list(rows_of(100 + rep, "strom%d" % rep, args.rows))
-            # The three in a different order each repetition, so neither
-            # gets the machine's quiet or busy moments more often.
-            order = [("hub", "direct", "pg"), ("pg", "hub", "direct"),
-                     ("direct", "pg", "hub")][rep % 3]
-            for who in order:
+            for who in rotation(rep):
                 if who == "pg":
                     dt = pg.stream("course", rows, timeout)
                 else:
@@ -375,9 +378,7 @@ def section_stream_latency(bench, pg, args, do_stream, do_latency, res):
         la["bytes_hub"], la["msgpack"] = [], []
         for rep in range(args.reps):
             changes = list(rows_of(200 + rep, "endring%d" % rep, args.changes))
-            order = [("hub", "direct", "pg"), ("pg", "hub", "direct"),
-                     ("direct", "pg", "hub")][rep % 3]
-            for who in order:
+            for who in rotation(rep):
                 if who == "pg":
                     times = pg.latency("course", changes)
                 else:
@@ -505,14 +506,8 @@ def rss_kib(pid):
 def section_scale(bench, args, res):
     n = args.sites
     sc = {"one": [], "many": [], "sites": n}
-    hub = bench.new_site("shub", kind="hub", table=False)
-    sites = []
     t = time.monotonic()
-    for i in range(n):
-        s = bench.new_site("s%03d" % i)
-        bench.peer(s, hub, hub=True)
-        bench.peer(hub, s)
-        sites.append(s)
+    hub, sites = star(bench, "shub", ["s%03d" % i for i in range(n)])
     bench.start(hub)
     for s in sites:  # staggered: no thundering herd of handshakes
         bench.start(s, wait=False)

@@ -496,6 +496,19 @@ def run_bench(name, body, cleanups, keep_env, prefix="lmsync-bench."):
             shutil.rmtree(root, ignore_errors=True)
 
 
+def star(bench, hub_name, site_names):
+    """A hub (without the course table) and one site per name, each a peer
+    of the hub and the hub of each; nothing started. Returns (hub, sites)."""
+    hub = bench.new_site(hub_name, kind="hub", table=False)
+    sites = []
+    for name in site_names:
+        s = bench.new_site(name)
+        bench.peer(s, hub, hub=True)
+        bench.peer(hub, s)
+        sites.append(s)
+    return hub, sites
+
+
 def pair(bench, prefix, hub):
     """Sites A and B, through hub (or direct if hub is None), running and
     in session; the hub is started here unless it runs already. Returns

@@ -43,7 +43,7 @@ import time
 sys.dont_write_bytecode = True
 from lmbench import (Bench, all_connected, connect, latency,  # noqa: E402
                      make_row, mib, msgpack, pair, pct, run_bench, throughput,
-                     verdict, wait_until, INSERT_SQL)
+                     star, verdict, wait_until, INSERT_SQL)
 
 
 def pair_phase(bench, label, hub, args, rng, key_prefix):
@@ -88,13 +88,7 @@ def pair_phase(bench, label, hub, args, rng, key_prefix):
 
 
 def hub_memory(bench, nsites, rows_each, rng):
-    hub = bench.new_site("mhub", kind="hub", table=False)
-    sites = []
-    for i in range(nsites):
-        s = bench.new_site("m%02d" % i)
-        bench.peer(s, hub, hub=True)
-        bench.peer(hub, s)
-        sites.append(s)
+    hub, sites = star(bench, "mhub", ["m%02d" % i for i in range(nsites)])
     bench.start(hub)
     time.sleep(1)
     rss_hub_alone = bench.rss_kib(hub)
