@@ -39,6 +39,12 @@ m_unlisted() {
 	! m_listed
 }
 
+# holds_notes N DIR: within 30 s DIR holds exactly N notes of S.
+holds_notes() {
+	wait_for 30 exactly "$1" "$2" "SELECT count(*) FROM note WHERE scope = '$S'" ||
+		fail "$(basename "$2") holds $(notes "$2") of the $1 notes of S"
+}
+
 # setup: the hub, A, B and M, S granted to the hub (relay), B and M (member);
 # sets hub, a, b, m, S, mid and mhex.
 setup() {
@@ -56,10 +62,8 @@ setup() {
 	for s in "$hub" "$a" "$b" "$m"; do start_daemon "$s"; done
 	write "$a" 1 20 a
 	write "$m" 1 5 m
-	wait_for 30 exactly 25 "$b" "SELECT count(*) FROM note WHERE scope = '$S'" ||
-		fail "b holds $(notes "$b") of the 25 notes of S"
-	wait_for 30 exactly 25 "$m" "SELECT count(*) FROM note WHERE scope = '$S'" ||
-		fail "m holds $(notes "$m") of the 25 notes of S"
+	holds_notes 25 "$b"
+	holds_notes 25 "$m"
 }
 
 # in_step DIR: sync --wait at DIR returns 0 within a bounded time.
@@ -90,8 +94,7 @@ test_removed_while_connected() {
 	held=$(sql "$m" "SELECT count(*) FROM changeset WHERE scope = '$S'")
 	# What A writes after the removal reaches B, not M.
 	write "$a" 21 30 a
-	wait_for 30 exactly 35 "$b" "SELECT count(*) FROM note WHERE scope = '$S'" ||
-		fail "b holds $(notes "$b") of the 35 notes of S"
+	holds_notes 35 "$b"
 	every_site_in_step
 	[ "$(notes "$m" "AND id LIKE 'a-%'")" = 20 ] ||
 		fail "m holds $(notes "$m" "AND id LIKE 'a-%'") of A's notes, not the 20 from before its removal"
@@ -112,8 +115,7 @@ test_removed_while_offline() {
 	stop_daemon "$m"
 	expect_rc 0 lm "$a" member remove "$S" "$mid"
 	write "$a" 21 30 a
-	wait_for 30 exactly 35 "$b" "SELECT count(*) FROM note WHERE scope = '$S'" ||
-		fail "b holds $(notes "$b") of the 35 notes of S"
+	holds_notes 35 "$b"
 	in_step "$a"
 	# M, offline, does not know and writes on; the hub restarts meanwhile
 	# (what it routes is read from its store, not kept per session).
@@ -172,16 +174,13 @@ test_removed_across_two_hubs() {
 	for s in "$h1" "$h2" "$a" "$b" "$m"; do start_daemon "$s"; done
 	write "$a" 1 10 a
 	write "$m" 1 3 m
-	wait_for 30 exactly 13 "$b" "SELECT count(*) FROM note WHERE scope = '$S'" ||
-		fail "b holds $(notes "$b") of the 13 notes of S"
-	wait_for 30 exactly 13 "$m" "SELECT count(*) FROM note WHERE scope = '$S'" ||
-		fail "m holds $(notes "$m") of the 13 notes of S"
+	holds_notes 13 "$b"
+	holds_notes 13 "$m"
 	expect_rc 0 lm "$a" member remove "$S" "$mid"
 	wait_for 30 m_unlisted || fail "m never received its removal through two hubs"
 	m_cannot_write
 	write "$a" 11 15 a
-	wait_for 30 exactly 18 "$b" "SELECT count(*) FROM note WHERE scope = '$S'" ||
-		fail "b holds $(notes "$b") of the 18 notes of S"
+	holds_notes 18 "$b"
 	for s in "$h1" "$h2" "$a" "$b" "$m"; do in_step "$s"; done
 	[ "$(notes "$m" "AND id LIKE 'a-%'")" = 10 ] || fail "m received A's notes from after its removal"
 	same "$a" "$b" || fail "a and b differ on S"
