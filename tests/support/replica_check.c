@@ -24,7 +24,7 @@ void replica_sqlf(struct replica *r, const char *fmt, ...)
 	vsnprintf(sql, sizeof(sql), fmt, ap);
 	va_end(ap);
 	if (replica_exec(r, sql, &err) != 0)
-		fail_msg("%s", err.msg);
+		fail_msg("%s: %s", sql, err.msg);
 }
 
 int64_t replica_qint(struct replica *r, const char *fmt, ...)

@@ -17,6 +17,7 @@
 
 #include "store/mergehook.h"
 #include "tests/support/replica.h"
+#include "tests/support/replica_check.h"
 #include "tests/support/tmpdir.h"
 
 #define EPOCH_MS UINT64_C(1795440000000)
@@ -63,21 +64,13 @@ static int teardown(void **state)
 	return 0;
 }
 
-static void exec(struct replica *r, const char *sql)
-{
-	lm_err err;
-
-	if (replica_exec(r, sql, &err) != 0)
-		fail_msg("%s: %s", sql, err.msg);
-}
-
 /* A writes, seals; B takes everything A has. */
 static void a_to_b(struct fx *f, const char *sql)
 {
 	lm_err err;
 	int n;
 
-	exec(&f->a, sql);
+	replica_sqlf(&f->a, "%s", sql);
 	assert_int_equal(replica_seal(&f->a, EPOCH_MS, &n, &err), 0);
 	if (replica_pull(&f->b, &f->a, EPOCH_MS, SKEW_MS, NULL, &err) != 0)
 		fail_msg("pull: %s", err.msg);
@@ -115,7 +108,7 @@ static void test_user_trigger_sees_merged_rows(void **state)
 {
 	struct fx *f = *state;
 
-	exec(&f->b, AUDIT_SQL);
+	replica_sqlf(&f->b, AUDIT_SQL);
 	a_to_b(f, "INSERT INTO note(id, scope, body) VALUES ('n1', 'net', 'en')");
 	assert_string_equal(audit(&f->b), "ins n1");
 	a_to_b(f, "DELETE FROM note WHERE id = 'n1'");
@@ -131,7 +124,7 @@ static void test_trigger_created_later_is_noticed(void **state)
 	struct fx *f = *state;
 
 	a_to_b(f, "INSERT INTO note(id, scope, body) VALUES ('n1', 'net', 'en')");
-	exec(&f->b, AUDIT_SQL);
+	replica_sqlf(&f->b, AUDIT_SQL);
 	a_to_b(f, "INSERT INTO note(id, scope, body) VALUES ('n2', 'net', 'to')");
 	assert_string_equal(audit(&f->b), "ins n2");
 }
@@ -162,7 +155,7 @@ static void test_hook_stands_in_for_its_triggers(void **state)
 	struct fx *f = *state;
 	lm_err err;
 
-	exec(&f->b, AUDIT_SQL);
+	replica_sqlf(&f->b, AUDIT_SQL);
 	assert_int_equal(mergehook_add(&f->b.st, "note", "audit_note_", audit_hook, f, &err), 0);
 	a_to_b(f, "INSERT INTO note(id, scope, body) VALUES ('n1', 'net', 'en'); "
 		  "INSERT INTO note(id, scope, body) VALUES ('n2', 'net', 'to')");
@@ -176,7 +169,7 @@ static void test_hook_stands_in_for_its_triggers(void **state)
 	assert_int_equal(replica_int(&f->b, "SELECT count(*) FROM repl_capture"), 0);
 
 	/* After the merge, the connection's own writes fire every trigger. */
-	exec(&f->b, "INSERT INTO note(id, scope, body) VALUES ('b1', 'net', 'lokal')");
+	replica_sqlf(&f->b, "INSERT INTO note(id, scope, body) VALUES ('b1', 'net', 'lokal')");
 	assert_non_null(strstr(audit(&f->b), "ins b1"));
 	assert_int_equal(replica_int(&f->b, "SELECT count(*) FROM repl_capture"), 1);
 	assert_int_equal(f->calls, 4);
@@ -188,7 +181,7 @@ static void test_hook_covers_only_its_prefix(void **state)
 	struct fx *f = *state;
 	lm_err err;
 
-	exec(&f->b, AUDIT_SQL);
+	replica_sqlf(&f->b, AUDIT_SQL);
 	assert_int_equal(mergehook_add(&f->b.st, "note", "search_", audit_hook, f, &err), 0);
 	a_to_b(f, "INSERT INTO note(id, scope, body) VALUES ('n1', 'net', 'en')");
 	assert_string_equal(audit(&f->b), "ins n1");
@@ -205,19 +198,19 @@ static void test_small_merges_keep_triggers_on(void **state)
 	int i;
 
 	f->b.st.quiet_min_bytes = STORE_QUIET_MIN_BYTES;
-	exec(&f->b, AUDIT_SQL);
+	replica_sqlf(&f->b, AUDIT_SQL);
 	assert_int_equal(mergehook_add(&f->b.st, "note", "audit_note_", audit_hook, f, &err), 0);
 	a_to_b(f, "INSERT INTO note(id, scope, body) VALUES ('n1', 'net', 'en')");
 	assert_string_equal(audit(&f->b), "ins n1");
 	assert_int_equal(f->calls, 0);
 
-	exec(&f->a, "BEGIN");
+	replica_sqlf(&f->a, "BEGIN");
 	for (i = 0; i < 100; i++) {
 		snprintf(sql, sizeof(sql),
 			 "INSERT INTO note(id, scope, body) VALUES ('m%03d', 'net', "
 			 "printf('%%.1000c', 'x'))",
 			 i);
-		exec(&f->a, sql);
+		replica_sqlf(&f->a, "%s", sql);
 	}
 	a_to_b(f, "COMMIT");
 	assert_int_equal(f->calls, 100);
