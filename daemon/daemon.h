@@ -42,10 +42,9 @@ struct daemon {
 	struct walwatch walwatch; /* the store's WAL: another client committed */
 	uv_check_t flush;	  /* after the reads of a loop turn: merge what came */
 	int flush_ready;
-	struct sealer sealer;  /* seals local changes on a worker thread */
-	uint64_t data_version; /* PRAGMA data_version when last looked */
-	int64_t log_last_id;   /* the newest log entry peers were pumped for */
-	uint64_t barrier;      /* the latest `sync --wait` barrier */
+	struct sealer sealer; /* seals local changes on a worker thread */
+	int64_t log_last_id;  /* the newest log entry peers were pumped for */
+	uint64_t barrier;     /* the latest `sync --wait` barrier */
 	uv_signal_t sig_term, sig_int, sig_hup;
 	struct control_server control;
 	uint8_t rbuf[262144]; /* the read buffer every session shares */

@@ -26,9 +26,9 @@ int walwatch_check(struct walwatch *w)
 		log_error("store", "cannot read data_version error=\"%s\"", err.msg);
 		return 0;
 	}
-	if (v == d->data_version)
+	if (v == w->data_version)
 		return 0;
-	d->data_version = v;
+	w->data_version = v;
 	daemon_log_check(d);
 	return 1;
 }
@@ -66,9 +66,8 @@ static void recheck(struct walwatch *w)
 	if (walwatch_check(w) || --w->left <= 0) {
 		w->left = 0;
 		recheck_arm(w, 0);
-	} else if (w->fast && w->left == RECHECK_SLOW_TRIES) {
-		w->fast = 0;
-		recheck_arm(w, 1000);
+	} else if (w->left == RECHECK_SLOW_TRIES) {
+		recheck_arm(w, 1000); /* the 100 µs phase is over */
 	}
 }
 
@@ -107,7 +106,6 @@ static void on_wal_change(uv_fs_event_t *h, const char *file, int events, int st
 	if (walwatch_check(w) || w->left > 0)
 		return;
 	w->left = RECHECK_FAST_TRIES + RECHECK_SLOW_TRIES;
-	w->fast = 1;
 	recheck_arm(w, w->use_tfd ? RECHECK_FAST_US : 1000);
 }
 

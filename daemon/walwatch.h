@@ -17,21 +17,22 @@
 #ifndef LMSYNC_DAEMON_WALWATCH_H
 #define LMSYNC_DAEMON_WALWATCH_H
 
+#include <stdint.h>
 #include <uv.h>
 
 struct daemon;
 
 struct walwatch {
 	struct daemon *d;
-	uv_fs_event_t event; /* the store's directory */
-	uv_timer_t timer;    /* rechecks where there is no timerfd */
-	uv_poll_t poll;	     /* the timerfd's readiness */
-	int tfd;	     /* the timerfd, -1 when none */
-	int use_tfd;	     /* it works: rechecks use it */
-	int started;	     /* event and timer are initialised */
-	int polling;	     /* poll is initialised */
-	int left;	     /* rechecks left in this round */
-	int fast;	     /* the round is still in its 100 µs phase */
+	uv_fs_event_t event;   /* the store's directory */
+	uv_timer_t timer;      /* rechecks where there is no timerfd */
+	uv_poll_t poll;	       /* the timerfd's readiness */
+	int tfd;	       /* the timerfd, -1 when none */
+	int use_tfd;	       /* it works: rechecks use it */
+	int started;	       /* event and timer are initialised */
+	int polling;	       /* poll is initialised */
+	int left;	       /* rechecks left in this round */
+	uint64_t data_version; /* PRAGMA data_version when last looked */
 };
 
 /* Start watching; a failure only costs speed and is logged. */
