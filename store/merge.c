@@ -1204,6 +1204,7 @@ static int attempt(struct store *st, const uint8_t *const *envelopes, const size
 		   const struct refusal *refused, size_t nrefused, struct refusal *hit, lm_err *err)
 {
 	struct merging m;
+	size_t bytes = batch_bytes(lens, n);
 	int64_t cache = 0;
 	int rc;
 
@@ -1220,7 +1221,7 @@ static int attempt(struct store *st, const uint8_t *const *envelopes, const size
 		release(&m);
 		return lm_errf(err, "out of memory merging %zu change sets", n);
 	}
-	rc = cache_grow(st, batch_bytes(lens, n), &cache, err);
+	rc = cache_grow(st, bytes, &cache, err);
 	if (rc == 0)
 		rc = store_exec(st, "BEGIN IMMEDIATE", err);
 	if (rc == 0)
@@ -1228,7 +1229,7 @@ static int attempt(struct store *st, const uint8_t *const *envelopes, const size
 	if (rc == 0)
 		rc = store_exec(st, "INSERT INTO repl_applying VALUES (1)", err);
 	if (rc == 0)
-		rc = mergehook_quiet_begin(st, batch_bytes(lens, n), &m.quiet, err);
+		rc = mergehook_quiet_begin(st, bytes, &m.quiet, err);
 	if (rc == 0)
 		rc = clock_load(st, &m.clock, err);
 	if (rc == 0)
