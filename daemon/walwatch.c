@@ -12,9 +12,10 @@
 #include "daemon/daemon.h"
 #include "daemon/log.h"
 
-#define RECHECK_FAST_US	   100 /* one fsync on a fast disk is about 200 µs */
-#define RECHECK_FAST_TRIES 20  /* 2 ms of those */
-#define RECHECK_SLOW_TRIES 98  /* then 1 ms apart, to 100 ms: a slow disk */
+#define RECHECK_FAST_US	   100	   /* one fsync on a fast disk is about 200 µs */
+#define RECHECK_FAST_TRIES 20	   /* 2 ms of those */
+#define RECHECK_SLOW_TRIES 98	   /* then 1 ms apart, to 100 ms: a slow disk */
+#define QUIET_NS	   1000000 /* WAL writes this far apart are two commits */
 
 int walwatch_check(struct walwatch *w)
 {
@@ -94,7 +95,9 @@ static void on_wal_change(uv_fs_event_t *h, const char *file, int events, int st
 	struct walwatch *w = h->data;
 	struct daemon *d = w->d;
 	const char *base = strrchr(d->sd.store, '/');
+	uint64_t now;
 	size_t n;
+	int quiet;
 
 	(void)events;
 	base = base ? base + 1 : d->sd.store;
@@ -103,7 +106,17 @@ static void on_wal_change(uv_fs_event_t *h, const char *file, int events, int st
 	if (status != 0 || file == NULL || strncmp(file, base, n) != 0 ||
 	    strcmp(file + n, "-wal") != 0)
 		return;
-	if (walwatch_check(w) || w->left > 0)
+	now = uv_hrtime();
+	quiet = now - w->last_event >= QUIET_NS;
+	w->last_event = now;
+	if (walwatch_check(w) || w->left > RECHECK_SLOW_TRIES)
+		return; /* seen, or rechecks at 100 µs are on */
+	/* Writes after a quiet spell start a new commit: back to the quick
+	 * rechecks, or a commit that came into the slow part of a round (one
+	 * of this daemon's own merges starts rounds too) would be noticed up
+	 * to a millisecond late. Writes without a pause are one long
+	 * transaction, whose end a millisecond late is no loss. */
+	if (w->left > 0 && !quiet)
 		return;
 	w->left = RECHECK_FAST_TRIES + RECHECK_SLOW_TRIES;
 	recheck_arm(w, w->use_tfd ? RECHECK_FAST_US : 1000);

@@ -8,6 +8,8 @@
  * daemon looks at PRAGMA data_version again every 100 µs for 2 ms, then
  * every millisecond until 100 ms have passed: most commits show within a
  * fraction of a millisecond, and a slow disk's fsync is still caught.
+ * Writes after a quiet millisecond start the quick rechecks again, also in
+ * the middle of a round (this daemon's own merges start rounds too).
  * libuv's timers count whole milliseconds, so on Linux the short waits use
  * a timerfd; elsewhere every wait is a millisecond.
  *
@@ -33,6 +35,7 @@ struct walwatch {
 	int polling;	       /* poll is initialised */
 	int left;	       /* rechecks left in this round */
 	uint64_t data_version; /* PRAGMA data_version when last looked */
+	uint64_t last_event;   /* uv_hrtime of the last WAL event */
 };
 
 /* Start watching; a failure only costs speed and is logged. */
