@@ -93,6 +93,24 @@ void daemon_log_check(struct daemon *d)
 	sync_log_grew(d);
 }
 
+/* A merge is visible, and forwarded, before it is durable: only the ack
+ * waits for the disk, so a relay's flush is off the path of a change, as a
+ * PostgreSQL subscriber applies before it flushes. One flush serves every
+ * session merged in the loop turn. */
+void daemon_merged(struct daemon *d)
+{
+	struct session *s;
+	lm_err err;
+	int durable;
+
+	daemon_log_check(d); /* merged change sets went into the log */
+	durable = store_sync(&d->store, &err) == 0;
+	if (!durable)
+		log_error("store", "cannot make merged change sets durable error=\"%s\"", err.msg);
+	for (s = d->sessions; s; s = s->next)
+		sync_ack(s, durable);
+}
+
 static void on_flush(uv_check_t *h)
 {
 	struct daemon *d = h->data;
@@ -103,7 +121,7 @@ static void on_flush(uv_check_t *h)
 	for (s = d->sessions; s; s = s->next)
 		any |= sync_flush(s);
 	if (any)
-		daemon_log_check(d); /* merged change sets went into the log */
+		daemon_merged(d);
 }
 
 void daemon_flush_soon(struct daemon *d)
@@ -117,7 +135,6 @@ static void on_tick(uv_timer_t *t)
 	struct daemon *d = t->data;
 	uint64_t now = uv_now(&d->loop);
 	struct session *s;
-	lm_err err;
 
 	/* session_tick may close a session; it is freed later, in a callback. */
 	for (s = d->sessions; s; s = s->next)
@@ -125,9 +142,9 @@ static void on_tick(uv_timer_t *t)
 	link_tick_all(d, now);
 	walwatch_check(&d->walwatch);
 	daemon_log_check(d);
-	/* Off the path of any one change: a commit never waits for a checkpoint. */
-	if (store_checkpoint(&d->store, &err) != 0)
-		log_warn("store", "checkpoint failed error=\"%s\"", err.msg);
+	/* Off the path of any change: neither a commit nor the loop waits for
+	 * a checkpoint. */
+	checkpointer_kick(&d->checkpointer);
 }
 
 static void on_peer_connection(uv_stream_t *server, int status)
@@ -238,6 +255,7 @@ int daemon_open(struct daemon *d, const struct daemon_options *opt, lm_err *err)
 	memset(d, 0, sizeof(*d));
 	d->lock_fd = -1;
 	sealer_init(&d->sealer, d);
+	checkpointer_init(&d->checkpointer, d);
 	if (load_identity(d, opt, err) != 0 || open_store(d, err) != 0)
 		return -1;
 	return start_loop(d, err);
@@ -294,6 +312,7 @@ void daemon_close(struct daemon *d)
 			log_warn("daemon", "event loop closed with handles still open");
 	}
 	sealer_close(&d->sealer);
+	checkpointer_close(&d->checkpointer);
 	store_close(&d->store);
 	lock_release(d->lock_fd);
 	site_key_wipe(&d->key);

@@ -18,6 +18,7 @@
 #include "conf/sitedir.h"
 #include "daemon/control.h"
 #include "daemon/link.h"
+#include "daemon/checkpointer.h"
 #include "daemon/sealer.h"
 #include "daemon/walwatch.h"
 #include "daemon/session.h"
@@ -42,9 +43,10 @@ struct daemon {
 	struct walwatch walwatch; /* the store's WAL: another client committed */
 	uv_check_t flush;	  /* after the reads of a loop turn: merge what came */
 	int flush_ready;
-	struct sealer sealer; /* seals local changes on a worker thread */
-	int64_t log_last_id;  /* the newest log entry peers were pumped for */
-	uint64_t barrier;     /* the latest `sync --wait` barrier */
+	struct sealer sealer;		  /* seals local changes on a worker thread */
+	struct checkpointer checkpointer; /* checkpoints on a worker thread */
+	int64_t log_last_id;		  /* the newest log entry peers were pumped for */
+	uint64_t barrier;		  /* the latest `sync --wait` barrier */
 	uv_signal_t sig_term, sig_int, sig_hup;
 	struct control_server control;
 	uint8_t rbuf[262144]; /* the read buffer every session shares */
@@ -73,6 +75,10 @@ void daemon_log_check(struct daemon *d);
 
 /* The wall clock in milliseconds since the epoch (for seals and merges). */
 uint64_t daemon_wall_ms(void);
+
+/* After sync_flush merged: forward what the merges logged, make it durable,
+ * then acknowledge it to its senders. */
+void daemon_merged(struct daemon *d);
 
 /* Merge received sets once this loop turn's reads are done (sync_flush). */
 void daemon_flush_soon(struct daemon *d);

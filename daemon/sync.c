@@ -75,6 +75,10 @@ struct sync {
 	size_t rx_len, rx_cap;
 	size_t *rx_at, *rx_len_of, rx_n, rx_ncap;
 	uint64_t rx_msgs;
+	/* Merged, not yet acknowledged: what the merge made of each, until the
+	 * store has them on disk (sync_ack). */
+	struct merge_outcome *unacked;
+	size_t nunacked;
 };
 
 static void label(const struct session *s, char *out, size_t cap)
@@ -404,6 +408,7 @@ void sync_free(struct session *s)
 	free(s->sync->rx_buf);
 	free(s->sync->rx_at);
 	free(s->sync->rx_len_of);
+	free(s->sync->unacked);
 	free(s->sync);
 	s->sync = NULL;
 }
@@ -698,15 +703,31 @@ done:
 	free(msg);
 }
 
-/* Merge what arrived since the last flush as one batch: one transaction
- * (one fsync) for every sets message the loop read in one go. */
+void sync_ack(struct session *s, int durable)
+{
+	struct sync *y = s->sync;
+
+	if (y == NULL || y->unacked == NULL)
+		return;
+	if (durable)
+		send_ack(s, y->unacked, y->nunacked);
+	else
+		session_close(s, "this site could not flush its store to disk; see its log", 0);
+	free(y->unacked);
+	y->unacked = NULL;
+	y->nunacked = 0;
+}
+
+/* Merge what arrived since the last flush as one batch: one transaction for
+ * every sets message the loop read in one go, committed without waiting for
+ * the disk; the ack waits for it (sync_ack). */
 int sync_flush(struct session *s)
 {
 	struct daemon *d = s->d;
 	struct sync *y = s->sync;
 	struct seal_key key = {d->key.public_key, d->key.secret_key};
 	struct merge_options opt = {daemon_wall_ms(), d->conf.limits.max_skew_ms, &key,
-				    d->conf.kind == SITE_HUB};
+				    d->conf.kind == SITE_HUB, 1};
 	const uint8_t **envs = NULL;
 	struct merge_outcome *out = NULL;
 	size_t n, i;
@@ -714,6 +735,10 @@ int sync_flush(struct session *s)
 
 	if (y == NULL || y->rx_msgs == 0)
 		return 0;
+	/* The caller acks each flush (daemon_merged); should one be left, ack
+	 * it first, once durable, so acks stay in order. */
+	if (y->unacked != NULL)
+		sync_ack(s, store_sync(&d->store, &err) == 0);
 	n = y->rx_n;
 	envs = calloc(n + 1, sizeof(*envs));
 	out = calloc(n + 1, sizeof(*out));
@@ -751,7 +776,9 @@ int sync_flush(struct session *s)
 		if (e != NULL)
 			e->last_at = y->last_at;
 	}
-	send_ack(s, out, n);
+	y->unacked = out;
+	y->nunacked = n;
+	out = NULL;
 done:
 	y->rx_msgs = 0;
 	y->rx_n = 0;
@@ -827,8 +854,8 @@ static void on_sets(struct session *s, const struct msg_sets *sets)
 	/* The window bounds what a peer sends unacknowledged; this bounds what
 	 * waits here if a peer ignores it. */
 	if (y->rx_len >= RX_MAX) {
-		sync_flush(s);
-		daemon_log_check(s->d);
+		if (sync_flush(s))
+			daemon_merged(s->d);
 		return;
 	}
 	daemon_flush_soon(s->d);

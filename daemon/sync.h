@@ -57,9 +57,14 @@ void sync_free(struct session *s);
 /* A heads, sets, ack, mark or marked message from the peer. */
 void sync_on_message(struct session *s, const struct msg *m);
 
-/* Merge the sets received since the last flush, as one batch, and ack
- * them. Returns 1 when there were any. */
+/* Merge the sets received since the last flush, as one batch. Returns 1
+ * when there were any; the caller then runs daemon_merged, which acks them
+ * once they are on disk. */
 int sync_flush(struct session *s);
+
+/* Acknowledge what the last flush merged (durable: the store synced it),
+ * or close the session when the store could not sync (durable 0). */
+void sync_ack(struct session *s, int durable);
 
 /* Send what the peer lacks, as far as the window allows. */
 void sync_pump(struct session *s);

@@ -1033,15 +1033,17 @@ static int merge_all(struct merging *m, const uint8_t *const *envelopes, const s
 	return 0;
 }
 
-static int seal_first(struct store *st, const struct merge_options *opt, lm_err *err)
+/* *sealed: how many change sets of this site's own were made. */
+static int seal_first(struct store *st, const struct merge_options *opt, int *sealed, lm_err *err)
 {
-	int pending = seal_has_pending(st, err), count;
+	int pending = seal_has_pending(st, err);
 
+	*sealed = 0;
 	if (pending <= 0)
 		return pending;
 	if (opt->seal == NULL)
 		return lm_errf(err, "local changes wait to be sealed; seal them before merging");
-	return seal_pending_locked(st, opt->seal, opt->now_ms, &count, err);
+	return seal_pending_locked(st, opt->seal, opt->now_ms, sealed, err);
 }
 
 /* Held change sets, loaded whole: there are few, and they are small. */
@@ -1206,7 +1208,7 @@ static int attempt(struct store *st, const uint8_t *const *envelopes, const size
 	struct merging m;
 	size_t bytes = batch_bytes(lens, n);
 	int64_t cache = 0;
-	int rc;
+	int rc, sealed = 0;
 
 	memset(&m, 0, sizeof(m));
 	m.st = st;
@@ -1222,10 +1224,12 @@ static int attempt(struct store *st, const uint8_t *const *envelopes, const size
 		return lm_errf(err, "out of memory merging %zu change sets", n);
 	}
 	rc = cache_grow(st, bytes, &cache, err);
+	if (rc == 0 && opt->unsynced)
+		rc = store_unsynced_begin(st, err);
 	if (rc == 0)
 		rc = store_exec(st, "BEGIN IMMEDIATE", err);
 	if (rc == 0)
-		rc = seal_first(st, opt, err);
+		rc = seal_first(st, opt, &sealed, err);
 	if (rc == 0)
 		rc = store_exec(st, "INSERT INTO repl_applying VALUES (1)", err);
 	if (rc == 0)
@@ -1242,6 +1246,19 @@ static int attempt(struct store *st, const uint8_t *const *envelopes, const size
 		rc = store_exec(st, "DELETE FROM repl_applying; COMMIT", err);
 	if (rc != 0)
 		sqlite3_exec(st->db, "ROLLBACK", NULL, NULL, NULL);
+	if (opt->unsynced) {
+		lm_err back;
+
+		/* Change sets of this site's own that were sealed first may not
+		 * wait: once they leave, sealing them again after a power failure
+		 * would make other bytes under the same sequence numbers, a fork. */
+		if (store_unsynced_end(st, rc == 0, &back) != 0 ||
+		    (rc == 0 && sealed > 0 && store_sync(st, &back) != 0)) {
+			if (rc == 0)
+				*err = back;
+			rc = -1;
+		}
+	}
 	if (cache != 0) {
 		lm_err back;
 

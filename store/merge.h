@@ -63,6 +63,8 @@ struct merge_options {
 	const struct seal_key *seal; /* this site's key: local changes are sealed first */
 	int relay;		     /* a hub: rows of tables not replicated here are logged and
 				      * forwarded, not applied, instead of quarantining the set */
+	int unsynced;		     /* commit without waiting for the disk: the caller runs
+				      * store_sync before it acknowledges (store_commit_unsynced) */
 };
 
 /* Merge envelopes[0..n-1] (in the given order) in one transaction. out[i]

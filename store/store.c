@@ -493,6 +493,43 @@ int store_data_version(struct store *st, uint64_t *version, lm_err *err)
 	return rc;
 }
 
+int store_unsynced_begin(struct store *st, lm_err *err)
+{
+	/* SQLite reads the level at each commit, and lets it change only
+	 * between transactions. */
+	return store_exec(st, "PRAGMA synchronous=NORMAL", err);
+}
+
+int store_unsynced_end(struct store *st, int committed, lm_err *err)
+{
+	if (committed)
+		st->unsynced = 1;
+	return store_exec(st, "PRAGMA synchronous=FULL", err);
+}
+
+int store_sync(struct store *st, lm_err *err)
+{
+	sqlite3_file *wal = NULL;
+	int rc;
+
+	if (!st->unsynced)
+		return 0;
+	/* The connection's own handle on the WAL: SQLite's VFS syncs it as it
+	 * does at a FULL commit. */
+	rc = sqlite3_file_control(st->db, "main", SQLITE_FCNTL_JOURNAL_POINTER, &wal);
+	if (rc != SQLITE_OK || wal == NULL || wal->pMethods == NULL)
+		return lm_errf(err, "%s: cannot reach the write-ahead log to flush it (%s)",
+			       st->path, sqlite3_errstr(rc));
+	rc = wal->pMethods->xSync(wal, SQLITE_SYNC_NORMAL);
+	if (rc != SQLITE_OK)
+		return lm_errf(err,
+			       "%s: cannot flush the write-ahead log to disk (%s): the last "
+			       "changes merged may be lost on a power failure; check the disk",
+			       st->path, sqlite3_errstr(rc));
+	st->unsynced = 0;
+	return 0;
+}
+
 int store_defer_checkpoints(struct store *st, lm_err *err)
 {
 	if (sqlite3_wal_autocheckpoint(st->db, 0) != SQLITE_OK)

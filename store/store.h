@@ -59,6 +59,9 @@ struct store {
 	/* Smaller merges keep triggers on: switching them costs each statement
 	 * a new prepare, more than the triggers of a few rows. */
 	size_t quiet_min_bytes; /* of envelopes; STORE_QUIET_MIN_BYTES */
+	/* A commit made without waiting for the disk (store_unsynced_begin)
+	 * that store_sync has not yet made durable. */
+	int unsynced;
 };
 
 #define STORE_QUIET_MIN_BYTES 65536
@@ -103,6 +106,19 @@ int store_pragma_int(struct store *st, const char *sql, int64_t *value, lm_err *
 /* The same, prepared afresh rather than from the statement cache: SQLite
  * builds some values (PRAGMA cache_size) into the statement. */
 int store_pragma_fresh(struct store *st, const char *sql, int64_t *value, lm_err *err);
+
+/* Commits from store_unsynced_begin to store_unsynced_end (both outside a
+ * transaction) do not wait for the disk: their writes are visible to every
+ * connection at once and survive a crash of the process, but not yet a
+ * power failure, until store_sync. Change set bytes in the log file are
+ * flushed before each commit as always, so what a committed row names is
+ * on disk first. committed: whether one such commit was made. */
+int store_unsynced_begin(struct store *st, lm_err *err);
+int store_unsynced_end(struct store *st, int committed, lm_err *err);
+
+/* Make every commit of this connection durable (flush the WAL to disk):
+ * nothing to do unless a commit was made unsynced since. */
+int store_sync(struct store *st, lm_err *err);
 
 /* PRAGMA data_version: changes when another connection commits. */
 int store_data_version(struct store *st, uint64_t *version, lm_err *err);

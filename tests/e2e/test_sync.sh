@@ -128,6 +128,28 @@ test_sigterm_mid_seal_stops_cleanly_and_resumes() {
 	[ "$(sql "$b" "SELECT count(DISTINCT id) FROM note")" = 40000 ] || fail "b holds a note twice"
 }
 
+# file_grew FILE BYTES: FILE is larger than BYTES.
+file_grew() {
+	[ "$(stat -c %s "$1")" -gt "$2" ]
+}
+
+# lmsyncd checkpoints its WAL on a worker thread, so that neither the loop
+# nor a commit waits for one: rows written at a site reach the database
+# file itself (the sqlite3 shell that writes them never checkpoints this
+# little; its connection is not the last one).
+test_daemon_checkpoints_the_wal() {
+	local a before
+	a=$(note_site a) || exit 1
+	start_daemon "$a"
+	before=$(stat -c %s "$a/store.db")
+	write "$a" 1 3000 region
+	wait_for 20 file_grew "$a/store.db" $((before + 200000)) ||
+		fail "store.db stayed at $(stat -c %s "$a/store.db") bytes (from $before): no checkpoint"
+	exactly 0 "$a" "SELECT count(*) FROM repl_capture" || fail "A left captures unsealed"
+	stop_daemon "$a"
+	contains "$(tail -1 "$a/daemon.log")" "stopped"
+}
+
 test_site_outside_a_scope_never_holds_it() {
 	local hub a b c scope
 	hub_and_sites

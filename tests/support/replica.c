@@ -183,7 +183,7 @@ int replica_merge(struct replica *r, uint8_t *const *env, const size_t *len, siz
 	const uint8_t **envs = calloc(n ? n : 1, sizeof(*envs));
 	struct merge_outcome *o = out ? out : calloc(n ? n : 1, sizeof(*o));
 	struct seal_key key = {r->pk, r->sk};
-	struct merge_options opt = {now_ms, max_skew_ms, &key, 0};
+	struct merge_options opt = {now_ms, max_skew_ms, &key, 0, 0};
 	size_t i;
 	int rc;
 

@@ -770,6 +770,77 @@ static void test_unsealed_local_write_survives_merge(void **state)
 			 "and is neither the winner nor kept as a conflict anywhere");
 }
 
+/* An integer query on a connection of its own, as another client reads. */
+static int count_elsewhere(const char *path, const char *sql)
+{
+	sqlite3 *db;
+	sqlite3_stmt *stmt;
+	int n = -1;
+
+	if (sqlite3_open(path, &db) != SQLITE_OK)
+		fail_msg("opening %s: %s", path, sqlite3_errmsg(db));
+	if (sqlite3_prepare_v2(db, sql, -1, &stmt, NULL) != SQLITE_OK)
+		fail_msg("%s: %s", sql, sqlite3_errmsg(db));
+	if (sqlite3_step(stmt) == SQLITE_ROW)
+		n = sqlite3_column_int(stmt, 0);
+	sqlite3_finalize(stmt);
+	sqlite3_close(db);
+	return n;
+}
+
+/* The change sets `from` has that `to` lacks, merged unsynced (as lmsyncd
+ * merges). */
+static void merge_unsynced(struct fx *f, struct replica *to, struct replica *from)
+{
+	struct envlist *l = new_list(f);
+	struct merge_outcome o[4];
+	struct seal_key key = {to->pk, to->sk};
+	struct merge_options opt = {f->now, SKEW_MS, &key, 0, 1};
+	const uint8_t *envs[4];
+	lm_err err;
+	size_t i;
+
+	if (replica_missing_for(from, to, l, &err) != 0)
+		fail_msg("%s", err.msg);
+	assert_true(l->n >= 1 && l->n <= 4);
+	for (i = 0; i < l->n; i++)
+		envs[i] = l->env[i];
+	if (merge_batch(&to->st, envs, l->len, l->n, &opt, o, &err) != 0)
+		fail_msg("merge_batch at %s: %s", to->path, err.msg);
+	for (i = 0; i < l->n; i++)
+		assert_int_equal(o[i].result, MERGE_APPLIED);
+}
+
+/* lmsyncd merges unsynced and syncs before it acknowledges: the rows are
+ * visible to other connections at once, the store says a sync is owed,
+ * and the connection's later commits are FULL again. A merge that sealed
+ * this site's own captures first syncs them itself, before they can leave. */
+static void test_unsynced_merge_is_visible_and_owes_a_sync(void **state)
+{
+	struct fx *f = *state;
+	lm_err err;
+
+	replica_sqlf(&f->a, "INSERT INTO note(id, scope, body) VALUES ('u1', 'net', 'raskt')");
+	assert_int_equal(seal(f, &f->a), 1);
+	merge_unsynced(f, &f->b, &f->a);
+	assert_int_equal(f->b.st.unsynced, 1);
+	assert_int_equal(replica_qint(&f->b, "PRAGMA synchronous"), 2);
+	assert_int_equal(count_elsewhere(f->b.path, "SELECT count(*) FROM note WHERE id = 'u1'"),
+			 1);
+	assert_int_equal(store_sync(&f->b.st, &err), 0);
+	assert_int_equal(f->b.st.unsynced, 0);
+	assert_int_equal(store_sync(&f->b.st, &err), 0); /* nothing owed: nothing done */
+
+	/* B has a capture of its own pending when A's next change set arrives. */
+	replica_sqlf(&f->b, "UPDATE note SET body = 'her' WHERE id = 'u1'");
+	replica_sqlf(&f->a, "INSERT INTO note(id, scope, body) VALUES ('u2', 'net', 'igjen')");
+	assert_int_equal(seal(f, &f->a), 1);
+	merge_unsynced(f, &f->b, &f->a);
+	assert_int_equal(seal(f, &f->b), 0);   /* sealed by the merge */
+	assert_int_equal(f->b.st.unsynced, 0); /* and synced with it */
+	assert_int_equal(replica_qint(&f->b, "PRAGMA synchronous"), 2);
+}
+
 /* Two sites create the same key at the same time in different scopes. */
 static void test_concurrent_create_in_two_scopes(void **state)
 {
@@ -1680,7 +1751,7 @@ static void crash_child(struct fx *f, const char *path, const struct envlist *l,
 {
 	struct merge_outcome *o = calloc(l->n, sizeof(*o));
 	const uint8_t **envs = calloc(l->n, sizeof(*envs));
-	struct merge_options opt = {f->now, SKEW_MS, NULL, 0};
+	struct merge_options opt = {f->now, SKEW_MS, NULL, 0, 0};
 	struct store st;
 	lm_err err;
 	size_t i;
@@ -1745,7 +1816,7 @@ static void test_relay_without_the_table(void **state)
 	struct fx *f = *state;
 	struct envlist *l = new_list(f), *fwd = new_list(f);
 	struct merge_outcome o[4];
-	struct merge_options opt = {f->now, SKEW_MS, NULL, 1};
+	struct merge_options opt = {f->now, SKEW_MS, NULL, 1, 0};
 	const uint8_t *envs[4];
 	char path[160];
 	struct store hub;
@@ -1905,6 +1976,8 @@ int main(void)
 	    cmocka_unit_test_setup_teardown(test_tie_by_origin, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_delete_wins_then_recreate, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_unsealed_local_write_survives_merge, setup,
+					    teardown),
+	    cmocka_unit_test_setup_teardown(test_unsynced_merge_is_visible_and_owes_a_sync, setup,
 					    teardown),
 	    cmocka_unit_test_setup_teardown(test_concurrent_create_in_two_scopes, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_concurrent_create_reaches_third_site, setup,

@@ -168,6 +168,37 @@ static void test_connection_settings(void **state)
 	assert_int_equal(version, store_schema_latest());
 }
 
+/* Commits between store_unsynced_begin and _end skip the flush and say a
+ * sync is owed; the level is FULL again after; SQLite refuses the switch
+ * inside a transaction, with a message. */
+static void test_unsynced_commits(void **state)
+{
+	struct fixture *f = *state;
+	char value[32];
+	lm_err err;
+
+	open_ok(f, STORE_CREATE);
+	assert_int_equal(store_exec(&f->st, "CREATE TABLE t(x)", &err), 0);
+	assert_int_equal(store_unsynced_begin(&f->st, &err), 0);
+	pragma_text(f->st.db, "PRAGMA synchronous", value, sizeof(value));
+	assert_string_equal(value, "1");
+	assert_int_equal(
+	    store_exec(&f->st, "BEGIN IMMEDIATE; INSERT INTO t VALUES (1); COMMIT", &err), 0);
+	assert_int_equal(store_unsynced_end(&f->st, 1, &err), 0);
+	assert_int_equal(f->st.unsynced, 1);
+	pragma_text(f->st.db, "PRAGMA synchronous", value, sizeof(value));
+	assert_string_equal(value, "2");
+	assert_int_equal(store_sync(&f->st, &err), 0);
+	assert_int_equal(f->st.unsynced, 0);
+
+	assert_int_equal(store_exec(&f->st, "BEGIN", &err), 0);
+	assert_int_equal(store_unsynced_begin(&f->st, &err), -1);
+	assert_true(has(err.msg, "transaction"));
+	assert_int_equal(store_exec(&f->st, "ROLLBACK", &err), 0);
+	pragma_text(f->st.db, "PRAGMA synchronous", value, sizeof(value));
+	assert_string_equal(value, "2");
+}
+
 /* An existing database at version 0 (an empty file) is migrated forward. */
 static void test_open_migrates_version_0(void **state)
 {
@@ -447,6 +478,7 @@ int main(void)
 	    cmocka_unit_test_setup_teardown(test_open_missing, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_open_not_a_database, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_connection_settings, setup, teardown),
+	    cmocka_unit_test_setup_teardown(test_unsynced_commits, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_open_migrates_version_0, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_newer_schema_refused, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_claim, setup, teardown),

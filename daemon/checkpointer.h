@@ -1,0 +1,43 @@
+/* SPDX-License-Identifier: MIT */
+/* Checkpoints on a worker thread.
+ *
+ * A checkpoint copies the WAL back into the database file and flushes it:
+ * 0.5 to 2 ms on the tick of a daemon that syncs all the time. On the loop
+ * it held up whatever change was passing through (a single change's p99
+ * through a hub was made of them). The checkpointer runs a passive
+ * checkpoint on libuv's thread pool with a store connection of its own;
+ * SQLite lets writers append to the WAL meanwhile, and the loop never
+ * waits for it.
+ */
+#ifndef LMSYNC_DAEMON_CHECKPOINTER_H
+#define LMSYNC_DAEMON_CHECKPOINTER_H
+
+#include <uv.h>
+
+#include "proto/err.h"
+#include "store/store.h"
+
+struct daemon;
+
+struct checkpointer {
+	struct daemon *d;
+	struct store store; /* the worker's connection, opened on first use */
+	int opened;
+	uv_work_t work;
+	int busy; /* a checkpoint is on the thread pool */
+	/* The outcome, written by the worker, read after it. */
+	int rc;
+	lm_err err;
+};
+
+void checkpointer_init(struct checkpointer *c, struct daemon *d);
+
+/* Start a checkpoint on the thread pool unless one is running. Loop thread
+ * only. */
+void checkpointer_kick(struct checkpointer *c);
+
+/* After the loop has run dry (no checkpoint can be in flight): close the
+ * worker's connection. */
+void checkpointer_close(struct checkpointer *c);
+
+#endif
