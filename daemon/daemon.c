@@ -111,17 +111,21 @@ void daemon_merged(struct daemon *d)
 		sync_ack(s, durable);
 }
 
-static void on_flush(uv_check_t *h)
+void daemon_flush(struct daemon *d)
 {
-	struct daemon *d = h->data;
 	struct session *s;
 	int any = 0;
 
-	uv_check_stop(h);
 	for (s = d->sessions; s; s = s->next)
 		any |= sync_flush(s);
 	if (any)
 		daemon_merged(d);
+}
+
+static void on_flush(uv_check_t *h)
+{
+	uv_check_stop(h);
+	daemon_flush(h->data);
 }
 
 void daemon_flush_soon(struct daemon *d)

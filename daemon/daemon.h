@@ -80,6 +80,9 @@ uint64_t daemon_wall_ms(void);
  * then acknowledge it to its senders. */
 void daemon_merged(struct daemon *d);
 
+/* Merge the sets every session received (sync_flush), then daemon_merged. */
+void daemon_flush(struct daemon *d);
+
 /* Merge received sets once this loop turn's reads are done (sync_flush). */
 void daemon_flush_soon(struct daemon *d);
 

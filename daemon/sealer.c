@@ -36,6 +36,13 @@ int sealer_active(const struct sealer *w)
 	return w->busy || w->more;
 }
 
+int sealer_holds_merges(const struct sealer *w)
+{
+	/* Not after a failed chunk: merges must not wait on a disk that may
+	 * stay full. */
+	return w->busy || (w->more && w->retry_at == 0);
+}
+
 /* On the thread pool: touches the sealer's connection and reads the key,
  * which the loop leaves alone until every chunk is done. */
 static void seal_chunk(uv_work_t *req)
@@ -77,8 +84,14 @@ static void on_chunk_sealed(uv_work_t *req, int status)
 #endif
 		w->sealed_in_run = 0;
 	}
-	if (!d->stopping)
-		daemon_log_check(d); /* pump what was sealed; seal the next chunk */
+	if (d->stopping)
+		return;
+	/* The merges that waited run now, while nothing else is pending but
+	 * what was written since, and before the next chunk can hold them
+	 * again: a steady local writer does not starve them. */
+	if (!sealer_holds_merges(w))
+		daemon_flush(d);
+	daemon_log_check(d); /* pump what was sealed; seal the next chunk */
 }
 
 static int sealer_open(struct sealer *w, lm_err *err)

@@ -48,6 +48,13 @@ void sealer_kick(struct sealer *w);
 /* 1 while captures are being sealed or known to be left. */
 int sealer_active(const struct sealer *w);
 
+/* 1 while merges wait for the sealer: a chunk is being sealed, or more
+ * than a chunk was left and the worker goes on. A merge compares with every
+ * local write, so it seals what is pending first: now, that could be a
+ * whole backlog, on the loop. Once a chunk leaves nothing more, the sealer
+ * runs the waiting merges (daemon_flush) before it seals again. */
+int sealer_holds_merges(const struct sealer *w);
+
 /* After the loop has run dry (no chunk can be in flight): close the
  * worker's connection. */
 void sealer_close(struct sealer *w);

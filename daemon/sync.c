@@ -735,6 +735,12 @@ int sync_flush(struct session *s)
 
 	if (y == NULL || y->rx_msgs == 0)
 		return 0;
+	/* Local writes are being sealed on the worker; a merge compares with
+	 * every local write, so it would first seal all that is left, on the
+	 * loop (a bulk write: for seconds). The sets wait for the sealer, which
+	 * flushes them (sealer_holds_merges), bounded by the peer's window. */
+	if (sealer_holds_merges(&d->sealer))
+		return 0;
 	/* The caller acks each flush (daemon_merged); should one be left, ack
 	 * it first, once durable, so acks stay in order. */
 	if (y->unacked != NULL)
@@ -854,6 +860,10 @@ static void on_sets(struct session *s, const struct msg_sets *sets)
 	/* The window bounds what a peer sends unacknowledged; this bounds what
 	 * waits here if a peer ignores it. */
 	if (y->rx_len >= RX_MAX) {
+		if (sealer_holds_merges(&s->d->sealer)) {
+			session_close(s, "the peer sent more than its window allows", 0);
+			return;
+		}
 		if (sync_flush(s))
 			daemon_merged(s->d);
 		return;

@@ -128,6 +128,45 @@ test_sigterm_mid_seal_stops_cleanly_and_resumes() {
 	[ "$(sql "$b" "SELECT count(DISTINCT id) FROM note")" = 40000 ] || fail "b holds a note twice"
 }
 
+# slowest_status DIR SECONDS: the longest `lmsync status` answer, in ms, of
+# those asked one after another for SECONDS.
+slowest_status() {
+	local end slowest=0 t0 t1
+	end=$(($(date +%s%N) + $2 * 1000000000))
+	while [ "$(date +%s%N)" -lt "$end" ]; do
+		t0=$(date +%s%N)
+		lm "$1" status >/dev/null || fail "status failed"
+		t1=$(date +%s%N)
+		[ $(((t1 - t0) / 1000000)) -gt "$slowest" ] && slowest=$(((t1 - t0) / 1000000))
+		sleep 0.05
+	done
+	echo "$slowest"
+}
+
+# A site starts with a large backlog of local writes (made while lmsyncd was
+# down) and a change set arrives at once: the merge waits for the worker to
+# seal the backlog chunk by chunk, instead of sealing all of it on the loop
+# first (a merge compares with every local write), so the daemon keeps
+# answering meanwhile. Then everything arrives, each row once.
+test_merge_waits_for_a_local_backlog() {
+	local hub a b c slowest
+	hub_and_sites
+	start_daemon "$hub"
+	start_daemon "$b"
+	write "$b" 1 1 region fra-b
+	expect_rc 0 lm "$b" sync --wait --timeout 30
+	write "$a" 1 300000 region
+	start_daemon "$a"
+	slowest=$(slowest_status "$a" 2)
+	[ "$(sql "$a" "SELECT count(*) FROM repl_capture")" -gt 0 ] ||
+		echo "    (A had sealed its backlog within 2 s: the check above saw little of it)"
+	[ "$slowest" -lt 1000 ] || fail "lmsync status took $slowest ms while A sealed its backlog"
+	wait_for 120 exactly 1 "$a" "SELECT count(*) FROM note WHERE id = 'fra-b-1'" ||
+		fail "b's note did not reach a"
+	converge 180 "$a" "$b"
+	[ "$(count "$b")" = 300001 ] || fail "b holds $(count "$b") notes, not 300001"
+}
+
 # file_grew FILE BYTES: FILE is larger than BYTES.
 file_grew() {
 	[ "$(stat -c %s "$1")" -gt "$2" ]
