@@ -42,7 +42,7 @@ void checkpointer_kick(struct checkpointer *c)
 	if (c->busy || d->stopping)
 		return;
 	if (!c->opened) {
-		if (store_open(&c->store, d->sd.store, STORE_OPEN, &err) != 0) {
+		if (store_open_for_checkpoints(&c->store, d->sd.store, &err) != 0) {
 			log_warn("store", "cannot open the store to checkpoint it error=\"%s\"",
 				 err.msg);
 			return; /* the next tick tries again */

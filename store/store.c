@@ -537,10 +537,35 @@ int store_defer_checkpoints(struct store *st, lm_err *err)
 	return 0;
 }
 
+int store_open_for_checkpoints(struct store *st, const char *path, lm_err *err)
+{
+	memset(st, 0, sizeof(*st));
+	st->log_fd = -1;
+	st->quiet_at = -1;
+	snprintf(st->path, sizeof(st->path), "%s", path);
+	if (access(path, F_OK) != 0)
+		return lm_errf(err, "no store at %s; create a site with `lmsync init`", path);
+	if (sqlite3_open_v2(path, &st->db, SQLITE_OPEN_READWRITE | SQLITE_OPEN_NOMUTEX, NULL) !=
+	    SQLITE_OK) {
+		lm_errf(err, "cannot open %s: %s", path,
+			st->db ? sqlite3_errmsg(st->db) : "out of memory");
+		store_close(st);
+		return -1;
+	}
+	return 0;
+}
+
 int store_checkpoint(struct store *st, lm_err *err)
 {
-	int rc = sqlite3_wal_checkpoint_v2(st->db, NULL, SQLITE_CHECKPOINT_PASSIVE, NULL, NULL);
+	uint64_t version;
+	int rc;
 
+	/* A connection that has read nothing since it opened has no WAL open,
+	 * and its checkpoint would do nothing; this read opens it without
+	 * reading the schema. */
+	if (store_data_version(st, &version, err) != 0)
+		return -1;
+	rc = sqlite3_wal_checkpoint_v2(st->db, NULL, SQLITE_CHECKPOINT_PASSIVE, NULL, NULL);
 	/* Busy: another connection is checkpointing; ours can wait a tick. */
 	if (rc != SQLITE_OK && rc != SQLITE_BUSY)
 		return lm_errf(err, "%s: checkpoint: %s", st->path, sqlite3_errmsg(st->db));

@@ -97,6 +97,11 @@ int store_claim(struct store *st, const uint8_t site_id[32], lm_err *err);
  * connection never copy the WAL back into the database themselves. */
 int store_defer_checkpoints(struct store *st, lm_err *err);
 
+/* A connection that only checkpoints (store_checkpoint, store_close): it
+ * never reads the schema, which a store_open keeps in memory (about 1 MiB
+ * for a site's), and never writes. */
+int store_open_for_checkpoints(struct store *st, const char *path, lm_err *err);
+
 /* A passive checkpoint: copies what no reader still needs, never waits. */
 int store_checkpoint(struct store *st, lm_err *err);
 

@@ -199,6 +199,39 @@ static void test_unsynced_commits(void **state)
 	assert_string_equal(value, "2");
 }
 
+/* The checkpointer's connection copies the WAL into the database file
+ * without ever reading the schema; a missing store is refused by name. */
+static void test_checkpoint_connection(void **state)
+{
+	struct fixture *f = *state;
+	struct store ck;
+	struct stat before, after;
+	int cur = -1, high = -1;
+	lm_err err;
+
+	open_ok(f, STORE_CREATE);
+	assert_int_equal(store_defer_checkpoints(&f->st, &err), 0);
+	assert_int_equal(store_exec(&f->st,
+				    "CREATE TABLE t(x); WITH RECURSIVE c(i) AS (SELECT 1 UNION ALL "
+				    "SELECT i + 1 FROM c WHERE i < 1000) "
+				    "INSERT INTO t SELECT randomblob(1000) FROM c",
+				    &err),
+			 0);
+	assert_int_equal(stat(f->path, &before), 0);
+	assert_int_equal(store_open_for_checkpoints(&ck, f->path, &err), 0);
+	assert_int_equal(store_checkpoint(&ck, &err), 0);
+	assert_int_equal(stat(f->path, &after), 0);
+	assert_true(after.st_size > before.st_size + 500000);
+	assert_int_equal(sqlite3_db_status(ck.db, SQLITE_DBSTATUS_SCHEMA_USED, &cur, &high, 0),
+			 SQLITE_OK);
+	assert_int_equal(cur, 0);
+	store_close(&ck);
+	assert_null(ck.db);
+
+	assert_int_equal(store_open_for_checkpoints(&ck, "/nonexistent/store.db", &err), -1);
+	assert_true(has(err.msg, "/nonexistent/store.db"));
+}
+
 /* An existing database at version 0 (an empty file) is migrated forward. */
 static void test_open_migrates_version_0(void **state)
 {
@@ -479,6 +512,7 @@ int main(void)
 	    cmocka_unit_test_setup_teardown(test_open_not_a_database, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_connection_settings, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_unsynced_commits, setup, teardown),
+	    cmocka_unit_test_setup_teardown(test_checkpoint_connection, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_open_migrates_version_0, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_newer_schema_refused, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_claim, setup, teardown),
