@@ -105,6 +105,30 @@ test_kill_9_mid_stream_loses_nothing() {
 		fail "c holds a note twice"
 }
 
+# The hub forwards what it merged before its flush and acks only after it:
+# killed (-9) in the middle of relaying a stream, and restarted, it loses
+# nothing it acknowledged, and the sites end with every row once.
+test_kill_9_of_the_hub_mid_relay_loses_nothing() {
+	local hub a b c hubpid
+	hub_and_sites
+	start_daemon "$hub"
+	hubpid=$DAEMON_PID
+	start_daemon "$a"
+	start_daemon "$b"
+	write "$a" 1 30000 region
+	wait_for 60 at_least 1 "$b" "SELECT count(*) FROM note" || fail "b got nothing through the hub"
+	kill -KILL "$hubpid"
+	wait_exit "$hubpid" 5
+	[ "$(count "$b")" -lt 30000 ] || echo "    (b had everything before the kill)"
+	write "$a" 30001 30100 region
+	start_daemon "$hub"
+	converge 120 "$a" "$b"
+	expect_rc 0 lm "$a" sync --wait --timeout 60
+	[ "$(count "$b")" = 30100 ] || fail "b holds $(count "$b") notes, not 30100"
+	[ "$(sql "$b" "SELECT count(DISTINCT id) FROM note")" = 30100 ] || fail "b holds a note twice"
+	exactly 0 "$b" "SELECT count(*) FROM quarantine" || fail "b quarantined change sets"
+}
+
 # lmsyncd seals a bulk write chunk by chunk on a worker thread: SIGTERM in
 # the middle lets the chunk being sealed finish, exits 0, and the next start
 # seals the rest, each row once. Status is asked in the middle: the loop
