@@ -12,13 +12,16 @@ replication between two clusters this script creates with initdb, starts on
              transaction (the target's figure) and in batches of 256, against
              bare prepared inserts of the same rows in one transaction.
   stream     --rows course rows written at A in one transaction, from the
-             commit until B holds all of them: A -> hub -> B and A -> B
+             COMMIT call until B holds all of them: A -> hub -> B and A -> B
              direct, against a publisher -> subscriber pair. B is polled
              every 2 ms (lmsync: max(rowid) when data_version moved;
              PostgreSQL: the last row by primary key, since a subscriber
              applies a transaction at once); count(*) confirms.
   latency    --changes single-row transactions at A, one at a time, each
-             timed from its commit until the row is visible at B, polled
+             timed from the call that commits it until the row is visible
+             at B (both systems: an SQLite writer may checkpoint inside
+             the call after its commit shows, which timed from the return
+             was a head start for lmsync), polled
              every ~0.2 ms on one connection, each poll its own read
              transaction (lmsync via hub and direct; PostgreSQL as shipped,
              and again with the subscription's synchronous_commit = on so
@@ -204,10 +207,10 @@ class PgPair:
             psycopg2.extras.execute_values(
                 cur, "INSERT INTO %s(%s) VALUES %%s" % (table, ", ".join(COLUMNS)), rows,
                 page_size=1000)
+            t0 = time.perf_counter()  # from the commit call, as lmsync's
             self.pc.commit()
         finally:
             self.pc.autocommit = True
-        t0 = time.perf_counter()
         return self.wait_rows(table, rows[-1][0], base + len(rows), timeout, 0.002, t0)
 
     def latency(self, table, rows, timeout=10):
@@ -216,8 +219,8 @@ class PgPair:
         sql = pg_insert_sql(table)
         times = []
         for i, row in enumerate(rows):
+            t0 = time.perf_counter()  # from the call that commits, as lmsync's
             cur.execute(sql, row)  # autocommit: committed when it returns
-            t0 = time.perf_counter()
             deadline = t0 + timeout
             while True:
                 sub.execute("SELECT 1 FROM %s WHERE id = %%s" % table, (row[0],))
@@ -529,8 +532,8 @@ def section_scale(bench, args, res):
             key = "en-%d" % rep
             row = make_row(random.Random(400 + rep), key)
             wdb = connect(sites[origin])
+            t0 = time.perf_counter()  # from the call that commits it
             wdb.execute(INSERT_SQL, row)
-            t0 = time.perf_counter()
             wdb.close()
             pending = list(range(n))
             deadline = time.monotonic() + 60

@@ -10,9 +10,12 @@ then SIGKILL), also on Ctrl-C or an error; every wait is bounded.
 
   1. throughput  N rows of a course table written at A in one transaction (by
                  Python's sqlite3: any SQLite client may write), timed from the
-                 commit until B holds all N; A -> hub -> B, and A -> B direct.
-  2. latency     single-row inserts at A, one at a time, each timed from its
-                 commit until the row is visible at B (B polled every ~0.2 ms
+                 COMMIT call until B holds all N; A -> hub -> B, and A -> B
+                 direct.
+  2. latency     single-row inserts at A, one at a time, each timed from the
+                 call that commits it until the row is visible at B (the
+                 call's return is too late a start: SQLite may checkpoint in
+                 it after the commit shows; B polled every ~0.2 ms
                  on one connection, each poll its own read transaction).
   3. memory      VmRSS of idle daemons: a site connected to its hub, and a hub
                  serving --hub-sites sites (all connected and in step).
