@@ -55,6 +55,16 @@ void checkpointer_kick(struct checkpointer *c)
 		return;
 	}
 	c->busy = 1;
+	c->last_start = uv_now(&d->loop);
+}
+
+/* About 20 single changes' pages (16 each) at most between checkpoints. */
+#define CHECKPOINT_SOON_MS 20
+
+void checkpointer_soon(struct checkpointer *c)
+{
+	if (uv_now(&c->d->loop) - c->last_start >= CHECKPOINT_SOON_MS)
+		checkpointer_kick(c);
 }
 
 void checkpointer_close(struct checkpointer *c)

@@ -13,6 +13,7 @@
 #ifndef LMSYNC_DAEMON_CHECKPOINTER_H
 #define LMSYNC_DAEMON_CHECKPOINTER_H
 
+#include <stdint.h>
 #include <uv.h>
 
 #include "proto/err.h"
@@ -25,7 +26,8 @@ struct checkpointer {
 	struct store store; /* the worker's connection, opened on first use */
 	int opened;
 	uv_work_t work;
-	int busy; /* a checkpoint is on the thread pool */
+	int busy;	     /* a checkpoint is on the thread pool */
+	uint64_t last_start; /* uv_now of the last one started */
 	/* The outcome, written by the worker, read after it. */
 	int rc;
 	lm_err err;
@@ -36,6 +38,13 @@ void checkpointer_init(struct checkpointer *c, struct daemon *d);
 /* Start a checkpoint on the thread pool unless one is running. Loop thread
  * only. */
 void checkpointer_kick(struct checkpointer *c);
+
+/* The same after a small commit of this daemon's own (a seal or a merge of
+ * a few change sets), at most every CHECKPOINT_SOON_MS: under a steady
+ * stream of single changes the tick alone let the WAL pass 1,000 pages,
+ * and every other client's commit then checkpointed for itself. Bulk
+ * writes wait for the tick: checkpoints among them cost throughput. */
+void checkpointer_soon(struct checkpointer *c);
 
 /* After the loop has run dry (no checkpoint can be in flight): close the
  * worker's connection. */

@@ -20,6 +20,10 @@
  * system (about 1 MB of envelopes). */
 #define SEAL_TRIM_AFTER 16
 
+/* Change sets sealed at once that still count as a small write (a few
+ * local transactions), after which a checkpoint soon pays (checkpointer.h). */
+#define SEAL_SMALL 4
+
 /* After a failed chunk (a full disk, say), wait this long before the next
  * try instead of retrying on every loop turn. */
 #define SEAL_RETRY_MS 1000
@@ -73,6 +77,8 @@ static void on_chunk_sealed(uv_work_t *req, int status)
 		w->more = w->chunk_more;
 		w->sealed_in_run += w->count;
 		w->retry_at = 0;
+		if (!w->more && w->sealed_in_run <= SEAL_SMALL)
+			checkpointer_soon(&d->checkpointer);
 	}
 	if (!w->more) {
 #ifdef __GLIBC__

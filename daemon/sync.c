@@ -22,6 +22,7 @@
 #define RETRY_MAX_MS 120000	       /* longest wait */
 #define SCOPE_MEMO   16		       /* routing verdicts remembered within one pump */
 #define RX_MAX	     (4 * 1024 * 1024) /* received bytes merged at once, at most */
+#define MERGE_SMALL  65536	       /* merged bytes after which a checkpoint soon pays */
 
 /* How far a peer may receive a scope. A removed member gets the scope up
  * to and including the change set that removed it, so it learns of its
@@ -785,6 +786,8 @@ int sync_flush(struct session *s)
 	y->unacked = out;
 	y->nunacked = n;
 	out = NULL;
+	if (y->rx_len < MERGE_SMALL)
+		checkpointer_soon(&d->checkpointer);
 done:
 	y->rx_msgs = 0;
 	y->rx_n = 0;

@@ -563,10 +563,23 @@ int store_checkpoint(struct store *st, lm_err *err)
 	/* A connection that has read nothing since it opened has no WAL open,
 	 * and its checkpoint would do nothing; this read opens it without
 	 * reading the schema. */
+	int frames = 0, copied = 0;
+
 	if (store_data_version(st, &version, err) != 0)
 		return -1;
-	rc = sqlite3_wal_checkpoint_v2(st->db, NULL, SQLITE_CHECKPOINT_PASSIVE, NULL, NULL);
-	/* Busy: another connection is checkpointing; ours can wait a tick. */
+	rc = sqlite3_wal_checkpoint_v2(st->db, "main", SQLITE_CHECKPOINT_PASSIVE, &frames, &copied);
+	/* Under steady writes the WAL starts over only when a writer happens to
+	 * begin right after a complete checkpoint; until then it grows, and
+	 * other clients' commits checkpoint for themselves past 1,000 pages.
+	 * Once all of it is copied, a RESTART makes the next writer start it
+	 * over; it takes the write lock only if free and waits for no reader
+	 * (no busy handler here), so a writer is held back at most for the
+	 * moment of copying what came since the passive pass. */
+	if (rc == SQLITE_OK && frames >= STORE_WAL_RESTART_FRAMES && copied == frames)
+		rc = sqlite3_wal_checkpoint_v2(st->db, "main", SQLITE_CHECKPOINT_RESTART, NULL,
+					       NULL);
+	/* Busy: another connection is checkpointing, or a writer or a reader
+	 * is in the way; ours can wait. */
 	if (rc != SQLITE_OK && rc != SQLITE_BUSY)
 		return lm_errf(err, "%s: checkpoint: %s", st->path, sqlite3_errmsg(st->db));
 	return 0;

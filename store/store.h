@@ -102,8 +102,15 @@ int store_defer_checkpoints(struct store *st, lm_err *err);
  * for a site's), and never writes. */
 int store_open_for_checkpoints(struct store *st, const char *path, lm_err *err);
 
-/* A passive checkpoint: copies what no reader still needs, never waits. */
+/* A passive checkpoint: copies what no reader still needs, never waits.
+ * A WAL of STORE_WAL_RESTART_FRAMES frames or more, once all copied, is
+ * made to start over (a RESTART that waits for nothing). For a connection
+ * without a busy handler (store_open_for_checkpoints). */
 int store_checkpoint(struct store *st, lm_err *err);
+
+/* Frames past which a copied WAL is made to start over: well under the
+ * 1,000 past which other clients' commits checkpoint for themselves. */
+#define STORE_WAL_RESTART_FRAMES 256
 
 /* The integer a statement like "PRAGMA schema_version" returns. */
 int store_pragma_int(struct store *st, const char *sql, int64_t *value, lm_err *err);

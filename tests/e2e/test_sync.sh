@@ -152,6 +152,27 @@ test_sigterm_mid_seal_stops_cleanly_and_resumes() {
 	[ "$(sql "$b" "SELECT count(DISTINCT id) FROM note")" = 40000 ] || fail "b holds a note twice"
 }
 
+# Under a steady run of single changes, lmsyncd checkpoints soon after its
+# small commits and makes the copied WAL start over, so the WAL stays short:
+# otherwise it grows (100 MB and more) until the load pauses, and every other
+# client's commit checkpoints for itself past SQLite's 1,000 pages.
+test_wal_stays_short_under_single_changes() {
+	local hub a b c i wal
+	hub_and_sites
+	start_daemon "$hub"
+	start_daemon "$a"
+	for i in $(seq 1 300); do
+		sql "$a" "INSERT INTO note(id, scope, body) VALUES ('enkel-$i', 'region', 'x')" ||
+			fail "insert $i"
+	done
+	expect_rc 0 lm "$a" sync --wait --timeout 30
+	wal=$(stat -c %s "$a/store.db-wal")
+	# 500 pages of 16 KiB: 1.7 to 3.2 MB with the early checkpoints, 17 to
+	# 23 MB without (and growing with the run).
+	[ "$wal" -lt 8192000 ] || fail "A's WAL is $wal bytes after 300 single changes"
+	exactly 300 "$a" "SELECT count(*) FROM note" || fail "A lost notes"
+}
+
 # slowest_status DIR SECONDS: the longest `lmsync status` answer, in ms, of
 # those asked one after another for SECONDS.
 slowest_status() {

@@ -232,6 +232,43 @@ static void test_checkpoint_connection(void **state)
 	assert_true(has(err.msg, "/nonexistent/store.db"));
 }
 
+/* Frames in the WAL, as a passive checkpoint on db reports them. */
+static int wal_frames(sqlite3 *db)
+{
+	int frames = -1, copied = -1;
+
+	assert_int_equal(
+	    sqlite3_wal_checkpoint_v2(db, "main", SQLITE_CHECKPOINT_PASSIVE, &frames, &copied),
+	    SQLITE_OK);
+	return frames;
+}
+
+/* After the checkpointer's pass over a long WAL the next commit writes
+ * from the WAL's first frame. (Alone, as here, a passive pass would do;
+ * the RESTART is for writers that never pause, which e2e
+ * test_wal_stays_short_under_single_changes shows.) */
+static void test_checkpoint_restarts_a_long_wal(void **state)
+{
+	struct fixture *f = *state;
+	struct store ck;
+	lm_err err;
+
+	open_ok(f, STORE_CREATE);
+	assert_int_equal(store_defer_checkpoints(&f->st, &err), 0);
+	assert_int_equal(store_exec(&f->st,
+				    "CREATE TABLE t(x); WITH RECURSIVE c(i) AS (SELECT 1 UNION ALL "
+				    "SELECT i + 1 FROM c WHERE i < 400) "
+				    "INSERT INTO t SELECT randomblob(16000) FROM c",
+				    &err),
+			 0);
+	assert_true(wal_frames(f->st.db) >= STORE_WAL_RESTART_FRAMES);
+	assert_int_equal(store_open_for_checkpoints(&ck, f->path, &err), 0);
+	assert_int_equal(store_checkpoint(&ck, &err), 0);
+	assert_int_equal(store_exec(&f->st, "INSERT INTO t VALUES (1)", &err), 0);
+	assert_true(wal_frames(f->st.db) < 10);
+	store_close(&ck);
+}
+
 /* An existing database at version 0 (an empty file) is migrated forward. */
 static void test_open_migrates_version_0(void **state)
 {
@@ -513,6 +550,7 @@ int main(void)
 	    cmocka_unit_test_setup_teardown(test_connection_settings, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_unsynced_commits, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_checkpoint_connection, setup, teardown),
+	    cmocka_unit_test_setup_teardown(test_checkpoint_restarts_a_long_wal, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_open_migrates_version_0, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_newer_schema_refused, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_claim, setup, teardown),
