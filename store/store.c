@@ -558,13 +558,11 @@ int store_open_for_checkpoints(struct store *st, const char *path, lm_err *err)
 int store_checkpoint(struct store *st, lm_err *err)
 {
 	uint64_t version;
-	int rc;
+	int rc, frames = 0, copied = 0;
 
 	/* A connection that has read nothing since it opened has no WAL open,
 	 * and its checkpoint would do nothing; this read opens it without
 	 * reading the schema. */
-	int frames = 0, copied = 0;
-
 	if (store_data_version(st, &version, err) != 0)
 		return -1;
 	rc = sqlite3_wal_checkpoint_v2(st->db, "main", SQLITE_CHECKPOINT_PASSIVE, &frames, &copied);
