@@ -199,6 +199,23 @@ static void test_unsynced_commits(void **state)
 	assert_string_equal(value, "2");
 }
 
+/* A new store with `rows` rows of `bytes` random bytes each, all still in
+ * its WAL: its own connection never checkpoints. */
+static void store_with_long_wal(struct fixture *f, int rows, int bytes)
+{
+	char sql[256];
+	lm_err err;
+
+	open_ok(f, STORE_CREATE);
+	assert_int_equal(store_defer_checkpoints(&f->st, &err), 0);
+	snprintf(sql, sizeof(sql),
+		 "CREATE TABLE t(x); WITH RECURSIVE c(i) AS (SELECT 1 UNION ALL SELECT i + 1 FROM "
+		 "c WHERE i < %d) INSERT INTO t SELECT randomblob(%d) FROM c",
+		 rows, bytes);
+	if (store_exec(&f->st, sql, &err) != 0)
+		fail_msg("%s", err.msg);
+}
+
 /* The checkpointer's connection copies the WAL into the database file
  * without ever reading the schema; a missing store is refused by name. */
 static void test_checkpoint_connection(void **state)
@@ -209,14 +226,7 @@ static void test_checkpoint_connection(void **state)
 	int cur = -1, high = -1;
 	lm_err err;
 
-	open_ok(f, STORE_CREATE);
-	assert_int_equal(store_defer_checkpoints(&f->st, &err), 0);
-	assert_int_equal(store_exec(&f->st,
-				    "CREATE TABLE t(x); WITH RECURSIVE c(i) AS (SELECT 1 UNION ALL "
-				    "SELECT i + 1 FROM c WHERE i < 1000) "
-				    "INSERT INTO t SELECT randomblob(1000) FROM c",
-				    &err),
-			 0);
+	store_with_long_wal(f, 1000, 1000);
 	assert_int_equal(stat(f->path, &before), 0);
 	assert_int_equal(store_open_for_checkpoints(&ck, f->path, &err), 0);
 	assert_int_equal(store_checkpoint(&ck, &err), 0);
@@ -253,14 +263,7 @@ static void test_checkpoint_restarts_a_long_wal(void **state)
 	struct store ck;
 	lm_err err;
 
-	open_ok(f, STORE_CREATE);
-	assert_int_equal(store_defer_checkpoints(&f->st, &err), 0);
-	assert_int_equal(store_exec(&f->st,
-				    "CREATE TABLE t(x); WITH RECURSIVE c(i) AS (SELECT 1 UNION ALL "
-				    "SELECT i + 1 FROM c WHERE i < 400) "
-				    "INSERT INTO t SELECT randomblob(16000) FROM c",
-				    &err),
-			 0);
+	store_with_long_wal(f, 400, 16000);
 	assert_true(wal_frames(f->st.db) >= STORE_WAL_RESTART_FRAMES);
 	assert_int_equal(store_open_for_checkpoints(&ck, f->path, &err), 0);
 	assert_int_equal(store_checkpoint(&ck, &err), 0);
