@@ -4,8 +4,9 @@
  * A checkpoint copies the WAL back into the database file and flushes it:
  * 0.5 to 2 ms on the tick of a daemon that syncs all the time. On the loop
  * it held up whatever change was passing through (a single change's p99
- * through a hub was made of them). The checkpointer runs a passive
- * checkpoint on libuv's thread pool with a connection of its own, which
+ * through a hub was made of them). The checkpointer runs store_checkpoint
+ * (passive; a long WAL, once copied, is made to start over) on libuv's
+ * thread pool with a connection of its own, which
  * never reads the schema (about 0.35 MiB, where a full one is 1.5);
  * SQLite lets writers append to the WAL meanwhile, and the loop never
  * waits for it.

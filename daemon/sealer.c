@@ -106,7 +106,8 @@ static int sealer_open(struct sealer *w, lm_err *err)
 		return 0;
 	if (store_open(&w->store, w->d->sd.store, STORE_OPEN, err) != 0)
 		return -1;
-	/* Checkpoints stay with the loop's tick, as for its own connection. */
+	/* Checkpoints are the checkpointer's (checkpointer.h), as for the
+	 * loop's connection. */
 	if (store_defer_checkpoints(&w->store, err) != 0) {
 		store_close(&w->store);
 		return -1;

@@ -64,7 +64,7 @@ struct merge_options {
 	int relay;		     /* a hub: rows of tables not replicated here are logged and
 				      * forwarded, not applied, instead of quarantining the set */
 	int unsynced;		     /* commit without waiting for the disk: the caller runs
-				      * store_sync before it acknowledges (store_commit_unsynced) */
+				      * store_sync before it acknowledges (store_unsynced_begin) */
 };
 
 /* Merge envelopes[0..n-1] (in the given order) in one transaction. out[i]

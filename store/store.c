@@ -358,7 +358,8 @@ static int configure(struct store *st, lm_err *err)
 	return store_exec(st, "PRAGMA foreign_keys=ON; PRAGMA synchronous=FULL", err);
 }
 
-int store_open(struct store *st, const char *path, enum store_mode mode, lm_err *err)
+/* The connection alone: no schema read, nothing configured. */
+static int open_connection(struct store *st, const char *path, enum store_mode mode, lm_err *err)
 {
 	int flags = SQLITE_OPEN_READWRITE | SQLITE_OPEN_NOMUTEX;
 
@@ -380,6 +381,13 @@ int store_open(struct store *st, const char *path, enum store_mode mode, lm_err 
 		store_close(st);
 		return -1;
 	}
+	return 0;
+}
+
+int store_open(struct store *st, const char *path, enum store_mode mode, lm_err *err)
+{
+	if (open_connection(st, path, mode, err) != 0)
+		return -1;
 	sqlite3_extended_result_codes(st->db, 1);
 	if (sqlite3_create_function(st->db, "lm_rowclock", 4, SQLITE_UTF8, NULL, NULL,
 				    rowclock_agg_step, rowclock_agg_final) != SQLITE_OK ||
@@ -539,20 +547,7 @@ int store_defer_checkpoints(struct store *st, lm_err *err)
 
 int store_open_for_checkpoints(struct store *st, const char *path, lm_err *err)
 {
-	memset(st, 0, sizeof(*st));
-	st->log_fd = -1;
-	st->quiet_at = -1;
-	snprintf(st->path, sizeof(st->path), "%s", path);
-	if (access(path, F_OK) != 0)
-		return lm_errf(err, "no store at %s; create a site with `lmsync init`", path);
-	if (sqlite3_open_v2(path, &st->db, SQLITE_OPEN_READWRITE | SQLITE_OPEN_NOMUTEX, NULL) !=
-	    SQLITE_OK) {
-		lm_errf(err, "cannot open %s: %s", path,
-			st->db ? sqlite3_errmsg(st->db) : "out of memory");
-		store_close(st);
-		return -1;
-	}
-	return 0;
+	return open_connection(st, path, STORE_OPEN, err);
 }
 
 int store_checkpoint(struct store *st, lm_err *err)
