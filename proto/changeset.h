@@ -6,28 +6,31 @@
  *
  * Two encodings, both msgpack:
  *
- *   body     = [format: 1 or 2, origin: bin 32, scope: str, seq: uint,
+ *   body     = [format: 1 to 3, origin: bin 32, scope: str, seq: uint,
  *               hlc: uint, prev: bin 32, rows: [row...]]
  *   row      = [table: str, pk: [value...], cl: uint, cols: {str: value}]
- *            | [table, pk, cl, cols, bases]                 (format 2 only)
+ *            | [table, pk, cl, cols, bases]            (formats 2 and 3 only)
  *   bases    = clock | [nil | clock | uint...]   (one entry per column)
  *   clock    = bin 8 (hlc; the origin's own) | bin 40 (hlc, origin)
  *   value    = nil | int | float 64 | str | bin
  *   envelope = [body: bin, sig: bin 64]
  *
- * The signature is Ed25519 by the origin over the exact body bytes; the hash
- * of a change set is BLAKE2b-256 of its body bytes followed by the 64
+ * The signature is Ed25519 by the origin: in format 3 over the ASCII bytes
+ * "lmsync change set 3" followed by the body's digest (BLAKE2b-256 of the
+ * exact body bytes), in formats 1 and 2 over the body bytes themselves. The
+ * hash of a change set is BLAKE2b-256 of its body bytes followed by the 64
  * signature bytes (so the chain binds every signature), and `prev` is the hash of
  * the previous change set of the same (origin, scope), 32 zero bytes for seq
  * 1. cl is the row's causal length: odd while the row exists, even once
  * deleted; cols holds the changed columns (empty for a delete).
  *
- * Format 2 gives each written column its causal context, its base: the
+ * Format 2 (and 3) gives each written column its causal context, its base: the
  * clock of the value the write replaced at its writer, or none when the
  * writer held no value for the column at the row's causal length. A row of
  * 4 elements has no base for any column (an insert: zero extra bytes).
  * Format 1 (lmsync before bases) says nothing about them: the bases of its
- * columns are unknown. Both are read; format 2 is written unless asked.
+ * columns are unknown. Format 3 differs from 2 only in what is signed. All
+ * three are read; format 3 is written unless asked.
  *
  * A run of consecutive change sets of one (origin, scope) is authenticated by
  * the signature of its last member and the hash links between them
@@ -42,7 +45,8 @@
 
 #include "proto/err.h"
 
-#define CS_FORMAT	2  /* what lmsync writes: rows carry their bases */
+#define CS_FORMAT	3  /* what lmsync writes: signed over a digest of the body */
+#define CS_FORMAT_V2	2  /* rows carry their bases, signed over the body; still read */
 #define CS_FORMAT_V1	1  /* the format before bases, still read */
 #define CS_CLOCK_LEN	40 /* a base of another origin: hlc (8 bytes), origin */
 #define CS_HASH_LEN	32
@@ -89,13 +93,14 @@ struct cs_row {
 	const struct cs_col *cols;
 	size_t ncols;
 	/* ncols bases, bases[i] for cols[i]; NULL: none held for any column.
-	 * Only format 2 has them: a format 1 row has NULL, bases unknown. */
+	 * Formats 2 and 3 have them: a format 1 row has NULL, bases unknown. */
 	const struct cs_base *bases;
 };
 
 struct cs_header {
-	/* Writing: 0 or CS_FORMAT writes format 2, CS_FORMAT_V1 format 1 (no
-	 * bases; for tests and tools). Decoded: the format the body names. */
+	/* Writing: 0 or CS_FORMAT writes format 3; CS_FORMAT_V2 and
+	 * CS_FORMAT_V1 (no bases) the older ones, for tests and tools.
+	 * Decoded: the format the body names. */
 	uint64_t format;
 	uint8_t origin[CS_KEY_LEN];
 	char scope[CS_SCOPE_MAX + 1]; /* NUL-terminated */
@@ -138,7 +143,8 @@ int cs_writer_add_row(struct cs_writer *w, const struct cs_row *row, lm_err *err
 size_t cs_writer_envelope_size(const struct cs_writer *w);
 /* Bytes the envelope would take with row added (row not checked). */
 size_t cs_writer_size_with(const struct cs_writer *w, const struct cs_row *row);
-/* Finish the body, sign it with the origin's Ed25519 secret key (64 bytes,
+/* Finish the body, sign it (format 3: its digest; see docs/PROTOCOL.md,
+ * "Hash and signature") with the origin's Ed25519 secret key (64 bytes,
  * libsodium form; refused unless its public half is the header's origin)
  * and produce the envelope in a malloc'd buffer the caller frees; hash
  * receives the change set's hash. The writer is then sealed. */
@@ -160,13 +166,14 @@ struct changeset {
 	const uint8_t *body; /* inside the envelope */
 	size_t body_len;
 	uint8_t sig[CS_SIG_LEN];
-	uint8_t hash[CS_HASH_LEN]; /* BLAKE2b-256 of body || sig, computed on decode */
+	uint8_t hash[CS_HASH_LEN];   /* BLAKE2b-256 of body || sig, computed on decode */
+	uint8_t digest[CS_HASH_LEN]; /* BLAKE2b-256 of body: format 3 signs it */
 	struct cs_row *rows;
 	size_t nrows;
 	void *arena; /* the arrays behind rows, pk and cols */
 };
 
-/* Decode an envelope, strictly: exact types, format 1 or 2, bounded sizes, no
+/* Decode an envelope, strictly: exact types, format 1 to 3, bounded sizes, no
  * trailing bytes, every row as cs_writer_add_row checks it. Does NOT verify
  * the signature. On failure cs is left empty (changeset_free is harmless). */
 int changeset_decode(const uint8_t *envelope, size_t len, struct changeset *cs, lm_err *err);

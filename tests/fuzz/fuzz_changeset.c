@@ -167,15 +167,21 @@ static void check_decoded(const struct changeset *cs, const uint8_t *data, size_
 
 		crypto_generichash_blake2b_init(&hs, NULL, 0, sizeof(hash));
 		crypto_generichash_blake2b_update(&hs, cs->body, cs->body_len);
+		{
+			crypto_generichash_blake2b_state d = hs;
+
+			crypto_generichash_blake2b_final(&d, hash, sizeof(hash));
+			CHECK(memcmp(hash, cs->digest, CS_HASH_LEN) == 0);
+		}
 		crypto_generichash_blake2b_update(&hs, cs->sig, CS_SIG_LEN);
 		crypto_generichash_blake2b_final(&hs, hash, sizeof(hash));
 	}
 	CHECK(memcmp(hash, cs->hash, CS_HASH_LEN) == 0);
 	CHECK(cs->h.seq >= 1 && strlen(cs->h.scope) >= 1 && strlen(cs->h.scope) <= CS_SCOPE_MAX);
-	CHECK(cs->h.format == CS_FORMAT || cs->h.format == CS_FORMAT_V1);
+	CHECK(cs->h.format >= CS_FORMAT_V1 && cs->h.format <= CS_FORMAT);
 	for (size_t i = 0; i < cs->nrows; i++)
 		CHECK(cs->rows[i].bases == NULL ||
-		      (cs->h.format == CS_FORMAT && cs->rows[i].ncols > 0));
+		      (cs->h.format != CS_FORMAT_V1 && cs->rows[i].ncols > 0));
 	alone = changeset_verify(cs, NULL);
 	as_run = changeset_verify_run(run, 1, cs->h.prev, NULL);
 	CHECK(alone == as_run);

@@ -479,7 +479,7 @@ static void test_empty_change_set(void **state)
 
 static void test_hash_and_signature(void **state)
 {
-	uint8_t hash[CS_HASH_LEN], sig[CS_SIG_LEN];
+	uint8_t hash[CS_HASH_LEN], sig[CS_SIG_LEN], signed_msg[19 + CS_HASH_LEN];
 	struct changeset cs;
 	struct env e;
 	struct key k;
@@ -499,7 +499,13 @@ static void test_hash_and_signature(void **state)
 	assert_int_equal(e.len, at + 2 + CS_SIG_LEN);
 	assert_int_equal(e.p[at], 0xc4);
 	assert_int_equal(e.p[at + 1], CS_SIG_LEN);
-	crypto_sign_detached(sig, NULL, cs.body, cs.body_len, k.sk); /* Ed25519 is deterministic */
+	/* Format 3 signs "lmsync change set 3" and BLAKE2b-256 of the body. */
+	assert_int_equal(cs.h.format, 3);
+	assert_int_equal(cs.body[1], 0x03);
+	memcpy(signed_msg, "lmsync change set 3", 19);
+	crypto_generichash(signed_msg + 19, CS_HASH_LEN, cs.body, cs.body_len, NULL, 0);
+	assert_memory_equal(signed_msg + 19, cs.digest, CS_HASH_LEN);
+	crypto_sign_detached(sig, NULL, signed_msg, sizeof(signed_msg), k.sk); /* deterministic */
 	{
 		/* The hash covers the body, then the signature. */
 		crypto_generichash_blake2b_state hs;
@@ -513,7 +519,11 @@ static void test_hash_and_signature(void **state)
 	assert_memory_equal(hash, e.hash, CS_HASH_LEN);
 	assert_memory_equal(sig, cs.sig, CS_SIG_LEN);
 	assert_memory_equal(sig, e.p + at + 2, CS_SIG_LEN);
-	assert_int_equal(crypto_sign_verify_detached(cs.sig, cs.body, cs.body_len, k.pk), 0);
+	assert_int_equal(crypto_sign_verify_detached(cs.sig, signed_msg, sizeof(signed_msg), k.pk),
+			 0);
+	/* Not a signature of the body itself, as formats 1 and 2 make. */
+	assert_int_not_equal(crypto_sign_verify_detached(cs.sig, cs.body, cs.body_len, k.pk), 0);
+	assert_int_equal(changeset_verify(&cs, NULL), 0);
 	changeset_free(&cs);
 	free(e.p);
 }
@@ -584,16 +594,31 @@ static const uint8_t doc_example_2[194] = {
     0x15, 0xca, 0x46, 0x9c, 0xf3, 0x5c, 0x27, 0x3a, 0x30, 0x54, 0x81, 0x02, 0x7b, 0xd5, 0x30,
     0x35, 0xbb, 0x53, 0x2a, 0x69, 0x82, 0x73, 0xe8, 0x66, 0xea, 0x00, 0x26, 0xed, 0x08};
 
-static void test_doc_example_bases(void **state)
+/* The same change set in format 3: only the format byte, the signature
+ * (over the digest) and the hash differ. */
+static const uint8_t doc_example_3[194] = {
+    0x92, 0xc4, 0x7d, 0x97, 0x03, 0xc4, 0x20, 0x8a, 0x88, 0xe3, 0xdd, 0x74, 0x09, 0xf1, 0x95,
+    0xfd, 0x52, 0xdb, 0x2d, 0x3c, 0xba, 0x5d, 0x72, 0xca, 0x67, 0x09, 0xbf, 0x1d, 0x94, 0x12,
+    0x1b, 0xf3, 0x74, 0x88, 0x01, 0xb4, 0x0f, 0x6f, 0x5c, 0xaa, 0x68, 0x65, 0x6c, 0x73, 0x65,
+    0x2d, 0x76, 0x65, 0x73, 0x74, 0x02, 0xcf, 0x01, 0x94, 0x1f, 0x2a, 0x66, 0x60, 0x00, 0x00,
+    0xc4, 0x20, 0xe3, 0xb2, 0x86, 0x05, 0xce, 0x44, 0xb4, 0x74, 0xc8, 0xd3, 0x5b, 0xde, 0x80,
+    0x5b, 0x26, 0x47, 0x5a, 0xd5, 0xc9, 0x3d, 0x6e, 0x7d, 0xbf, 0x4e, 0x2a, 0xd3, 0x13, 0xbe,
+    0x3f, 0x19, 0x2e, 0xda, 0xdd, 0x00, 0x00, 0x00, 0x01, 0x95, 0xa6, 0x63, 0x6f, 0x75, 0x72,
+    0x73, 0x65, 0x91, 0x07, 0x01, 0x81, 0xa5, 0x73, 0x65, 0x61, 0x74, 0x73, 0x0e, 0xc4, 0x08,
+    0x01, 0x94, 0x1f, 0x29, 0x7c, 0x00, 0x00, 0x03, 0xc4, 0x40, 0x3c, 0xb8, 0xe3, 0xde, 0x83,
+    0x40, 0xf0, 0xbc, 0x67, 0x7b, 0x40, 0x3a, 0x5d, 0xe4, 0xc5, 0x40, 0x4d, 0xdf, 0x76, 0xcb,
+    0x5f, 0xe8, 0xe2, 0x24, 0xaa, 0xea, 0x0f, 0x3d, 0xf4, 0x67, 0xd2, 0xe1, 0xb8, 0x6a, 0xaa,
+    0x70, 0x7b, 0x32, 0x02, 0xf4, 0x1b, 0x51, 0xc4, 0xa9, 0x8a, 0x14, 0x8b, 0x5a, 0xf7, 0x48,
+    0xb2, 0x7b, 0x23, 0xa4, 0xcc, 0xa3, 0x0f, 0x39, 0x3d, 0x39, 0xb2, 0xbc, 0xc5, 0x06};
+
+/* The second example sealed in format, which must give the bytes want
+ * (194) and the hash want_hash, and decode with its base. */
+static void check_doc_example_2(uint64_t format, const uint8_t *want, const uint8_t *want_hash)
 {
 	static const uint8_t doc_hash[CS_HASH_LEN] = {
 	    0xe3, 0xb2, 0x86, 0x05, 0xce, 0x44, 0xb4, 0x74, 0xc8, 0xd3, 0x5b,
 	    0xde, 0x80, 0x5b, 0x26, 0x47, 0x5a, 0xd5, 0xc9, 0x3d, 0x6e, 0x7d,
 	    0xbf, 0x4e, 0x2a, 0xd3, 0x13, 0xbe, 0x3f, 0x19, 0x2e, 0xda};
-	static const uint8_t doc_hash_2[CS_HASH_LEN] = {
-	    0xee, 0xcd, 0x4d, 0x64, 0x31, 0xdf, 0x6c, 0x93, 0x3d, 0x19, 0xca,
-	    0xab, 0x76, 0xe8, 0x3d, 0x4f, 0x60, 0x2e, 0x94, 0xc4, 0xa0, 0x3a,
-	    0x72, 0x59, 0x49, 0x0f, 0x6a, 0x6c, 0xd5, 0x99, 0xad, 0x1d};
 	struct cs_value pk = int_value(7);
 	struct cs_col col = {"seats", 5, int_value(14)};
 	struct cs_base base;
@@ -604,9 +629,9 @@ static void test_doc_example_bases(void **state)
 	struct env e;
 	struct key k;
 
-	(void)state;
 	make_key(&k, 0x01);
 	make_header(&h, &k, "helse-vest", 2, doc_hash);
+	h.format = format;
 	h.hlc = UINT64_C(1735689660000) << 16;
 	base.held = 1;
 	base.hlc = UINT64_C(1735689600000) << 16 | 3;
@@ -614,16 +639,39 @@ static void test_doc_example_bases(void **state)
 	begin_ok(&w, &h);
 	add_ok(&w, &row);
 	seal_ok(&w, &k, &e);
-	assert_int_equal(e.len, sizeof(doc_example_2));
-	assert_memory_equal(e.p, doc_example_2, sizeof(doc_example_2));
-	assert_memory_equal(e.hash, doc_hash_2, CS_HASH_LEN);
+	assert_int_equal(e.len, 194);
+	assert_memory_equal(e.p, want, 194);
+	assert_memory_equal(e.hash, want_hash, CS_HASH_LEN);
 	decode_ok(&e, &cs);
-	assert_true(cs.h.format == 2);
+	assert_true(cs.h.format == (format == 0 ? CS_FORMAT : format));
 	assert_non_null(cs.rows[0].bases);
 	assert_true(cs.rows[0].bases[0].held && cs.rows[0].bases[0].hlc == base.hlc);
 	assert_memory_equal(cs.rows[0].bases[0].origin, k.pk, CS_KEY_LEN);
+	assert_int_equal(changeset_verify(&cs, NULL), 0);
 	changeset_free(&cs);
 	free(e.p);
+}
+
+static void test_doc_example_bases(void **state)
+{
+	static const uint8_t doc_hash_2[CS_HASH_LEN] = {
+	    0xee, 0xcd, 0x4d, 0x64, 0x31, 0xdf, 0x6c, 0x93, 0x3d, 0x19, 0xca,
+	    0xab, 0x76, 0xe8, 0x3d, 0x4f, 0x60, 0x2e, 0x94, 0xc4, 0xa0, 0x3a,
+	    0x72, 0x59, 0x49, 0x0f, 0x6a, 0x6c, 0xd5, 0x99, 0xad, 0x1d};
+
+	(void)state;
+	check_doc_example_2(CS_FORMAT_V2, doc_example_2, doc_hash_2);
+}
+
+static void test_doc_example_format_3(void **state)
+{
+	static const uint8_t doc_hash_3[CS_HASH_LEN] = {
+	    0xa7, 0x16, 0x7b, 0x33, 0x33, 0xa8, 0xc0, 0x30, 0xf7, 0x62, 0xf2,
+	    0x15, 0xd1, 0x9a, 0x74, 0x34, 0x7d, 0x05, 0xd5, 0x68, 0xe3, 0xfb,
+	    0x59, 0xa5, 0x2e, 0x42, 0xdd, 0x8b, 0xe9, 0x2b, 0x12, 0xb3};
+
+	(void)state;
+	check_doc_example_2(0, doc_example_3, doc_hash_3);
 }
 
 /* ---- Bases ---- */
@@ -780,9 +828,9 @@ static void test_format_1_writer(void **state)
 	assert_int_equal(e.p[4], 0x01);
 	changeset_free(&cs);
 	free(e.p);
-	h.format = 3;
+	h.format = 4;
 	assert_int_equal(cs_writer_begin(&w, &h, &err), -1);
-	expect_msg(&err, "format 3 is not one this site writes");
+	expect_msg(&err, "format 4 is not one this site writes (3, or the older 2 and 1)");
 	cs_writer_free(&w);
 }
 
@@ -1425,8 +1473,8 @@ static void test_decode_header_errors(void **state)
 	expect_spec_error(&s, "the body must be an array of 7");
 	s.items = 8;
 	expect_spec_error(&s, "got an array of 8");
-	s = good_spec(ROWS(rows)), s.format = 3;
-	expect_spec_error(&s, "format 3 is not known here: this site reads formats 1 and 2");
+	s = good_spec(ROWS(rows)), s.format = 4;
+	expect_spec_error(&s, "format 4 is not known here: this site reads formats 1 to 3");
 	s.format = 0;
 	expect_spec_error(&s, "format 0 is not known here");
 	s.format = -1;
@@ -1769,6 +1817,7 @@ int main(void)
 	    cmocka_unit_test(test_hash_and_signature),
 	    cmocka_unit_test(test_doc_example),
 	    cmocka_unit_test(test_doc_example_bases),
+	    cmocka_unit_test(test_doc_example_format_3),
 	    cmocka_unit_test(test_bases_round_trip),
 	    cmocka_unit_test(test_format_1_writer),
 	    cmocka_unit_test(test_every_flipped_byte_fails),
