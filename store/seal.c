@@ -505,7 +505,7 @@ int seal_pending_some(struct store *st, const struct seal_key *key, uint64_t now
 
 	*count = 0;
 	*more = 0;
-	if (store_exec(st, "BEGIN IMMEDIATE", err) != 0)
+	if (store_run(st, "BEGIN IMMEDIATE", err) != 0)
 		return -1;
 	if (captures > 0) {
 		rc = seal_batch(st, key, now_ms, INT64_MIN, captures, &upto, count, err);
@@ -520,7 +520,7 @@ int seal_pending_some(struct store *st, const struct seal_key *key, uint64_t now
 		rc = rc < 0 ? -1 : 0;
 	}
 	if (rc == 0)
-		rc = store_exec(st, "COMMIT", err);
+		rc = store_run(st, "COMMIT", err);
 	if (rc != 0) {
 		sqlite3_exec(st->db, "ROLLBACK", NULL, NULL, NULL);
 		*count = 0;

@@ -178,22 +178,44 @@ int store_prepare(struct store *st, const char *sql, sqlite3_stmt **stmt, lm_err
 	return 0;
 }
 
+/* The error of a statement that failed: a commit the log refused says why,
+ * not "constraint failed". */
+static int exec_error(struct store *st, const char *msg, lm_err *err)
+{
+	if (sqlite3_extended_errcode(st->db) == SQLITE_CONSTRAINT_COMMITHOOK &&
+	    logfile_commit_error(st) != NULL)
+		return lm_errf(err, "%s: %s", st->path, logfile_commit_error(st));
+	return lm_errf(err, "%s: %s", st->path, msg ? msg : sqlite3_errmsg(st->db));
+}
+
 int store_exec(struct store *st, const char *sql, lm_err *err)
 {
 	char *msg = NULL;
 
 	st->log_refusal.msg[0] = '\0';
 	if (sqlite3_exec(st->db, sql, NULL, NULL, &msg) != SQLITE_OK) {
-		/* A commit the log refused says why, not "constraint failed". */
-		if (sqlite3_extended_errcode(st->db) == SQLITE_CONSTRAINT_COMMITHOOK &&
-		    logfile_commit_error(st) != NULL)
-			lm_errf(err, "%s: %s", st->path, logfile_commit_error(st));
-		else
-			lm_errf(err, "%s: %s", st->path, msg ? msg : sqlite3_errmsg(st->db));
+		exec_error(st, msg, err);
 		sqlite3_free(msg);
 		return -1;
 	}
 	return 0;
+}
+
+int store_run(struct store *st, const char *sql, lm_err *err)
+{
+	sqlite3_stmt *stmt;
+	int step;
+
+	st->log_refusal.msg[0] = '\0';
+	stmt = store_stmt(st, sql, err);
+	if (stmt == NULL)
+		return -1;
+	while ((step = sqlite3_step(stmt)) == SQLITE_ROW)
+		;
+	if (step != SQLITE_DONE)
+		exec_error(st, NULL, err);
+	store_release(st, stmt);
+	return step == SQLITE_DONE ? 0 : -1;
 }
 
 int store_pragma_fresh(struct store *st, const char *sql, int64_t *value, lm_err *err)

@@ -137,6 +137,10 @@ int store_data_version(struct store *st, uint64_t *version, lm_err *err);
 
 /* Run a statement with no result rows; used for BEGIN/COMMIT and DDL. */
 int store_exec(struct store *st, const char *sql, lm_err *err);
+/* The same for one statement run often (BEGIN, COMMIT, a fixed INSERT),
+ * through the statement cache, so it is not parsed again each time. Not
+ * for a PRAGMA: SQLite acts on a PRAGMA's value when preparing it. */
+int store_run(struct store *st, const char *sql, lm_err *err);
 
 /* Prepare a statement the caller finalizes; the error names the store. */
 int store_prepare(struct store *st, const char *sql, sqlite3_stmt **stmt, lm_err *err);

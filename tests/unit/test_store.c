@@ -544,6 +544,44 @@ static void test_exec_error_names_path(void **state)
 	assert_true(has(err.msg, "CHECK"));
 }
 
+/* The prepared statement of sql, when the connection keeps one. */
+static int kept(struct store *st, const char *sql)
+{
+	sqlite3_stmt *s;
+
+	for (s = sqlite3_next_stmt(st->db, NULL); s != NULL; s = sqlite3_next_stmt(st->db, s))
+		if (strcmp(sqlite3_sql(s), sql) == 0)
+			return 1;
+	return 0;
+}
+
+static void test_run_keeps_the_statement(void **state)
+{
+	struct fixture *f = *state;
+	lm_err err;
+	int i;
+
+	open_ok(f, STORE_CREATE);
+	assert_int_equal(store_exec(&f->st, "CREATE TABLE u (x INTEGER PRIMARY KEY)", &err), 0);
+	for (i = 0; i < 2; i++) {
+		assert_int_equal(store_run(&f->st, "BEGIN IMMEDIATE", &err), 0);
+		assert_int_equal(store_run(&f->st, "INSERT INTO u VALUES (1)", &err),
+				 i == 0 ? 0 : -1);
+		assert_int_equal(store_run(&f->st, i == 0 ? "COMMIT" : "ROLLBACK", &err), 0);
+	}
+	assert_true(has(err.msg, f->path));
+	assert_true(has(err.msg, "UNIQUE constraint failed: u.x"));
+	/* Reset after the failure: the same statements run again. */
+	assert_int_equal(store_run(&f->st, "BEGIN IMMEDIATE", &err), 0);
+	assert_int_equal(store_run(&f->st, "DELETE FROM u", &err), 0);
+	assert_int_equal(store_run(&f->st, "INSERT INTO u VALUES (1)", &err), 0);
+	assert_int_equal(store_run(&f->st, "COMMIT", &err), 0);
+	assert_true(kept(&f->st, "COMMIT") && kept(&f->st, "INSERT INTO u VALUES (1)"));
+	assert_false(kept(&f->st, "CREATE TABLE u (x INTEGER PRIMARY KEY)")); /* store_exec's */
+	assert_int_equal(store_run(&f->st, "INSERT INTO nosuch VALUES (1)", &err), -1);
+	assert_true(has(err.msg, "no such table: nosuch"));
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -562,6 +600,7 @@ int main(void)
 	    cmocka_unit_test_setup_teardown(test_peers_same_name_ordered_by_id, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_survives_reopen, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_exec_error_names_path, setup, teardown),
+	    cmocka_unit_test_setup_teardown(test_run_keeps_the_statement, setup, teardown),
 	};
 
 	if (sodium_init() < 0)
