@@ -67,7 +67,7 @@ import time
 sys.dont_write_bytecode = True
 from lmbench import (COLUMNS, INSERT_SQL, Bench, BenchError, all_connected,  # noqa: E402
                      connect, latency, make_row, median, mib, msgpack, pair, pct,
-                     run_bench, star, throughput, verdict, wait_until)
+                     run_bench, star, throughput, verdict, wait_quiet, wait_until)
 from pgcluster import PgCluster, psycopg2_module  # noqa: E402
 
 SECTIONS = ("merge", "stream", "latency", "bootstrap", "scale")
@@ -335,6 +335,16 @@ def section_merge(args):
             "batched": rate(batched.group(1)), "batched_name": batched.group(1)}
 
 
+def quiet(what):
+    """Before each timed run: let whatever the last run left running (its
+    checkpoints, PostgreSQL's autovacuum, the kernel writing back what it
+    wrote) finish first."""
+    os.sync()
+    waited = wait_quiet()
+    if waited >= 1.0:
+        log("%s: waited %.1f s for the machine to be quiet" % (what, waited))
+
+
 def rotation(rep):
     """The three runs of a repetition, in a different order each time, so
     that none gets the machine's quiet or busy moments more often."""
@@ -359,6 +369,7 @@ def section_stream_latency(bench, pg, args, do_stream, do_latency, res):
         for rep in range(args.reps):
             rows = list(rows_of(100 + rep, "strom%d" % rep, args.rows))
             for who in rotation(rep):
+                quiet("stream rep %d: %s" % (rep + 1, who))
                 if who == "pg":
                     dt = pg.stream("course", rows, timeout)
                 else:
@@ -382,6 +393,7 @@ def section_stream_latency(bench, pg, args, do_stream, do_latency, res):
         for rep in range(args.reps):
             changes = list(rows_of(200 + rep, "endring%d" % rep, args.changes))
             for who in rotation(rep):
+                quiet("latency rep %d: %s" % (rep + 1, who))
                 if who == "pg":
                     times = pg.latency("course", changes)
                 else:
@@ -404,6 +416,7 @@ def section_stream_latency(bench, pg, args, do_stream, do_latency, res):
         pg.subscribe("s_course_fsync", "course_fsync", copy_data=False, sync_commit="on")
         for rep in range(args.reps):
             changes = list(rows_of(200 + rep, "endring%d" % rep, args.changes))
+            quiet("latency rep %d: pg, subscriber flushing" % (rep + 1))
             times = pg.latency("course_fsync", changes)
             la["pg_fsync"]["p50"].append(pct(times, 50) * 1e3)
             la["pg_fsync"]["p99"].append(pct(times, 99) * 1e3)
@@ -464,6 +477,7 @@ def section_bootstrap(bench, pg, args, res):
 
     for rep in range(args.reps):
         for who in (("lmsync", "pg") if rep % 2 == 0 else ("pg", "lmsync")):
+            quiet("bootstrap rep %d: %s" % (rep + 1, who))
             if who == "lmsync":
                 j = bench.new_site("bj%d" % rep)
                 bench.peer(j, hub, hub=True)

@@ -445,6 +445,29 @@ def latency(bench, a, b, toward, rows, nudge=False, timeout=10):
     return times, s1["bytes_out"] - s0["bytes_out"]
 
 
+def cpu_busy(interval):
+    """The machine's CPU use over interval seconds, 0.0 to 1.0 (/proc/stat)."""
+    def sample():
+        with open("/proc/stat") as f:
+            v = [int(x) for x in f.readline().split()[1:]]
+        return v[3] + v[4], sum(v)  # idle + iowait, all
+    i0, t0 = sample()
+    time.sleep(interval)
+    i1, t1 = sample()
+    return 1.0 - (i1 - i0) / max(1, t1 - t0)
+
+
+def wait_quiet(limit=15.0, busy=0.10, interval=0.25):
+    """Wait until the machine is quiet (CPU use under busy over interval),
+    at most limit seconds; returns the seconds waited. What one system does
+    after a run (PostgreSQL's autovacuum and checkpoints, lmsyncd's
+    checkpoints) must not slow the run of the next."""
+    t0 = time.monotonic()
+    while cpu_busy(interval) > busy and time.monotonic() - t0 < limit:
+        pass
+    return time.monotonic() - t0
+
+
 def pct(xs, p):
     xs = sorted(xs)
     k = max(0, min(len(xs) - 1, math.ceil(p / 100.0 * len(xs)) - 1))  # nearest rank
