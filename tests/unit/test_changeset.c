@@ -964,6 +964,47 @@ static void test_run_verifies(void **state)
 	free_envs(e, RUN_LEN);
 }
 
+/* A chain may change format: seq 1 and 2 in format 2 (signed over the
+ * body), seq 3 in format 3 (over the digest). Each verifies alone and the
+ * run verifies as one, whichever format its last member has. */
+static void test_run_across_formats(void **state)
+{
+	static const uint8_t zeros[CS_HASH_LEN];
+	const struct changeset *v[3];
+	struct changeset cs[3];
+	struct cs_value pk = int_value(1);
+	struct cs_col col = {"title", 5, text_value("Mestring")};
+	struct cs_row row = {"course", 6, &pk, 1, 1, &col, 1, NULL};
+	struct cs_header h;
+	struct cs_writer w;
+	struct env e[3];
+	struct key k;
+	size_t i;
+
+	(void)state;
+	make_key(&k, 0x13);
+	for (i = 0; i < 3; i++) {
+		make_header(&h, &k, "net", i + 1, i > 0 ? e[i - 1].hash : NULL);
+		h.format = i < 2 ? CS_FORMAT_V2 : CS_FORMAT;
+		begin_ok(&w, &h);
+		add_ok(&w, &row);
+		seal_ok(&w, &k, &e[i]);
+	}
+	decode_all(e, 3, cs, v);
+	for (i = 0; i < 3; i++) {
+		assert_int_equal(cs[i].h.format, i < 2 ? 2 : 3);
+		assert_int_equal(changeset_verify(&cs[i], NULL), 0);
+	}
+	assert_int_equal(changeset_verify_run(v, 3, zeros, NULL), 0);
+	assert_int_equal(changeset_verify_run(v, 2, zeros, NULL), 0);
+	/* A signature over the body itself, as formats 1 and 2 make, does
+	 * not pass for a format 3 change set. */
+	crypto_sign_detached(cs[2].sig, NULL, cs[2].body, cs[2].body_len, k.sk);
+	assert_int_equal(changeset_verify(&cs[2], NULL), -1);
+	free_all(cs, 3);
+	free_envs(e, 3);
+}
+
 /* Only the last signature is verified, but the hash of each member covers
  * its signature: a middle member with a swapped signature breaks the link
  * to the next one, so a relay cannot slip one past run verification. */
@@ -1823,6 +1864,7 @@ int main(void)
 	    cmocka_unit_test(test_every_flipped_byte_fails),
 	    cmocka_unit_test(test_wrong_origin_fails),
 	    cmocka_unit_test(test_run_verifies),
+	    cmocka_unit_test(test_run_across_formats),
 	    cmocka_unit_test(test_run_binds_middle_signatures),
 	    cmocka_unit_test(test_run_broken_links),
 	    cmocka_unit_test(test_run_foreign_members),
