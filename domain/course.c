@@ -306,6 +306,15 @@ int course_check(struct store *st, const struct course_input *in, enum dom_names
 	before = k.n;
 	if (c->v[CC_STARTS] && c->v[CC_ENDS] && strcmp(c->v[CC_ENDS], c->v[CC_STARTS]) < 0)
 		badf(&k, CC_ENDS, "%s is before the start, %s", c->v[CC_ENDS], c->v[CC_STARTS]);
+	/* Judged only when one of the two is given, so that an edit of
+	 * another field never fails on a course stored before this check. */
+	if ((in->v[CC_STANDARD_METODE] != NULL || in->v[CC_USER_REPS] != NULL) &&
+	    course_bool(c->v[CC_STANDARD_METODE]) && c->v[CC_USER_REPS] != NULL &&
+	    strcmp(c->v[CC_USER_REPS], "0") == 0)
+		badf(&k, CC_USER_REPS,
+		     "must be 1 or more for a course in the standard method (%s ja): it is "
+		     "planned and run with brukerrepresentanter as equal partners",
+		     fname(&k, CC_STANDARD_METODE));
 	if ((fresh || moved) && c->v[CC_NETWORK] != NULL && before == k.n &&
 	    dom_may_publish(st, c->v[CC_NETWORK], &err) != 0)
 		badf(&k, CC_NETWORK, "%s", err.msg);

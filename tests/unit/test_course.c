@@ -100,6 +100,10 @@ static void test_every_field_checked(void **state)
 		snprintf(desc, sizeof(desc), "Rom %s", near);
 		assert_int_equal(cfx_add(f, &f->a, id, near, CC_DESCRIPTION, desc, -1), 0);
 	}
+	/* The standard method is run with brukerrepresentanter. */
+	assert_int_equal(cfx_add(f, &f->a, id, "T", CC_STANDARD_METODE, "ja", -1), 1);
+	cfx_has_err(f, "--user-reps: must be 1 or more for a course in the standard method "
+		       "(--standard-metode ja)");
 	/* Nothing invalid reached the store: only the near miss is there. */
 	assert_int_equal(replica_int(&f->a, "SELECT count(*) FROM lm_course"), 1);
 }
@@ -114,7 +118,7 @@ static void test_add_edit_archive(void **state)
 	lm_err err;
 
 	assert_int_equal(cfx_add(f, &f->a, id, "KOLS-skole", CC_DIAGNOSIS, "kols", CC_SESSIONS, "6",
-				 CC_STANDARD_METODE, "ja", -1),
+				 CC_STANDARD_METODE, "ja", CC_USER_REPS, "2", -1),
 			 0);
 	assert_int_equal(strlen(id), COURSE_ID_LEN);
 	cfx_get(&f->a, id, &c);
@@ -143,6 +147,27 @@ static void test_add_edit_archive(void **state)
 	in.v[CC_NETWORK] = "nosuch";
 	assert_int_equal(course_edit(&f->a.st, id, &in, cfx_collect, f), 1);
 	cfx_has_err(f, "--network: no network 'nosuch'");
+	/* Standard method, and so brukerrepresentanter: judged when either
+	 * changes, not on an edit of another field of a course stored
+	 * without them. */
+	memset(&in, 0, sizeof(in));
+	in.v[CC_USER_REPS] = "0";
+	cfx_reset(f);
+	assert_int_equal(course_edit(&f->a.st, id, &in, cfx_collect, f), 1);
+	cfx_has_err(f, "--user-reps: must be 1 or more for a course in the standard method");
+	{
+		char sql[128];
+
+		snprintf(sql, sizeof(sql), "UPDATE lm_course SET user_reps = 0 WHERE id = '%s'",
+			 id);
+		assert_int_equal(replica_exec(&f->a, sql, &err), 0);
+	}
+	memset(&in, 0, sizeof(in));
+	in.v[CC_SESSIONS] = "7";
+	cfx_reset(f);
+	assert_int_equal(course_edit(&f->a.st, id, &in, cfx_collect, f), 0);
+	in.v[CC_STANDARD_METODE] = "nei";
+	assert_int_equal(course_edit(&f->a.st, id, &in, cfx_collect, f), 0);
 
 	memset(&flt, 0, sizeof(flt));
 	assert_string_equal(cfx_titles(&f->a, &flt, NULL, NULL), "KOLS-skole");

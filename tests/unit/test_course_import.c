@@ -145,8 +145,8 @@ static void test_export_import_round_trip(void **state)
 
 	assert_int_equal(cfx_add(f, &f->a, id, "KOLS-skole, \"grunnkurs\"", CC_DESCRIPTION,
 				 "Linje 1\nLinje 2, med komma", CC_DIAGNOSIS, "kols", CC_STARTS,
-				 "2026-09-01", CC_STANDARD_METODE, "ja", CC_PRICE, "250",
-				 CC_REGISTRATION, "https://kommune.no/lms", -1),
+				 "2026-09-01", CC_STANDARD_METODE, "ja", CC_USER_REPS, "2",
+				 CC_PRICE, "250", CC_REGISTRATION, "https://kommune.no/lms", -1),
 			 0);
 	assert_int_equal(
 	    cfx_add(f, &f->a, id, "Mestring for pårørende", CC_TARGET, "pårørende", -1), 0);
