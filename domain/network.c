@@ -270,17 +270,23 @@ int network_member_remove(struct store *st, const char *id, const char *site, lm
 
 	if (siteid_parse(site, key, err) != 0 || need_admin(st, id, err) != 0)
 		return -1;
-	if (store_prepare(st, "DELETE FROM lm_network_member WHERE network = ? AND org = ?", &stmt,
-			  err) != 0)
+	/* The member row and the role go together, or neither does. */
+	if (store_exec(st, "BEGIN IMMEDIATE", err) != 0)
 		return -1;
-	sqlite3_bind_text(stmt, 1, id, -1, SQLITE_STATIC);
-	sqlite3_bind_text(stmt, 2, site, -1, SQLITE_STATIC);
-	if (step_done(st, stmt, "removing the network's member", err) != 0)
+	rc = store_prepare(st, "DELETE FROM lm_network_member WHERE network = ? AND org = ?", &stmt,
+			   err);
+	if (rc == 0) {
+		sqlite3_bind_text(stmt, 1, id, -1, SQLITE_STATIC);
+		sqlite3_bind_text(stmt, 2, site, -1, SQLITE_STATIC);
+		rc = step_done(st, stmt, "removing the network's member", err);
+	}
+	had = rc == 0 && sqlite3_changes(st->db) > 0;
+	if (rc == 0)
+		rc = member_unset(st, id, key, err);
+	if (rc < 0 || store_exec(st, "COMMIT", err) != 0) {
+		(void)sqlite3_exec(st->db, "ROLLBACK", NULL, NULL, NULL);
 		return -1;
-	had = sqlite3_changes(st->db) > 0;
-	rc = member_unset(st, id, key, err);
-	if (rc < 0)
-		return -1;
+	}
 	return had || rc > 0;
 }
 

@@ -234,11 +234,26 @@ static int refused(struct store *st, const char *scope, const uint8_t root[CS_KE
 	return lm_errf(err, "%s: %s", st->path, sqlerr);
 }
 
+/* A member write runs in a transaction of its own, or inside the caller's
+ * (own 0), so that a caller can write other rows with it atomically. */
+static int write_begin(struct store *st, int *own, lm_err *err)
+{
+	*own = sqlite3_get_autocommit(st->db);
+	return store_exec(st, *own ? "BEGIN IMMEDIATE" : "SAVEPOINT member_write", err);
+}
+
+static int write_end(struct store *st, int own, lm_err *err)
+{
+	return store_exec(st, own ? "COMMIT" : "RELEASE member_write", err);
+}
+
 /* After a failed write, whose error is the one to report: should ROLLBACK
  * fail too, closing the connection rolls back anyway. */
-static void rollback(struct store *st)
+static void rollback(struct store *st, int own)
 {
-	(void)sqlite3_exec(st->db, "ROLLBACK", NULL, NULL, NULL);
+	(void)sqlite3_exec(st->db,
+			   own ? "ROLLBACK" : "ROLLBACK TO member_write; RELEASE member_write",
+			   NULL, NULL, NULL);
 }
 
 /* Write site's lm_member row in scope (delete it for ROLE_NONE) as an
@@ -251,7 +266,7 @@ static int member_write(struct store *st, const char *scope, const uint8_t site[
 	char sqlerr[LM_ERR_MAX];
 	uint8_t root[CS_KEY_LEN], me[CS_KEY_LEN];
 	sqlite3_stmt *stmt;
-	int rc, xrc, changed = 0;
+	int rc, xrc, own, changed = 0;
 
 	if (cs_scope_check(scope, strlen(scope), err) != 0)
 		return -1;
@@ -271,7 +286,7 @@ static int member_write(struct store *st, const char *scope, const uint8_t site[
 	if (own_site(st, me_hex, me, err) != 0)
 		return -1;
 	sodium_bin2hex(hex, sizeof(hex), site, CS_KEY_LEN);
-	if (store_exec(st, "BEGIN IMMEDIATE", err) != 0)
+	if (write_begin(st, &own, err) != 0)
 		return -1;
 	/* A role already held is not written again: nothing to replicate. */
 	stmt = store_stmt(st,
@@ -282,7 +297,7 @@ static int member_write(struct store *st, const char *scope, const uint8_t site[
 				"SET role = excluded.role WHERE role IS NOT excluded.role",
 			  err);
 	if (stmt == NULL) {
-		rollback(st);
+		rollback(st, own);
 		return -1;
 	}
 	sqlite3_bind_text(stmt, 1, scope, -1, SQLITE_STATIC);
@@ -300,11 +315,11 @@ static int member_write(struct store *st, const char *scope, const uint8_t site[
 			refused(st, scope, root, me, site, sqlerr, err);
 		else
 			lm_errf(err, "%s: writing the members of %s: %s", st->path, scope, sqlerr);
-		rollback(st);
+		rollback(st, own);
 		return -1;
 	}
-	if (store_exec(st, "COMMIT", err) != 0) {
-		rollback(st);
+	if (write_end(st, own, err) != 0) {
+		rollback(st, own);
 		return -1;
 	}
 	return changed;

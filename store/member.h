@@ -60,7 +60,8 @@ int member_role_parse(const char *s, enum member_role *role, lm_err *err);
 int member_scope_make(struct store *st, const char *name, char *out, size_t cap, lm_err *err);
 
 /* Give site role (not ROLE_NONE) in the governed scope, or change its role,
- * by writing its lm_member row in a transaction of its own. It is an
+ * by writing its lm_member row in a transaction of its own (inside the
+ * caller's, as a savepoint, when one is open). It is an
  * ordinary write: the capture triggers record it for replication and refuse
  * it unless this site is an administrator of the scope, which the message
  * then says. The root's role cannot be set: it is always admin. Returns 1

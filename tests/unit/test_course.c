@@ -222,8 +222,16 @@ static void test_owner_and_membership(void **state)
 
 	/* B, a member, publishes its own course to the network. */
 	assert_int_equal(cfx_add(f, &f->b, mine, "Mestring for pårørende", -1), 0);
+	/* The network's root keeps its role for good, and so its member row:
+	 * both are removed together or not at all. */
+	assert_int_equal(replica_int(&f->a, "SELECT count(*) FROM lm_network_member"), 2);
+	assert_int_equal(network_member_remove(&f->a.st, f->net, f->a.hex, &err), -1);
+	assert_non_null(strstr(err.msg, "is the root of"));
+	assert_int_equal(replica_int(&f->a, "SELECT count(*) FROM lm_network_member"), 2);
+	assert_int_equal(sqlite3_get_autocommit(f->a.st.db), 1);
 	/* Removed from the network, it can no longer. */
 	assert_int_equal(network_member_remove(&f->a.st, f->net, f->b.hex, &err), 1);
+	assert_int_equal(replica_int(&f->a, "SELECT count(*) FROM lm_network_member"), 1);
 	cfx_pull(&f->b, &f->a);
 	assert_int_not_equal(cfx_add(f, &f->b, mine, "Nytt kurs", -1), 0);
 	cfx_has_err(f, "network: this site is not a member of the network Helse Midt");
