@@ -3,10 +3,11 @@
 
 BUILD      ?= build
 BUILD_ASAN ?= build-asan
+BUILD_TSAN ?= build-tsan
 JOBS       ?= $(shell nproc 2>/dev/null || echo 2)
 CMAKE_ARGS ?=
 
-.PHONY: all deps build demo check check-unit check-asan format install clean fuzz bench
+.PHONY: all deps build demo check check-unit check-asan check-tsan format install clean fuzz bench
 
 all: build
 
@@ -23,8 +24,10 @@ build: deps $(BUILD)/CMakeCache.txt
 demo: build
 	@./scripts/demo $(BUILD)
 
-# Every test, then the same tests under AddressSanitizer + UBSan.
-check: check-unit check-asan
+# Every test, then the same tests under AddressSanitizer + UBSan, then the
+# end-to-end tests (real daemons, whose sealer and checkpointer are worker
+# threads) under ThreadSanitizer.
+check: check-unit check-asan check-tsan
 
 check-unit: build
 	@cd $(BUILD) && ctest --output-on-failure -j $(JOBS)
@@ -37,6 +40,16 @@ check-asan: deps $(BUILD_ASAN)/CMakeCache.txt
 	@cd $(BUILD_ASAN) && ASAN_OPTIONS=detect_leaks=1:abort_on_error=1 \
 		UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1 \
 		ctest --output-on-failure -j $(JOBS) -LE noasan
+
+$(BUILD_TSAN)/CMakeCache.txt: | deps
+	@cmake -S . -B $(BUILD_TSAN) -DCMAKE_BUILD_TYPE=RelWithDebInfo -DLMSYNC_TSAN=ON $(CMAKE_ARGS) >/dev/null
+
+# A race report stops the daemon (halt_on_error), so the test fails, and
+# its log, which the test prints, holds the report.
+check-tsan: deps $(BUILD_TSAN)/CMakeCache.txt
+	@cmake --build $(BUILD_TSAN) -j $(JOBS)
+	@cd $(BUILD_TSAN) && TSAN_OPTIONS=halt_on_error=1:second_deadlock_stack=1 \
+		ctest --output-on-failure -j $(JOBS) -L e2e
 
 # Every libFuzzer target (clang, ASan + UBSan) for FUZZ_SECONDS each, from a
 # scratch copy of its seeds under $(BUILD_FUZZ) so the repository's corpus
@@ -88,4 +101,4 @@ format:
 	@clang-format -i $$(find proto store daemon cli conf tests bench -name '*.[ch]')
 
 clean:
-	@rm -rf $(BUILD) $(BUILD_ASAN) $(BUILD_FUZZ)
+	@rm -rf $(BUILD) $(BUILD_ASAN) $(BUILD_TSAN) $(BUILD_FUZZ)
