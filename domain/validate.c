@@ -9,30 +9,11 @@
 #include <string.h>
 #include <strings.h>
 
+#include "store/fnr.h"
+
 static int is_digit(char c)
 {
 	return c >= '0' && c <= '9';
-}
-
-/* The mod-11 check digit of d[0..n-1] with weights w, or -1 when none
- * exists (a remainder of 1 gives 10, which no digit can be). */
-static int mod11(const char *d, const int *w, size_t n)
-{
-	int sum = 0, k;
-	size_t i;
-
-	for (i = 0; i < n; i++)
-		sum += (d[i] - '0') * w[i];
-	k = 11 - sum % 11;
-	return k == 11 ? 0 : k == 10 ? -1 : k;
-}
-
-int dom_fnr_valid(const char d[11])
-{
-	static const int w1[9] = {3, 7, 6, 1, 8, 9, 4, 5, 2};
-	static const int w2[10] = {5, 4, 3, 2, 7, 6, 5, 4, 3, 2};
-
-	return mod11(d, w1, 9) == d[9] - '0' && mod11(d, w2, 10) == d[10] - '0';
 }
 
 /* The length of the run of digits at s. */
@@ -43,36 +24,6 @@ static size_t digits_at(const char *s)
 	while (is_digit(s[n]))
 		n++;
 	return n;
-}
-
-int dom_find_fnr(const char *s, size_t *at)
-{
-	size_t i = 0, n;
-	char d[11];
-
-	while (s[i]) {
-		if (!is_digit(s[i])) {
-			i++;
-			continue;
-		}
-		n = digits_at(s + i);
-		if (n == 11 && dom_fnr_valid(s + i)) {
-			*at = i;
-			return 1;
-		}
-		/* 6 + 5 with one separator: "010190 12345", "010190-12345". */
-		if (n == 6 && (s[i + 6] == ' ' || s[i + 6] == '.' || s[i + 6] == '-') &&
-		    digits_at(s + i + 7) == 5) {
-			memcpy(d, s + i, 6);
-			memcpy(d + 6, s + i + 7, 5);
-			if (dom_fnr_valid(d)) {
-				*at = i;
-				return 1;
-			}
-		}
-		i += n;
-	}
-	return 0;
 }
 
 /* The length of the UTF-8 sequence at s, or 0 when it is not valid. */
@@ -124,7 +75,7 @@ int dom_check_text(const char *field, const char *s, size_t max, int multiline, 
 			return lm_errf(err, "%s: holds a control character (byte %zu)%s", field,
 				       i + 1, multiline ? "" : "; line breaks are not allowed here");
 	}
-	if (dom_find_fnr(s, &at))
+	if (fnr_find(s, strlen(s), 0, &at))
 		return lm_errf(err,
 			       "%s: holds what looks like a national identity number (fødselsnummer) "
 			       "at character %zu: lmsync shares no personal data, so remove it",
@@ -140,7 +91,7 @@ int dom_check_orgnr(const char *field, const char *s, lm_err *err)
 	if (strlen(s) != 9 || digits_at(s) != 9)
 		return lm_errf(err, "%s: '%s' is not an organisation number: it has 9 digits",
 			       field, s);
-	k = mod11(s, w, 8);
+	k = fnr_mod11(s, w, 8);
 	if (k != s[8] - '0')
 		return lm_errf(err,
 			       "%s: '%s' is not a valid organisation number (its check digit does "

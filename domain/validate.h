@@ -20,12 +20,6 @@
 #define DOM_TEXT_SHORT 200  /* bytes: titles, names, venues */
 #define DOM_TEXT_LONG  8000 /* bytes: descriptions, mandates, notes */
 
-/* 1 when the 11 digits d[0..10] carry valid fødselsnummer check digits. */
-int dom_fnr_valid(const char d[11]);
-
-/* 1 when s holds an identity number (its offset into *at), else 0. */
-int dom_find_fnr(const char *s, size_t *at);
-
 /* Free text: valid UTF-8, at most max bytes, no control characters (line
  * breaks and tabs allowed when multiline), no identity number. An empty
  * string passes unless required. */

@@ -35,6 +35,7 @@
 #include "proto/siteid.h"
 #include "store/member.h"
 #include "store/peer.h"
+#include "store/fnr.h"
 #include "tests/support/replica.h"
 #include "tests/support/replica_check.h"
 #include "tests/support/tmpdir.h"
@@ -85,7 +86,7 @@ static int setup(void **state)
 	/* The first valid identity number born 01.01.90. */
 	for (n = 0; n < 100000; n++) {
 		snprintf(f->fnr, sizeof(f->fnr), "010190%05d", n);
-		if (dom_fnr_valid(f->fnr))
+		if (fnr_valid(f->fnr))
 			break;
 	}
 	f->now = EPOCH_MS;

@@ -25,6 +25,7 @@
 #include "domain/org.h"
 #include "domain/schema.h"
 #include "domain/validate.h"
+#include "store/fnr.h"
 #include "tests/support/tmpdir.h"
 
 /* Valid numbers computed by hand with the published weights. */
@@ -34,11 +35,23 @@
 static void test_fnr_check_digits(void **state)
 {
 	(void)state;
-	assert_true(dom_fnr_valid(FNR_A));
-	assert_true(dom_fnr_valid(FNR_B));
-	assert_false(dom_fnr_valid("15057545613")); /* second check digit off */
-	assert_false(dom_fnr_valid("15057545602")); /* first check digit off */
-	assert_false(dom_fnr_valid("12345678901"));
+	assert_true(fnr_valid(FNR_A));
+	assert_true(fnr_valid(FNR_B));
+	assert_false(fnr_valid("15057545613")); /* second check digit off */
+	assert_false(fnr_valid("15057545602")); /* first check digit off */
+	assert_false(fnr_valid("12345678901"));
+}
+
+static int find(const char *s, size_t *at)
+{
+	return fnr_find(s, strlen(s), 0, at);
+}
+
+static int find_bounded(const char *s)
+{
+	size_t at;
+
+	return fnr_find(s, strlen(s), 1, &at);
 }
 
 static void test_fnr_found_in_text(void **state)
@@ -46,18 +59,30 @@ static void test_fnr_found_in_text(void **state)
 	size_t at = 0;
 
 	(void)state;
-	assert_true(dom_find_fnr("Deltaker " FNR_A " meldte seg på", &at));
+	assert_true(find("Deltaker " FNR_A " meldte seg på", &at));
 	assert_int_equal(at, 9);
-	assert_true(dom_find_fnr("150575 45612", &at));
+	assert_true(find("150575 45612", &at));
 	assert_int_equal(at, 0);
-	assert_true(dom_find_fnr("nr. 150575-45612.", &at));
-	assert_true(dom_find_fnr(FNR_B, &at));
+	assert_true(find("nr. 150575-45612.", &at));
+	assert_true(find(FNR_B, &at));
 	/* Near misses: a wrong check digit, 12 digits, 10 digits, a phone. */
-	assert_false(dom_find_fnr("15057545613", &at));
-	assert_false(dom_find_fnr("9" FNR_A, &at));
-	assert_false(dom_find_fnr("1505754561", &at));
-	assert_false(dom_find_fnr("Ring 73 86 80 00 eller 99887766", &at));
-	assert_false(dom_find_fnr("", &at));
+	assert_false(find("15057545613", &at));
+	assert_false(find("9" FNR_A, &at));
+	assert_false(find("1505754561", &at));
+	assert_false(find("Ring 73 86 80 00 eller 99887766", &at));
+	assert_false(find("", &at));
+	/* Bounded (the seal's backstop): apart from letters and digits, as a
+	 * person writes it, not inside an identifier such as a hex site id. */
+	assert_true(find_bounded("Deltaker " FNR_A ", tlf"));
+	assert_true(find_bounded("(150575-45612)"));
+	assert_true(find_bounded(FNR_B));
+	assert_true(find("8a" FNR_A "ff", &at));
+	assert_false(find_bounded("8a" FNR_A "ff"));
+	assert_false(find_bounded("x150575 45612"));
+	assert_false(find_bounded("150575 45612b"));
+	/* Only the length given is read. */
+	assert_int_equal(fnr_find(FNR_A "9", 11, 0, &at), 1);
+	assert_int_equal(fnr_find(FNR_A, 10, 0, &at), 0);
 }
 
 static void test_text_rules(void **state)
