@@ -12,6 +12,7 @@
 #include "domain/org.h"
 #include "proto/hlc.h"
 #include "proto/siteid.h"
+#include "store/held.h"
 #include "store/inspect.h"
 
 static int run_changes(struct cli *cli, int argc, char **argv);
@@ -51,13 +52,18 @@ const struct cli_command cmd_conflicts = {
 
 const struct cli_command cmd_quarantine = {
     "quarantine",
-    "list change sets refused for breaking a write rule, or held back",
+    "list change sets refused for breaking a write rule or held back, and rows not sent",
     "usage: lmsync [-d DIR] quarantine [--json]\n"
     "\n"
     "A change set that writes what its origin may not write (another site's\n"
     "course, say) is quarantined: never applied, kept here with the reason. One\n"
     "dated too far in the future (a site with a wrong clock) is held back until\n"
     "this site's clock catches up, and listed here as held.\n"
+    "\n"
+    "A row of this site's own whose text looks like a national identity number\n"
+    "(fødselsnummer: 11 digits with valid check digits) is not sent, whatever\n"
+    "program wrote it: lmsync shares no personal data. It is listed here as not\n"
+    "sent until a change that removes the number sends the whole row.\n"
     "\n"
     "  --json   one JSON array instead of a table\n",
     run_quarantine,
@@ -269,6 +275,29 @@ static int print_quarantined(const struct inspect_quarantined *q, void *ctx)
 	return 0;
 }
 
+static int print_held_row(const struct held_row *h, void *ctx)
+{
+	struct view *v = ctx;
+
+	if (v->as_json) {
+		json_object_begin(&v->j);
+		json_kv_str(&v->j, "state", "not sent");
+		json_kv_str(&v->j, "table", h->table);
+		json_kv_str(&v->j, "key", h->key);
+		json_kv_str(&v->j, "column", h->column);
+		json_kv_str(&v->j, "at", h->at);
+		json_object_end(&v->j);
+	} else {
+		printf(
+		    "%s not sent: %s %s\n    %s holds what looks like a national identity number "
+		    "(fødselsnummer); lmsync shares no personal data, so this row waits here "
+		    "until a change removes it\n",
+		    h->at, h->table, h->key, h->column);
+	}
+	v->count++;
+	return 0;
+}
+
 static int run_quarantine(struct cli *cli, int argc, char **argv)
 {
 	struct view v;
@@ -284,9 +313,11 @@ static int run_quarantine(struct cli *cli, int argc, char **argv)
 		return EXIT_FAIL;
 	begin(&v);
 	rc = inspect_quarantine(&st, print_quarantined, &v, &err);
+	if (rc == 0)
+		rc = held_list(&st, print_held_row, &v, &err);
 	store_close(&st);
 	if (rc != 0)
 		return cli_fail("%s", err.msg);
-	end(&v, "Nothing quarantined or held.");
+	end(&v, "Nothing quarantined, held or unsent.");
 	return EXIT_OK;
 }

@@ -74,6 +74,13 @@ static void on_chunk_sealed(uv_work_t *req, int status)
 	} else {
 		log_debug("store", "sealed local changes changesets=%d more=%d", w->count,
 			  w->chunk_more);
+		if (w->store.held_rows > w->held_logged)
+			log_warn("store",
+				 "held back rows=%lld: a text of theirs looks like a national "
+				 "identity number (fødselsnummer), so they are not sent; `lmsync "
+				 "quarantine` lists them, and a change that removes it sends each",
+				 (long long)(w->store.held_rows - w->held_logged));
+		w->held_logged = w->store.held_rows;
 		w->more = w->chunk_more;
 		w->sealed_in_run += w->count;
 		w->retry_at = 0;

@@ -37,6 +37,7 @@ struct sealer {
 	/* The chunk's outcome, written by the worker, read after it. */
 	int rc, count, chunk_more;
 	lm_err err;
+	int64_t held_logged; /* of store.held_rows: the rows held back already logged */
 };
 
 void sealer_init(struct sealer *w, struct daemon *d);

@@ -9,6 +9,7 @@
 #include "proto/changeset.h"
 #include "store/clock.h"
 #include "store/cslog.h"
+#include "store/held.h"
 #include "store/pending.h"
 #include "store/registry.h"
 #include "store/rowclock.h"
@@ -68,6 +69,7 @@ struct sealing {
 	struct select_slot selects[SELECT_SLOTS];
 	unsigned next_slot; /* the slot to reuse when all are taken */
 	struct stamps stamps;
+	int any_held; /* repl_held had rows when the batch began (held.h) */
 };
 
 static int stamp_order(const void *a, const void *b)
@@ -309,11 +311,27 @@ static int seal_row(struct sealing *s, const struct pending_row *r, const struct
 	int here = r->scope != NULL && r->scope_len == g->scope_len &&
 		   memcmp(r->scope, g->scope, g->scope_len) == 0;
 
-	if (t == NULL || rowkey_from_json(s->st, &k, r->tbl, r->pk, err) != 0)
+	const char *fnr_col;
+	size_t fnr_col_len;
+	/* A row held back is sealed whole once it may go: none of it went. */
+	int was_held = here && s->any_held ? held_has(s->st, r->tbl, r->pk, err) : 0;
+
+	if (t == NULL || was_held < 0 || rowkey_from_json(s->st, &k, r->tbl, r->pk, err) != 0)
 		return -1;
 	if (!here && cl % 2 == 1)
 		cl--; /* the row has moved to another scope since: here it is deleted */
-	rc = cl % 2 ? read_columns(s, t, &k, g->whole, r->cols, cols, &ncols, &stmt, err) : 0;
+	rc = cl % 2
+		 ? read_columns(s, t, &k, g->whole || was_held, r->cols, cols, &ncols, &stmt, err)
+		 : 0;
+	/* Whoever wrote it: no fødselsnummer leaves the site (held.h). */
+	fnr_col = rc == 0 && here && cl % 2 ? held_column(k.values, k.n, cols, ncols, &fnr_col_len)
+					    : NULL;
+	if (fnr_col != NULL) {
+		rc = held_put(s->st, r->tbl, r->pk, fnr_col, fnr_col_len, err);
+		if (rc == 0)
+			s->st->held_rows++;
+		goto done;
+	}
 	/* Each column's base is its clock here before this write: the clocks
 	 * read with the captures, which the stamp below replaces. */
 	if (rc == 0 && ncols > 0)
@@ -335,7 +353,10 @@ static int seal_row(struct sealing *s, const struct pending_row *r, const struct
 		if (rc == 0 && here)
 			rc = stamp_row(s, r->rowid, &k, r->clocks, r->clocks_len, cl, cols,
 				       row.bases, ncols, err);
+		if (rc == 0 && was_held)
+			rc = held_drop(s->st, r->tbl, r->pk, err);
 	}
+done:
 	if (stmt != NULL) {
 		sqlite3_reset(stmt);
 		sqlite3_clear_bindings(stmt); /* the key's text lives in k */
@@ -366,6 +387,11 @@ static int seal_range(struct sealing *s, int64_t after, int64_t upto, lm_err *er
 	int rc;
 
 	rc = pending_load(&p, s->st, &s->tables, after, upto, err);
+	if (rc == 0) {
+		rc = held_any(s->st, err);
+		s->any_held = rc > 0;
+		rc = rc < 0 ? -1 : 0;
+	}
 	for (i = 0; rc == 0 && i < p.ngroups; i++, prev = g) {
 		g = p.order[i];
 		/* Scopes are compared whole, as grouping does, not as cut to fit a

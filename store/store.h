@@ -62,6 +62,8 @@ struct store {
 	/* A commit made without waiting for the disk (store_unsynced_begin)
 	 * that store_sync has not yet made durable. */
 	int unsynced;
+	/* Rows the seals through this connection held back (store/held.h). */
+	int64_t held_rows;
 };
 
 #define STORE_QUIET_MIN_BYTES 65536
