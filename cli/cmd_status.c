@@ -15,6 +15,7 @@
 #include "proto/changeset.h"
 #include "proto/mp.h"
 #include "proto/siteid.h"
+#include "store/held.h"
 #include "store/peer.h"
 
 static int run(struct cli *cli, int argc, char **argv);
@@ -61,6 +62,7 @@ struct site_status {
 	char site_id[SITEID_TEXT_LEN + 1];
 	int schema;
 	int64_t store_bytes;
+	int64_t not_sent;	   /* rows held back (store/held.h) */
 	struct peer *peers;	   /* from the store, or from the daemon when it runs */
 	struct peer_state *states; /* from the daemon, else NULL */
 	int npeers;
@@ -96,6 +98,8 @@ static int read_files(struct cli *cli, struct site_status *s)
 	if (rc == 0 && store_meta_get(&st, "site_id", hex, sizeof(hex), &err) == 1 &&
 	    siteid_parse(hex, key, &err) == 0)
 		siteid_to_text(key, s->site_id);
+	if (rc == 0)
+		rc = held_count(&st, &s->not_sent, &err);
 	if (rc == 0)
 		rc = peer_list(&st, &s->peers, &s->npeers, &err);
 	store_close(&st);
@@ -379,6 +383,10 @@ static void print_text(const struct cli *cli, const struct site_status *s)
 		       cli->sd.control, cli->sd.dir);
 	}
 	printf("Store      schema %d, %.1f KiB\n", s->schema, (double)s->store_bytes / 1024.0);
+	if (s->not_sent > 0)
+		printf("Not sent   %lld row%s whose text looks like a national identity number\n"
+		       "           (fødselsnummer); `lmsync quarantine` lists them\n",
+		       (long long)s->not_sent, s->not_sent == 1 ? "" : "s");
 	if (s->states == NULL) {
 		printf("Peers      %d configured\n", s->npeers);
 	} else {
@@ -497,6 +505,7 @@ static void print_json(const struct cli *cli, const struct site_status *s)
 	json_object_begin(&j);
 	json_kv_int(&j, "schema", s->schema);
 	json_kv_int(&j, "bytes", s->store_bytes);
+	json_kv_int(&j, "rows_not_sent", s->not_sent);
 	json_object_end(&j);
 	json_key(&j, "peers");
 	if (s->states == NULL)

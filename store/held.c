@@ -30,6 +30,21 @@ int held_any(struct store *st, lm_err *err)
 	return rc == SQLITE_DONE ? 0 : rc;
 }
 
+int held_count(struct store *st, int64_t *n, lm_err *err)
+{
+	sqlite3_stmt *stmt = store_stmt(st, "SELECT count(*) FROM repl_held", err);
+	int rc;
+
+	*n = 0;
+	if (stmt == NULL)
+		return -1;
+	rc = held_step(st, stmt, "counting", err);
+	if (rc == SQLITE_ROW)
+		*n = sqlite3_column_int64(stmt, 0);
+	store_release(st, stmt);
+	return rc < 0 ? -1 : 0;
+}
+
 int held_has(struct store *st, const char *tbl, const char *pk, lm_err *err)
 {
 	sqlite3_stmt *stmt =

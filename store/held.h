@@ -9,12 +9,15 @@
 #define LMSYNC_STORE_HELD_H
 
 #include <stddef.h>
+#include <stdint.h>
 
 #include "proto/changeset.h"
 #include "store/store.h"
 
 /* 1 when any row is held back, 0 when none, -1 on error. */
 int held_any(struct store *st, lm_err *err);
+/* How many rows are held back. */
+int held_count(struct store *st, int64_t *n, lm_err *err);
 /* 1 when row (tbl, pk: the key as repl_capture holds it) is held back. */
 int held_has(struct store *st, const char *tbl, const char *pk, lm_err *err);
 /* Hold the row back, naming the column (not NUL-terminated) that holds it. */

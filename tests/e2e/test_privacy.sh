@@ -30,6 +30,11 @@ test_row_with_an_identity_number_is_not_sent() {
 	out=$(lm "$a" quarantine) || fail "quarantine at a"
 	contains "$out" "not sent: note [\"p1\"]"
 	contains "$out" "body holds what looks like a national identity number"
+	out=$(lm "$a" status) || fail "status at a"
+	contains "$out" "Not sent   1 row whose text looks like a national identity number"
+	lm "$a" status --json | /usr/bin/python3 -c '
+import json, sys
+assert json.load(sys.stdin)["store"]["rows_not_sent"] == 1' || fail "status --json at a"
 	# Another change that keeps it: still not sent.
 	sql "$a" "UPDATE note SET n = 3 WHERE id = 'p1'" || fail "update at a"
 	sql "$a" "UPDATE note SET n = 3 WHERE id = 'p2'" || fail "update at a"
@@ -41,6 +46,7 @@ test_row_with_an_identity_number_is_not_sent() {
 		fail "b holds '$(sql "$b" "SELECT body || '|' || n FROM note WHERE id = 'p1'")' for p1"
 	out=$(lm "$a" quarantine) || fail "quarantine at a"
 	contains "$out" "Nothing quarantined, held or unsent."
+	case "$(lm "$a" status)" in *"Not sent"*) fail "status at a still says rows are not sent" ;; esac
 }
 
 run_tests
