@@ -45,18 +45,27 @@ int held_count(struct store *st, int64_t *n, lm_err *err)
 	return rc < 0 ? -1 : 0;
 }
 
-int held_has(struct store *st, const char *tbl, const char *pk, lm_err *err)
+/* The step's outcome of sql bound to one row (tbl, pk), or -1. */
+static int on_row(struct store *st, const char *sql, const char *tbl, const char *pk,
+		  const char *what, lm_err *err)
 {
-	sqlite3_stmt *stmt =
-	    store_stmt(st, "SELECT 1 FROM repl_held WHERE tbl = ?1 AND pk = ?2", err);
+	sqlite3_stmt *stmt = store_stmt(st, sql, err);
 	int rc;
 
 	if (stmt == NULL)
 		return -1;
 	sqlite3_bind_text(stmt, 1, tbl, -1, SQLITE_STATIC);
 	sqlite3_bind_text(stmt, 2, pk, -1, SQLITE_STATIC);
-	rc = held_step(st, stmt, "reading", err);
+	rc = held_step(st, stmt, what, err);
 	store_release(st, stmt);
+	return rc;
+}
+
+int held_has(struct store *st, const char *tbl, const char *pk, lm_err *err)
+{
+	int rc = on_row(st, "SELECT 1 FROM repl_held WHERE tbl = ?1 AND pk = ?2", tbl, pk,
+			"reading", err);
+
 	return rc < 0 ? -1 : rc == SQLITE_ROW;
 }
 
@@ -81,16 +90,9 @@ int held_put(struct store *st, const char *tbl, const char *pk, const char *col,
 
 int held_drop(struct store *st, const char *tbl, const char *pk, lm_err *err)
 {
-	sqlite3_stmt *stmt =
-	    store_stmt(st, "DELETE FROM repl_held WHERE tbl = ?1 AND pk = ?2", err);
-	int rc;
+	int rc = on_row(st, "DELETE FROM repl_held WHERE tbl = ?1 AND pk = ?2", tbl, pk, "clearing",
+			err);
 
-	if (stmt == NULL)
-		return -1;
-	sqlite3_bind_text(stmt, 1, tbl, -1, SQLITE_STATIC);
-	sqlite3_bind_text(stmt, 2, pk, -1, SQLITE_STATIC);
-	rc = held_step(st, stmt, "clearing", err);
-	store_release(st, stmt);
 	return rc < 0 ? -1 : 0;
 }
 
