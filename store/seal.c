@@ -526,7 +526,7 @@ int seal_pending_locked(struct store *st, const struct seal_key *key, uint64_t n
 int seal_pending_some(struct store *st, const struct seal_key *key, uint64_t now_ms, int captures,
 		      int *count, int *more, lm_err *err)
 {
-	int64_t upto = 0;
+	int64_t upto = 0, held_before = st->held_rows;
 	int rc;
 
 	*count = 0;
@@ -551,6 +551,7 @@ int seal_pending_some(struct store *st, const struct seal_key *key, uint64_t now
 		sqlite3_exec(st->db, "ROLLBACK", NULL, NULL, NULL);
 		*count = 0;
 		*more = 0;
+		st->held_rows = held_before; /* held again by the next try */
 	}
 	return rc;
 }
