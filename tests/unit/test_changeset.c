@@ -1419,10 +1419,12 @@ static void test_writer_restart_in_place(void **state)
 		for (j = 0; j < rows[i]; j++) {
 			char text[32];
 			struct cs_value pk = int_value((int64_t)j);
-			struct cs_col col = {"title", 5, text_value(text)};
+			struct cs_col col;
 			struct cs_row row = {"course", 6, &pk, 1, 1, &col, 1, NULL};
 
+			/* The text first: text_value takes its length. */
 			snprintf(text, sizeof(text), "kurs %zu av %zu", j, rows[i]);
+			col = (struct cs_col){"title", 5, text_value(text)};
 			add_ok(&fresh, &row);
 			add_ok(&reused, &row);
 		}
