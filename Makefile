@@ -78,7 +78,7 @@ fuzz: deps
 # Every benchmark, by hand (BENCHMARKS.md): bench/sync_bench.py (issue 5),
 # then bench/compare_bench.py (issue 7), which runs build/bench/merge_bench
 # and measures streaming, small transactions, bootstrap, a 100-site hub and
-# wire bytes against PostgreSQL 15 logical replication; about 8 minutes on
+# wire bytes against PostgreSQL 15 logical replication; about 5 minutes on
 # 2 cores, ending with a table of targets met and not met.
 # BENCH_ARGS passes options to compare_bench.py (`make bench BENCH_ARGS="--reps 5
 # --bootstrap-rows 200000"`; merge_bench's own through it:
