@@ -62,16 +62,6 @@ static void hash_finish(crypto_generichash_blake2b_state *st, const uint8_t sig[
 	crypto_generichash_blake2b_final(st, hash, CS_HASH_LEN);
 }
 
-void changeset_hash(const uint8_t *body, size_t len, const uint8_t sig[CS_SIG_LEN],
-		    uint8_t hash[CS_HASH_LEN])
-{
-	crypto_generichash_blake2b_state st;
-	uint8_t digest[CS_HASH_LEN];
-
-	hash_body(&st, body, len, digest);
-	hash_finish(&st, sig, hash);
-}
-
 /* Formats 1 and 2 sign the body itself. */
 static int signs_digest(uint64_t format)
 {

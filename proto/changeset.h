@@ -179,10 +179,6 @@ struct changeset {
 int changeset_decode(const uint8_t *envelope, size_t len, struct changeset *cs, lm_err *err);
 void changeset_free(struct changeset *cs);
 
-/* A change set's hash: BLAKE2b-256 of its body bytes then its signature. */
-void changeset_hash(const uint8_t *body, size_t len, const uint8_t sig[CS_SIG_LEN],
-		    uint8_t hash[CS_HASH_LEN]);
-
 /* Verify cs's signature against its origin. */
 int changeset_verify(const struct changeset *cs, lm_err *err);
 
