@@ -18,31 +18,16 @@ static int held_step(struct store *st, sqlite3_stmt *stmt, const char *what, lm_
 
 int held_any(struct store *st, lm_err *err)
 {
-	sqlite3_stmt *stmt = store_stmt(st, "SELECT EXISTS (SELECT 1 FROM repl_held)", err);
-	int rc;
+	int64_t any;
 
-	if (stmt == NULL)
+	if (store_pragma_int(st, "SELECT EXISTS (SELECT 1 FROM repl_held)", &any, err) != 0)
 		return -1;
-	rc = held_step(st, stmt, "reading", err);
-	if (rc == SQLITE_ROW)
-		rc = sqlite3_column_int(stmt, 0);
-	store_release(st, stmt);
-	return rc == SQLITE_DONE ? 0 : rc;
+	return any != 0;
 }
 
 int held_count(struct store *st, int64_t *n, lm_err *err)
 {
-	sqlite3_stmt *stmt = store_stmt(st, "SELECT count(*) FROM repl_held", err);
-	int rc;
-
-	*n = 0;
-	if (stmt == NULL)
-		return -1;
-	rc = held_step(st, stmt, "counting", err);
-	if (rc == SQLITE_ROW)
-		*n = sqlite3_column_int64(stmt, 0);
-	store_release(st, stmt);
-	return rc < 0 ? -1 : 0;
+	return store_pragma_int(st, "SELECT count(*) FROM repl_held", n, err);
 }
 
 /* The step's outcome of sql bound to one row (tbl, pk), or -1. */
@@ -127,11 +112,9 @@ int held_list(struct store *st, held_row_cb cb, void *ctx, lm_err *err)
 	struct held_row h;
 	int rc;
 
-	if (sqlite3_prepare_v2(st->db,
-			       "SELECT tbl, pk, col, at FROM repl_held ORDER BY at, tbl, pk", -1,
-			       &stmt, NULL) != SQLITE_OK)
-		return lm_errf(err, "%s: listing the rows held back: %s", st->path,
-			       sqlite3_errmsg(st->db));
+	if (store_prepare(st, "SELECT tbl, pk, col, at FROM repl_held ORDER BY at, tbl, pk", &stmt,
+			  err) != 0)
+		return -1;
 	while ((rc = held_step(st, stmt, "listing", err)) == SQLITE_ROW) {
 		h.table = (const char *)sqlite3_column_text(stmt, 0);
 		h.key = (const char *)sqlite3_column_text(stmt, 1);

@@ -414,19 +414,11 @@ static int seal_range(struct sealing *s, int64_t after, int64_t upto, lm_err *er
 
 int seal_has_pending(struct store *st, lm_err *err)
 {
-	sqlite3_stmt *stmt;
-	int rc, pending = 0;
+	int64_t pending;
 
-	stmt = store_stmt(st, "SELECT EXISTS (SELECT 1 FROM repl_capture)", err);
-	if (stmt == NULL)
+	if (store_pragma_int(st, "SELECT EXISTS (SELECT 1 FROM repl_capture)", &pending, err) != 0)
 		return -1;
-	rc = sqlite3_step(stmt);
-	if (rc == SQLITE_ROW)
-		pending = sqlite3_column_int(stmt, 0);
-	store_release(st, stmt);
-	if (rc != SQLITE_ROW)
-		return lm_errf(err, "%s: %s", st->path, sqlite3_errmsg(st->db));
-	return pending;
+	return pending != 0;
 }
 
 /* The id of the captures-th capture after capture id after, or 0 when

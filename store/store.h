@@ -114,7 +114,8 @@ int store_checkpoint(struct store *st, lm_err *err);
  * 1,000 past which other clients' commits checkpoint for themselves. */
 #define STORE_WAL_RESTART_FRAMES 256
 
-/* The integer a statement like "PRAGMA schema_version" returns. */
+/* The integer a statement like "PRAGMA schema_version" or "SELECT count(*)
+ * FROM ..." returns (its first row's first column). */
 int store_pragma_int(struct store *st, const char *sql, int64_t *value, lm_err *err);
 
 /* The same, prepared afresh rather than from the statement cache: SQLite
