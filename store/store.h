@@ -100,7 +100,7 @@ int store_claim(struct store *st, const uint8_t site_id[32], lm_err *err);
 int store_defer_checkpoints(struct store *st, lm_err *err);
 
 /* A connection that only checkpoints (store_checkpoint, store_close): it
- * never reads the schema, which a store_open keeps in memory (about 1 MiB
+ * never reads the schema, which a store_open keeps in memory (about 1.4 MiB
  * for a site's), and never writes. */
 int store_open_for_checkpoints(struct store *st, const char *path, lm_err *err);
 
