@@ -82,6 +82,8 @@ void daemon_log_check(struct daemon *d)
 	int64_t last;
 	lm_err err;
 
+	if (daemon_stop_if_disk_failed(d, &d->store))
+		return;
 	sealer_kick(&d->sealer);
 	if (cslog_last_id(&d->store, &last, &err) != 0) {
 		log_error("store", "cannot read the log error=\"%s\"", err.msg);
@@ -109,6 +111,7 @@ void daemon_merged(struct daemon *d)
 		log_error("store", "cannot make merged change sets durable error=\"%s\"", err.msg);
 	for (s = d->sessions; s; s = s->next)
 		sync_ack(s, durable);
+	daemon_stop_if_disk_failed(d, &d->store);
 }
 
 void daemon_flush(struct daemon *d)
@@ -276,6 +279,8 @@ int daemon_run(struct daemon *d, lm_err *err)
 		 d->conf.name, site_kind_name(d->conf.kind), (long)getpid(), LMSYNC_VERSION,
 		 listen);
 	rc = uv_run(&d->loop, UV_RUN_DEFAULT);
+	if (d->failed)
+		return lm_errf(err, "stopped on an error; see above");
 	if (rc != 0 && !d->stopping)
 		return lm_errf(err, "event loop ended unexpectedly");
 	return 0;
@@ -303,6 +308,25 @@ void daemon_stop(struct daemon *d, const char *why)
 	close_if_open((uv_handle_t *)&d->sig_term);
 	close_if_open((uv_handle_t *)&d->sig_int);
 	close_if_open((uv_handle_t *)&d->sig_hup);
+}
+
+void daemon_fail(struct daemon *d, const char *why)
+{
+	if (d->stopping)
+		return;
+	log_error("daemon", "%s", why);
+	d->failed = 1;
+	daemon_stop(d, "error");
+}
+
+int daemon_stop_if_disk_failed(struct daemon *d, const struct store *st)
+{
+	if (!st->flush_failed)
+		return 0;
+	daemon_fail(d, "stopping: the store could not be flushed to disk (the error is logged "
+		       "above), and nothing more may leave this site until it can: check the "
+		       "disk (dmesg, free space), then start lmsyncd again");
+	return 1;
 }
 
 void daemon_close(struct daemon *d)

@@ -54,6 +54,7 @@ struct daemon {
 	uint64_t started_ms; /* uv_now at start, for uptime */
 	time_t started_at;   /* wall clock at start, for display */
 	int stopping;
+	int failed; /* stopped by daemon_fail: lmsyncd exits 1 */
 };
 
 struct daemon_options {
@@ -67,6 +68,15 @@ void daemon_close(struct daemon *d);
 
 /* Ask the loop to wind down: close every handle; daemon_run then returns. */
 void daemon_stop(struct daemon *d, const char *why);
+
+/* Stop because of why (logged as an error), and make daemon_run fail. */
+void daemon_fail(struct daemon *d, const char *why);
+
+/* A flush of the store failed: stop at once, before anything more leaves
+ * the site (a change set this site sealed and sent, lost from its disk,
+ * would be sealed again as other bytes under its number: a fork). 1 when
+ * it stopped. */
+int daemon_stop_if_disk_failed(struct daemon *d, const struct store *st);
 
 /* Seal local changes if there are any, then pump every peer if the log
  * grew. Cheap when nothing happened; called after merges, on every tick

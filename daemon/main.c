@@ -74,10 +74,10 @@ int main(int argc, char **argv)
 		return 1;
 	}
 	rc = daemon_open(&d, &opt, &err);
-	if (rc == 0)
-		rc = daemon_run(&d, &err);
 	if (rc != 0)
 		log_error("daemon", "cannot start: %s", err.msg);
+	else if ((rc = daemon_run(&d, &err)) != 0)
+		log_error("daemon", "%s", err.msg);
 	daemon_close(&d);
 	if (rc == 0)
 		log_info("daemon", "stopped");

@@ -87,6 +87,8 @@ static void on_chunk_sealed(uv_work_t *req, int status)
 		if (!w->more && w->sealed_in_run <= SEAL_SMALL)
 			checkpointer_soon(&d->checkpointer);
 	}
+	if (daemon_stop_if_disk_failed(d, &w->store))
+		return;
 	if (!w->more) {
 #ifdef __GLIBC__
 		/* Sealing a bulk write allocates many small blocks at once; glibc

@@ -48,6 +48,7 @@ static int on_commit(void *arg)
 	st->log_dirty = 0;
 	if (fdatasync(st->log_fd) == 0)
 		return 0;
+	st->flush_failed = 1;
 	lm_errf(&st->log_refusal,
 		"cannot flush the change set log %s to disk (%s); nothing was "
 		"committed: check the disk, then try again",

@@ -182,8 +182,12 @@ int store_prepare(struct store *st, const char *sql, sqlite3_stmt **stmt, lm_err
  * not "constraint failed". */
 static int exec_error(struct store *st, const char *msg, lm_err *err)
 {
-	if (sqlite3_extended_errcode(st->db) == SQLITE_CONSTRAINT_COMMITHOOK &&
-	    logfile_commit_error(st) != NULL)
+	int code = sqlite3_extended_errcode(st->db);
+
+	/* A COMMIT whose flush failed (store_sync says why this sticks). */
+	if (code == SQLITE_IOERR_FSYNC || code == SQLITE_IOERR_DIR_FSYNC)
+		st->flush_failed = 1;
+	if (code == SQLITE_CONSTRAINT_COMMITHOOK && logfile_commit_error(st) != NULL)
 		return lm_errf(err, "%s: %s", st->path, logfile_commit_error(st));
 	return lm_errf(err, "%s: %s", st->path, msg ? msg : sqlite3_errmsg(st->db));
 }
@@ -542,6 +546,11 @@ int store_sync(struct store *st, lm_err *err)
 	sqlite3_file *wal = NULL;
 	int rc;
 
+	if (st->flush_failed)
+		return lm_errf(err,
+			       "%s: a flush of the write-ahead log failed earlier; what was merged "
+			       "since may not be on disk: check the disk, then restart",
+			       st->path);
 	if (!st->unsynced)
 		return 0;
 	/* The connection's own handle on the WAL: SQLite's VFS syncs it as it
@@ -551,11 +560,13 @@ int store_sync(struct store *st, lm_err *err)
 		return lm_errf(err, "%s: cannot reach the write-ahead log to flush it (%s)",
 			       st->path, sqlite3_errstr(rc));
 	rc = wal->pMethods->xSync(wal, SQLITE_SYNC_NORMAL);
-	if (rc != SQLITE_OK)
+	if (rc != SQLITE_OK) {
+		st->flush_failed = 1;
 		return lm_errf(err,
 			       "%s: cannot flush the write-ahead log to disk (%s): the last "
 			       "changes merged may be lost on a power failure; check the disk",
 			       st->path, sqlite3_errstr(rc));
+	}
 	st->unsynced = 0;
 	return 0;
 }

@@ -62,6 +62,10 @@ struct store {
 	/* A commit made without waiting for the disk (store_unsynced_begin)
 	 * that store_sync has not yet made durable. */
 	int unsynced;
+	/* A flush of the WAL failed. Sticky: after a failed fsync the kernel
+	 * may have dropped the pages it could not write, so a later flush
+	 * that succeeds proves nothing about them (PostgreSQL stops too). */
+	int flush_failed;
 	/* Rows the seals through this connection held back (store/held.h). */
 	int64_t held_rows;
 };
@@ -132,7 +136,8 @@ int store_unsynced_begin(struct store *st, lm_err *err);
 int store_unsynced_end(struct store *st, int committed, lm_err *err);
 
 /* Make every commit of this connection durable (flush the WAL to disk):
- * nothing to do unless a commit was made unsynced since. */
+ * nothing to do unless a commit was made unsynced since. Once a flush has
+ * failed (flush_failed), it fails every time. */
 int store_sync(struct store *st, lm_err *err);
 
 /* PRAGMA data_version: changes when another connection commits. */
