@@ -71,6 +71,10 @@ int cli_getopt(const struct cli_command *cmd, int argc, char **argv, const char 
 const char *cli_site_text(const char *hex, char out[SITEID_TEXT_LEN + 1]);
 const char *cli_site_short(const char *hex, char out[SITEID_SHORT_LEN + 1]);
 
+/* Display width of UTF-8 text: every byte that does not continue a
+ * character counts one column (æ, ø and å take two bytes and one column). */
+int cli_text_width(const char *s);
+
 /* "Name (SHORTID)" when the directory or the peer list of st names the
  * site, else the short id alone. */
 void cli_site_label(struct store *st, const uint8_t key[SITEID_KEY_LEN], char *out, size_t cap);

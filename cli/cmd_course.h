@@ -1,5 +1,5 @@
 /* SPDX-License-Identifier: MIT */
-/* Shared by cmd_course.c and cmd_course_io.c. */
+/* Shared by cmd_course.c, cmd_course_io.c and cmd_course_help.c. */
 #ifndef LMSYNC_CLI_CMD_COURSE_H
 #define LMSYNC_CLI_CMD_COURSE_H
 
@@ -9,6 +9,10 @@
 
 /* `course` with the help text made from the enum lists (course_help). */
 extern struct cli_command course_cmd;
+
+/* The whole help of `course`: the usage line of cmd_course, then every
+ * subcommand and option, the closed lists from domain/enums.h. */
+const char *course_help(void);
 
 /* cli_open_store, and refuse a store without the catalogue (a hub's). */
 int course_open_store(struct cli *cli, struct store *st);

@@ -1,15 +1,15 @@
 /* SPDX-License-Identifier: MIT */
 /* `lmsync report activity|completeness|close|agreements`: regional reporting
  * from this site's own store (domain/report.h). Every report is first laid
- * out as one grid of cells, which the three formats then print, so a table,
- * its CSV and its JSON cannot disagree. */
+ * out as one grid of cells (grid.h), which the three formats then print, so
+ * a table, its CSV and its JSON cannot disagree. */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
 
 #include "cli/cli.h"
-#include "proto/siteid.h"
+#include "cli/grid.h"
 #include "domain/report.h"
 #include "domain/schema.h"
 
@@ -79,190 +79,9 @@ const struct cli_command cmd_report = {
     run,
 };
 
-enum fmt { FMT_TABLE, FMT_CSV, FMT_JSON };
-/* K_SITE: a site id in hex, shown as its short text form in tables (as
- * `status` and `org list` show sites) and whole in csv and json. */
-enum kind { K_TEXT, K_NUM, K_BOOL, K_SITE };
-
-struct gcol {
-	const char *key;  /* csv and json */
-	const char *head; /* table */
-	enum kind kind;
-};
-
-#define CELL_MAX 256
-
-/* A report as cells: ncols per row, row-major. */
-struct grid {
-	const struct gcol *cols;
-	int ncols, nrows, cap;
-	char (*cell)[CELL_MAX];
-};
-
-static char *grid_next(struct grid *g)
+static int parse_format(const char *s, enum grid_format *f)
 {
-	size_t need = (size_t)(g->nrows + 1) * (size_t)g->ncols;
-
-	if ((int)need > g->cap) {
-		int cap = g->cap ? 2 * g->cap : 64 * g->ncols;
-		char(*c)[CELL_MAX];
-
-		while (cap < (int)need)
-			cap *= 2;
-		c = realloc(g->cell, (size_t)cap * sizeof(*c));
-		if (c == NULL)
-			return NULL;
-		g->cell = c;
-		g->cap = cap;
-	}
-	return g->cell[g->nrows++ * g->ncols];
-}
-
-/* Display width of UTF-8 text: count every byte that does not continue a
- * character (æ, ø, å are one column each). */
-static int width(const char *s)
-{
-	int n = 0;
-
-	for (; *s; s++)
-		n += ((unsigned char)*s & 0xC0) != 0x80;
-	return n;
-}
-
-static void pad(int n)
-{
-	while (n-- > 0)
-		putchar(' ');
-}
-
-/* What a table shows of cell c of row r (r < 0: the heading). */
-static const char *shown(const struct grid *g, int r, int c, char *buf)
-{
-	const char *s = r < 0 ? g->cols[c].head : g->cell[r * g->ncols + c];
-
-	return r < 0 || g->cols[c].kind != K_SITE ? s : cli_site_short(s, buf);
-}
-
-static void print_table(const struct grid *g)
-{
-	char buf[SITEID_SHORT_LEN + 1];
-	int w[32], r, c;
-
-	for (c = 0; c < g->ncols; c++)
-		w[c] = width(g->cols[c].head);
-	for (r = 0; r < g->nrows; r++)
-		for (c = 0; c < g->ncols; c++)
-			if (width(shown(g, r, c, buf)) > w[c])
-				w[c] = width(shown(g, r, c, buf));
-	for (r = -1; r < g->nrows; r++) {
-		for (c = 0; c < g->ncols; c++) {
-			const char *s = shown(g, r, c, buf);
-			int gap = w[c] - width(s);
-
-			if (c > 0)
-				fputs("  ", stdout);
-			if (g->cols[c].kind == K_NUM)
-				pad(gap);
-			fputs(s, stdout);
-			if (g->cols[c].kind != K_NUM && c + 1 < g->ncols)
-				pad(gap);
-		}
-		putchar('\n');
-	}
-}
-
-/* RFC 4180: quote a field holding a comma, quote or line break. */
-static void csv_field(const char *s)
-{
-	if (strpbrk(s, ",\"\r\n") == NULL) {
-		fputs(s, stdout);
-		return;
-	}
-	putchar('"');
-	for (; *s; s++) {
-		if (*s == '"')
-			putchar('"');
-		putchar(*s);
-	}
-	putchar('"');
-}
-
-static void print_csv(const struct grid *g)
-{
-	int r, c;
-
-	for (r = -1; r < g->nrows; r++) {
-		for (c = 0; c < g->ncols; c++) {
-			if (c > 0)
-				putchar(',');
-			csv_field(r < 0 ? g->cols[c].key : g->cell[r * g->ncols + c]);
-		}
-		fputs("\r\n", stdout);
-	}
-}
-
-static void json_string(const char *s)
-{
-	putchar('"');
-	for (; *s; s++) {
-		unsigned char ch = (unsigned char)*s;
-
-		if (ch == '"' || ch == '\\')
-			printf("\\%c", ch);
-		else if (ch < 0x20)
-			printf("\\u%04x", ch);
-		else
-			putchar(ch);
-	}
-	putchar('"');
-}
-
-/* A number cell is a JSON number unless it holds a marker ("<5", "x"). */
-static void print_json(const struct grid *g)
-{
-	int r, c;
-
-	putchar('[');
-	for (r = 0; r < g->nrows; r++) {
-		fputs(r ? ",\n {" : "\n {", stdout);
-		for (c = 0; c < g->ncols; c++) {
-			const char *s = g->cell[r * g->ncols + c];
-
-			if (c > 0)
-				fputs(", ", stdout);
-			json_string(g->cols[c].key);
-			fputs(": ", stdout);
-			if (g->cols[c].kind == K_BOOL)
-				fputs(strcmp(s, "yes") == 0 ? "true" : "false", stdout);
-			else if (g->cols[c].kind == K_NUM && s[0] != '<' && s[0] != 'x')
-				fputs(s, stdout);
-			else
-				json_string(s);
-		}
-		putchar('}');
-	}
-	fputs(g->nrows ? "\n]\n" : "]\n", stdout);
-}
-
-static void print_grid(const struct grid *g, enum fmt f)
-{
-	if (f == FMT_TABLE)
-		print_table(g);
-	else if (f == FMT_CSV)
-		print_csv(g);
-	else
-		print_json(g);
-}
-
-static int parse_format(const char *s, enum fmt *f)
-{
-	if (strcmp(s, "table") == 0)
-		*f = FMT_TABLE;
-	else if (strcmp(s, "csv") == 0)
-		*f = FMT_CSV;
-	else if (strcmp(s, "json") == 0)
-		*f = FMT_JSON;
-	else
+	if (grid_format_parse(s, f) != 0)
 		return cli_usage(&cmd_report, "--format: '%s' is no format; use table, csv or json",
 				 s);
 	return EXIT_OK;
@@ -271,7 +90,7 @@ static int parse_format(const char *s, enum fmt *f)
 /* The options every report shares. */
 struct opts {
 	const char *network, *from, *to, *by, *period, *date;
-	enum fmt fmt;
+	enum grid_format fmt;
 };
 
 /* Parse argv; want lists the long options this subcommand takes. */
@@ -314,7 +133,7 @@ static int parse(int argc, char **argv, const char *want, struct opts *o)
 			o->date = optarg;
 			break;
 		case 'j':
-			o->fmt = FMT_JSON;
+			o->fmt = GRID_JSON;
 			break;
 		case 'F':
 			if (parse_format(optarg, &o->fmt) != EXIT_OK)
@@ -344,30 +163,31 @@ static int open_network(struct cli *cli, const char *arg, struct store *st, char
 	return EXIT_OK;
 }
 
-static const struct gcol activity_cols[] = {
-    {"group", "group", K_TEXT},
-    {"courses", "courses", K_NUM},
-    {"runs", "runs", K_NUM},
-    {"sessions", "sessions", K_NUM},
-    {"patients", "patients", K_NUM},
-    {"relatives", "pårørende", K_NUM},
-    {"participants", "participants", K_NUM},
-    {"professional_hours", "prof. hours", K_NUM},
-    {"user_rep_hours", "brukerrep. hours", K_NUM},
-    {"user_rep_runs", "runs w/ brukerrep.", K_NUM},
-    {"user_rep_runs_pct", "brukerrep. %", K_NUM},
-    {"standard_metode_pct", "Standard metode %", K_NUM},
-    {"forms", "forms", K_NUM},
-    {"benefit_ingen", "ingen", K_NUM},
-    {"benefit_noe", "noe", K_NUM},
-    {"benefit_god", "god", K_NUM},
-    {"benefit_svaert_god", "svært god", K_NUM},
+static const struct grid_col activity_cols[] = {
+    {"group", "group", GRID_TEXT},
+    {"courses", "courses", GRID_NUM},
+    {"runs", "runs", GRID_NUM},
+    {"sessions", "sessions", GRID_NUM},
+    {"patients", "patients", GRID_NUM},
+    {"relatives", "pårørende", GRID_NUM},
+    {"participants", "participants", GRID_NUM},
+    {"professional_hours", "prof. hours", GRID_NUM},
+    {"user_rep_hours", "brukerrep. hours", GRID_NUM},
+    {"user_rep_runs", "runs w/ brukerrep.", GRID_NUM},
+    {"user_rep_runs_pct", "brukerrep. %", GRID_NUM},
+    {"standard_metode_pct", "Standard metode %", GRID_NUM},
+    {"forms", "forms", GRID_NUM},
+    {"benefit_ingen", "ingen", GRID_NUM},
+    {"benefit_noe", "noe", GRID_NUM},
+    {"benefit_god", "god", GRID_NUM},
+    {"benefit_svaert_god", "svært god", GRID_NUM},
 };
 #define NACTIVITY ((int)(sizeof(activity_cols) / sizeof(activity_cols[0])))
 
 static void hours(char *out, int64_t centi)
 {
-	snprintf(out, CELL_MAX, "%lld.%02lld", (long long)(centi / 100), (long long)(centi % 100));
+	snprintf(out, GRID_CELL_MAX, "%lld.%02lld", (long long)(centi / 100),
+		 (long long)(centi % 100));
 }
 
 static int activity_row(struct grid *g, const struct rep_row *r)
@@ -377,28 +197,28 @@ static int activity_row(struct grid *g, const struct rep_row *r)
 
 	if (c == NULL)
 		return -1;
-	snprintf(c, CELL_MAX, "%s", r->label);
-	snprintf(c += CELL_MAX, CELL_MAX, "%ld", r->courses);
-	snprintf(c += CELL_MAX, CELL_MAX, "%ld", r->runs);
-	snprintf(c += CELL_MAX, CELL_MAX, "%ld", r->sessions);
+	snprintf(c, GRID_CELL_MAX, "%s", r->label);
+	snprintf(c += GRID_CELL_MAX, GRID_CELL_MAX, "%ld", r->courses);
+	snprintf(c += GRID_CELL_MAX, GRID_CELL_MAX, "%ld", r->runs);
+	snprintf(c += GRID_CELL_MAX, GRID_CELL_MAX, "%ld", r->sessions);
 	for (k = REP_PATIENTS; k <= REP_PARTICIPANTS; k++) {
 		const char *m = sup_mark_text(r->mark[k]);
 
-		snprintf(c += CELL_MAX, CELL_MAX, "%ld", r->person[k]);
+		snprintf(c += GRID_CELL_MAX, GRID_CELL_MAX, "%ld", r->person[k]);
 		if (m != NULL)
-			snprintf(c, CELL_MAX, "%s", m);
+			snprintf(c, GRID_CELL_MAX, "%s", m);
 	}
-	hours(c += CELL_MAX, r->prof_centi);
-	hours(c += CELL_MAX, r->user_rep_centi);
-	snprintf(c += CELL_MAX, CELL_MAX, "%ld", r->user_rep_runs);
-	snprintf(c += CELL_MAX, CELL_MAX, "%ld", rep_percent(r->user_rep_runs, r->runs));
-	snprintf(c += CELL_MAX, CELL_MAX, "%ld", rep_percent(r->std_courses, r->courses));
+	hours(c += GRID_CELL_MAX, r->prof_centi);
+	hours(c += GRID_CELL_MAX, r->user_rep_centi);
+	snprintf(c += GRID_CELL_MAX, GRID_CELL_MAX, "%ld", r->user_rep_runs);
+	snprintf(c += GRID_CELL_MAX, GRID_CELL_MAX, "%ld", rep_percent(r->user_rep_runs, r->runs));
+	snprintf(c += GRID_CELL_MAX, GRID_CELL_MAX, "%ld", rep_percent(r->std_courses, r->courses));
 	for (k = REP_FORMS; k < REP_NPERSON; k++) {
 		const char *m = sup_mark_text(r->mark[k]);
 
-		snprintf(c += CELL_MAX, CELL_MAX, "%ld", r->person[k]);
+		snprintf(c += GRID_CELL_MAX, GRID_CELL_MAX, "%ld", r->person[k]);
 		if (m != NULL)
-			snprintf(c, CELL_MAX, "%s", m);
+			snprintf(c, GRID_CELL_MAX, "%s", m);
 	}
 	return 0;
 }
@@ -406,7 +226,7 @@ static int activity_row(struct grid *g, const struct rep_row *r)
 static int activity_cmd(struct cli *cli, int argc, char **argv)
 {
 	char id[NETWORK_ID_MAX + 1];
-	struct gcol cols[NACTIVITY];
+	struct grid_col cols[NACTIVITY];
 	struct rep_activity a;
 	struct grid g;
 	enum rep_by by = REP_BY_NONE;
@@ -436,27 +256,27 @@ static int activity_cmd(struct cli *cli, int argc, char **argv)
 		return cli_fail("%s", err.msg);
 	memcpy(cols, activity_cols, sizeof(cols));
 	cols[0].head = by == REP_BY_NONE ? "network" : rep_by_name(by);
-	memset(&g, 0, sizeof(g));
-	g.cols = cols, g.ncols = NACTIVITY;
+	grid_init(&g, cols, NACTIVITY);
 	for (i = 0, rc = 0; rc == 0 && i < a.n; i++)
 		rc = activity_row(&g, &a.rows[i]);
 	if (rc == 0)
 		rc = activity_row(&g, &a.total);
 	rep_activity_free(&a);
 	if (rc != 0) {
-		free(g.cell);
+		grid_free(&g);
 		return cli_fail("out of memory for the report");
 	}
-	if (o.fmt == FMT_TABLE)
+	if (o.fmt == GRID_TABLE)
 		printf("Activity in %s, %s to %s (runs held)\n\n", id, o.from, o.to);
-	print_grid(&g, o.fmt);
-	free(g.cell);
+	grid_print(&g, o.fmt);
+	grid_free(&g);
 	return EXIT_OK;
 }
 
-static const struct gcol member_cols[] = {
-    {"org", "organisation", K_TEXT}, {"site", "site", K_SITE},		 {"role", "role", K_TEXT},
-    {"closed", "closed", K_BOOL},    {"closed_at", "closed at", K_TEXT},
+static const struct grid_col member_cols[] = {
+    {"org", "organisation", GRID_TEXT},	   {"site", "site", GRID_SITE},
+    {"role", "role", GRID_TEXT},	   {"closed", "closed", GRID_BOOL},
+    {"closed_at", "closed at", GRID_TEXT},
 };
 
 static int completeness_cmd(struct cli *cli, int argc, char **argv)
@@ -482,28 +302,27 @@ static int completeness_cmd(struct cli *cli, int argc, char **argv)
 	store_close(&st);
 	if (rc != 0)
 		return cli_fail("%s", err.msg);
-	memset(&g, 0, sizeof(g));
-	g.cols = member_cols, g.ncols = 5;
+	grid_init(&g, member_cols, 5);
 	for (i = 0; i < n; i++) {
 		char *c = grid_next(&g);
 
 		if (c == NULL) {
-			free(m), free(g.cell);
+			free(m), grid_free(&g);
 			return cli_fail("out of memory for the report");
 		}
-		snprintf(c, CELL_MAX, "%s", m[i].name);
-		snprintf(c + CELL_MAX, CELL_MAX, "%s", m[i].org);
-		snprintf(c + 2 * CELL_MAX, CELL_MAX, "%s", m[i].role);
-		snprintf(c + 3 * CELL_MAX, CELL_MAX, "%s", m[i].closed ? "yes" : "no");
-		snprintf(c + 4 * CELL_MAX, CELL_MAX, "%s", m[i].closed_at);
+		snprintf(c, GRID_CELL_MAX, "%s", m[i].name);
+		snprintf(c + GRID_CELL_MAX, GRID_CELL_MAX, "%s", m[i].org);
+		snprintf(c + 2 * GRID_CELL_MAX, GRID_CELL_MAX, "%s", m[i].role);
+		snprintf(c + 3 * GRID_CELL_MAX, GRID_CELL_MAX, "%s", m[i].closed ? "yes" : "no");
+		snprintf(c + 4 * GRID_CELL_MAX, GRID_CELL_MAX, "%s", m[i].closed_at);
 		closed += m[i].closed;
 	}
 	free(m);
-	if (o.fmt == FMT_TABLE)
+	if (o.fmt == GRID_TABLE)
 		printf("Reporting for %s (%s to %s) in %s: %d of %d members closed\n\n", o.period,
 		       from, to, id, closed, n);
-	print_grid(&g, o.fmt);
-	free(g.cell);
+	grid_print(&g, o.fmt);
+	grid_free(&g);
 	return EXIT_OK;
 }
 
@@ -541,16 +360,16 @@ static int close_cmd(struct cli *cli, int argc, char **argv)
 	return EXIT_OK;
 }
 
-static const struct gcol pair_cols[] = {
-    {"helseforetak", "helseforetak", K_TEXT},
-    {"helseforetak_site", "site", K_SITE},
-    {"kommune", "kommune", K_TEXT},
-    {"kommune_site", "site", K_SITE},
-    {"agreements", "agreements", K_NUM},
-    {"open", "open", K_NUM},
-    {"overdue", "overdue", K_NUM},
-    {"avvik", "avvik", K_NUM},
-    {"done", "fullført", K_NUM},
+static const struct grid_col pair_cols[] = {
+    {"helseforetak", "helseforetak", GRID_TEXT},
+    {"helseforetak_site", "site", GRID_SITE},
+    {"kommune", "kommune", GRID_TEXT},
+    {"kommune_site", "site", GRID_SITE},
+    {"agreements", "agreements", GRID_NUM},
+    {"open", "open", GRID_NUM},
+    {"overdue", "overdue", GRID_NUM},
+    {"avvik", "avvik", GRID_NUM},
+    {"done", "fullført", GRID_NUM},
 };
 
 static int agreements_cmd(struct cli *cli, int argc, char **argv)
@@ -578,37 +397,36 @@ static int agreements_cmd(struct cli *cli, int argc, char **argv)
 	store_close(&st);
 	if (rc != 0)
 		return cli_fail("%s", err.msg);
-	memset(&g, 0, sizeof(g));
-	g.cols = pair_cols, g.ncols = 9;
+	grid_init(&g, pair_cols, 9);
 	for (i = 0; i < n; i++) {
 		char *c = grid_next(&g);
 
 		if (c == NULL) {
-			free(p), free(g.cell);
+			free(p), grid_free(&g);
 			return cli_fail("out of memory for the report");
 		}
-		snprintf(c, CELL_MAX, "%s", p[i].hf_name);
-		snprintf(c + CELL_MAX, CELL_MAX, "%s", p[i].hf);
-		snprintf(c + 2 * CELL_MAX, CELL_MAX, "%s", p[i].kommune_name);
-		snprintf(c + 3 * CELL_MAX, CELL_MAX, "%s", p[i].kommune);
-		snprintf(c + 4 * CELL_MAX, CELL_MAX, "%ld", p[i].agreements);
-		snprintf(c + 5 * CELL_MAX, CELL_MAX, "%ld", p[i].open);
-		snprintf(c + 6 * CELL_MAX, CELL_MAX, "%ld", p[i].overdue);
-		snprintf(c + 7 * CELL_MAX, CELL_MAX, "%ld", p[i].deviations);
-		snprintf(c + 8 * CELL_MAX, CELL_MAX, "%ld", p[i].done);
+		snprintf(c, GRID_CELL_MAX, "%s", p[i].hf_name);
+		snprintf(c + GRID_CELL_MAX, GRID_CELL_MAX, "%s", p[i].hf);
+		snprintf(c + 2 * GRID_CELL_MAX, GRID_CELL_MAX, "%s", p[i].kommune_name);
+		snprintf(c + 3 * GRID_CELL_MAX, GRID_CELL_MAX, "%s", p[i].kommune);
+		snprintf(c + 4 * GRID_CELL_MAX, GRID_CELL_MAX, "%ld", p[i].agreements);
+		snprintf(c + 5 * GRID_CELL_MAX, GRID_CELL_MAX, "%ld", p[i].open);
+		snprintf(c + 6 * GRID_CELL_MAX, GRID_CELL_MAX, "%ld", p[i].overdue);
+		snprintf(c + 7 * GRID_CELL_MAX, GRID_CELL_MAX, "%ld", p[i].deviations);
+		snprintf(c + 8 * GRID_CELL_MAX, GRID_CELL_MAX, "%ld", p[i].done);
 	}
 	free(p);
-	if (o.fmt == FMT_TABLE) {
+	if (o.fmt == GRID_TABLE) {
 		if (n == 0) {
 			printf("No agreements here yet.\n");
-			free(g.cell);
+			grid_free(&g);
 			return EXIT_OK;
 		}
 		printf("Agreement follow-up per helseforetak and kommune, overdue as of %s\n\n",
 		       o.date ? o.date : today);
 	}
-	print_grid(&g, o.fmt);
-	free(g.cell);
+	grid_print(&g, o.fmt);
+	grid_free(&g);
 	return EXIT_OK;
 }
 

@@ -206,6 +206,15 @@ const char *cli_site_short(const char *hex, char out[SITEID_SHORT_LEN + 1])
 	return out;
 }
 
+int cli_text_width(const char *s)
+{
+	int n = 0;
+
+	for (; *s; s++)
+		n += ((unsigned char)*s & 0xc0) != 0x80;
+	return n;
+}
+
 void cli_site_label(struct store *st, const uint8_t key[SITEID_KEY_LEN], char *out, size_t cap)
 {
 	char hex[SITEID_HEX_LEN + 1], short_id[SITEID_SHORT_LEN + 1], name[256];
