@@ -105,7 +105,8 @@ void daemon_merged(struct daemon *d)
 	lm_err err;
 	int durable;
 
-	daemon_log_check(d); /* merged change sets went into the log */
+	sealer_log_held(&d->store, &d->held_logged); /* by a merge that sealed first */
+	daemon_log_check(d);			     /* merged change sets went into the log */
 	durable = store_sync(&d->store, &err) == 0;
 	if (!durable)
 		log_error("store", "cannot make merged change sets durable error=\"%s\"", err.msg);

@@ -46,6 +46,7 @@ struct daemon {
 	struct sealer sealer;		  /* seals local changes on a worker thread */
 	struct checkpointer checkpointer; /* checkpoints on a worker thread */
 	int64_t log_last_id;		  /* the newest log entry peers were pumped for */
+	int64_t held_logged;		  /* store.held_rows already logged (sealer_log_held) */
 	uint64_t barrier;		  /* the latest `sync --wait` barrier */
 	uv_signal_t sig_term, sig_int, sig_hup;
 	struct control_server control;

@@ -74,13 +74,7 @@ static void on_chunk_sealed(uv_work_t *req, int status)
 	} else {
 		log_debug("store", "sealed local changes changesets=%d more=%d", w->count,
 			  w->chunk_more);
-		if (w->store.held_rows > w->held_logged)
-			log_warn("store",
-				 "held back rows=%lld: a text of theirs looks like a national "
-				 "identity number (fødselsnummer), so they are not sent; `lmsync "
-				 "quarantine` lists them, and a change that removes it sends each",
-				 (long long)(w->store.held_rows - w->held_logged));
-		w->held_logged = w->store.held_rows;
+		sealer_log_held(&w->store, &w->held_logged);
 		w->more = w->chunk_more;
 		w->sealed_in_run += w->count;
 		w->retry_at = 0;
@@ -107,6 +101,17 @@ static void on_chunk_sealed(uv_work_t *req, int status)
 	if (!sealer_holds_merges(w))
 		daemon_flush(d);
 	daemon_log_check(d); /* pump what was sealed; seal the next chunk */
+}
+
+void sealer_log_held(const struct store *st, int64_t *logged)
+{
+	if (st->held_rows > *logged)
+		log_warn("store",
+			 "held back rows=%lld: a text of theirs looks like a national identity "
+			 "number (fødselsnummer), so they are not sent; `lmsync quarantine` lists "
+			 "them, and a change that removes it sends each",
+			 (long long)(st->held_rows - *logged));
+	*logged = st->held_rows;
 }
 
 static int sealer_open(struct sealer *w, lm_err *err)

@@ -46,6 +46,11 @@ void sealer_init(struct sealer *w, struct daemon *d);
  * chunk on the thread pool. Loop thread only. */
 void sealer_kick(struct sealer *w);
 
+/* Log the rows that seals through st held back since *logged (a count
+ * of st->held_rows), and move *logged on. The worker's seals and those a
+ * merge makes first, on the loop's connection, each keep their own count. */
+void sealer_log_held(const struct store *st, int64_t *logged);
+
 /* 1 while captures are being sealed or known to be left. */
 int sealer_active(const struct sealer *w);
 
