@@ -21,7 +21,10 @@ static const char usage[] =
     "      --version        print the version\n"
     "\n"
     "Signals: SIGTERM or SIGINT stop it cleanly (exit 0); SIGHUP reloads the\n"
-    "peer list. Logs go to stderr, one line per event.\n";
+    "peer list. Logs go to stderr, one line per event.\n"
+    "\n"
+    "Exit status: 0 stopped by a signal; 1 could not start, or stopped on an\n"
+    "error it logged (such as a disk that fails to flush); 2 usage error.\n";
 
 static int parse_args(int argc, char **argv, struct daemon_options *opt)
 {
