@@ -261,7 +261,7 @@ int course_export_cmd(struct cli *cli, int argc, char **argv)
 	struct json j;
 	FILE *out = stdout;
 	lm_err err;
-	int c, rc;
+	int c, rc, failed;
 
 	memset(&f, 0, sizeof(f));
 	while ((c = cli_getopt(&course_cmd, argc, argv, ":h", opts)) != -1) {
@@ -301,11 +301,14 @@ int course_export_cmd(struct cli *cli, int argc, char **argv)
 		json_finish(&j);
 	}
 	store_close(&st);
-	if (rc == 0 && (ferror(out) || (out != stdout && fclose(out) != 0) ||
-			(out == stdout && fflush(out) != 0)))
+	/* The file is closed on every path; the first failure is the one told. */
+	failed = ferror(out) != 0;
+	if (out != stdout)
+		failed |= fclose(out) != 0;
+	else
+		failed |= fflush(out) != 0;
+	if (rc == 0 && failed)
 		rc = lm_errf(&err, "writing %s: %s", output ? output : "stdout", strerror(errno));
-	else if (rc != 0 && out != stdout)
-		fclose(out);
 	return rc == 0 ? EXIT_OK : cli_fail("%s", err.msg);
 }
 

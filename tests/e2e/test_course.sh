@@ -225,6 +225,13 @@ test_export_import_round_trip() {
 	# Filtered export.
 	expect_rc 0 lm "$a" course export --network "Helse Midt" --owner trondheim --format json
 	contains "$OUT" "KOLS-skole"
+	# A destination that cannot take it: the export fails and says so.
+	if [ -w /dev/full ]; then
+		expect_rc 1 lm "$a" course export --output /dev/full
+		contains "$OUT" "writing /dev/full: No space left on device"
+		expect_rc 1 sh -c "'$LMSYNC' -d '$a' course export --format json >/dev/full"
+		contains "$OUT" "writing stdout: No space left on device"
+	fi
 }
 
 test_import_errors() {
