@@ -26,8 +26,10 @@ stopped_for_the_disk() {
 	grep -q 'check the disk' "$1/daemon.log" || fail "the log does not say what to do"
 }
 
-test_a_failed_flush_after_a_merge_stops_the_site() {
-	local hub a b pid
+# b_on_a_failing_disk: sites a and b on a hub, all running, b's lmsyncd
+# (pid in $pid) with flushes that fail once $T/disk-fails exists. Sets hub,
+# a, b and pid.
+b_on_a_failing_disk() {
 	hub=$(new_site hub hub) || exit 1
 	a=$(note_site a) || exit 1
 	b=$(note_site b) || exit 1
@@ -36,6 +38,10 @@ test_a_failed_flush_after_a_merge_stops_the_site() {
 	start_daemon "$a"
 	start_failing_daemon "$b"
 	pid=$DAEMON_PID
+}
+
+test_a_failed_flush_after_a_merge_stops_the_site() {
+	b_on_a_failing_disk
 	sql "$a" "INSERT INTO note(id, scope, body) VALUES ('n1', 'region', 'first')" || fail "write at a"
 	wait_for 30 exactly 1 "$b" "SELECT count(*) FROM note WHERE id = 'n1'" || fail "b never got n1"
 	touch "$T/disk-fails"
@@ -52,15 +58,7 @@ test_a_failed_flush_after_a_merge_stops_the_site() {
 }
 
 test_a_failed_flush_of_a_seal_sends_nothing() {
-	local hub a b pid
-	hub=$(new_site hub hub) || exit 1
-	a=$(note_site a) || exit 1
-	b=$(note_site b) || exit 1
-	hub_for "$hub" "$a" "$b"
-	start_daemon "$hub"
-	start_daemon "$a"
-	start_failing_daemon "$b"
-	pid=$DAEMON_PID
+	b_on_a_failing_disk
 	expect_rc 0 lm "$b" sync --wait --timeout 20
 	touch "$T/disk-fails"
 	# The sqlite3 shell's own commit reaches the disk; b's seal of it does not.
