@@ -364,7 +364,8 @@ def section_stream_latency(bench, pg, args, do_stream, do_latency, res):
 
     if do_stream:
         st = {"hub": [], "direct": [], "pg": [], "first_hub": [],
-                              "first_direct": [], "bytes_hub": [], "msgpack": []}
+                              "first_direct": [], "bytes_hub": [], "msgpack": [],
+                              "cpu_hub": [], "cpu_direct": []}
         timeout = max(120, args.rows / 250)
         for rep in range(args.reps):
             rows = list(rows_of(100 + rep, "strom%d" % rep, args.rows))
@@ -374,14 +375,22 @@ def section_stream_latency(bench, pg, args, do_stream, do_latency, res):
                     dt = pg.stream("course", rows, timeout)
                 else:
                     a, b, toward = lm[who]
+                    daemons = list(dict.fromkeys((a, b, toward)))  # direct: toward is b
+                    cpu0 = bench.cpu_times(*daemons)
                     dt, first, nbytes = throughput(bench, a, b, toward, rows, timeout)
+                    cpu1 = bench.cpu_times(*daemons)
+                    # The system time is the part that grows in later runs
+                    # on some machines (BENCHMARKS.md, sixth sitting).
+                    st["cpu_" + who].append((cpu1[0] - cpu0[0], cpu1[1] - cpu0[1]))
                     st["first_" + who].append(first)
                     if who == "hub":
                         st["bytes_hub"].append(nbytes / len(rows))
                     settle(bench, a, b)
                 st[who].append(len(rows) / dt)
-                log("stream rep %d: %-6s %8.0f rows/s (%.2f s)" % (
-                    rep + 1, who, len(rows) / dt, dt))
+                cpu = ", daemons' CPU user %.2f s, system %.2f s" % st["cpu_" + who][-1] \
+                    if who != "pg" else ""
+                log("stream rep %d: %-6s %8.0f rows/s (%.2f s)%s" % (
+                    rep + 1, who, len(rows) / dt, dt, cpu))
             st["msgpack"].append(sum(len(msgpack(list(x))) for x in rows) / len(rows))
             del rows
         res["stream"] = st  # complete: only now seen by report()
@@ -659,6 +668,10 @@ def report(args, res):
             "%.2f" % (direct / pgv))
         row("  first row at B, via hub / direct, s", "%.2f / %.2f" % (
             median(s["first_hub"]), median(s["first_direct"])), "", "")
+        for who, label in (("hub", "via hub"), ("direct", "direct")):
+            row("  daemons' CPU, %s, user / system, s" % label, "%.2f / %.2f" % (
+                median([c[0] for c in s["cpu_" + who]]),
+                median([c[1] for c in s["cpu_" + who]])), "", "")
         targets.append(("stream via hub >= PostgreSQL", "%s vs %s rows/s" % (
             num(hub), num(pgv)), hub >= pgv))
     if "latency" in res:

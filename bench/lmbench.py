@@ -305,6 +305,18 @@ class Bench:
                     return int(line.split()[1])
         raise BenchError("no VmRSS for %s" % site)
 
+    def cpu_times(self, *sites):
+        """(user, system) CPU seconds the daemons of sites have used so far,
+        summed (/proc/PID/stat)."""
+        tick = os.sysconf("SC_CLK_TCK")
+        user = system = 0
+        for s in sites:
+            with open("/proc/%d/stat" % self.procs[s].pid) as f:
+                fields = f.read().rsplit(")", 1)[1].split()
+            user += int(fields[11])
+            system += int(fields[12])
+        return user / tick, system / tick
+
     def check_alive(self, *sites):
         for s in sites:
             p = self.procs[s]
