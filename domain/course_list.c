@@ -104,9 +104,9 @@ int course_list(struct store *st, const struct course_filter *f, course_cb cb, v
 	if (f->diagnosis && strcmp(f->diagnosis, "independent") == 0)
 		len += (size_t)snprintf(sql + len, sizeof(sql) - len, " AND c.diagnosis IS NULL");
 	else if (f->diagnosis)
-		WHERE("lower(c.diagnosis) = lower(?)", f->diagnosis);
+		WHERE("lm_lower(c.diagnosis) = lm_lower(?)", f->diagnosis);
 	if (f->municipality)
-		WHERE("lower(c.municipality) = lower(?)", f->municipality);
+		WHERE("lm_lower(c.municipality) = lm_lower(?)", f->municipality);
 	/* Overlap of [starts, ends] (a course without an end lasts a day) and
 	 * [from, to]; a course with no date is in no range. */
 	if (f->from)

@@ -192,7 +192,7 @@ int network_resolve(struct store *st, const char *arg, char *id, size_t cap, lm_
 
 	if (store_prepare(st,
 			  "SELECT id FROM lm_network WHERE id = ?1 OR (instr(?1, '@') = 0 AND "
-			  "(substr(id, 1, instr(id, '@') - 1) = ?1 OR lower(name) = lower(?1))) "
+			  "(substr(id, 1, instr(id, '@') - 1) = ?1 OR lm_lower(name) = lm_lower(?1))) "
 			  "ORDER BY id = ?1 DESC, id",
 			  &stmt, err) != 0)
 		return -1;

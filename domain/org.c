@@ -151,7 +151,7 @@ int dom_site_resolve(struct store *st, const char *arg, char hex[65], lm_err *er
 	}
 	if (store_prepare(st,
 			  "SELECT DISTINCT site FROM (SELECT site, name FROM lm_org UNION ALL "
-			  "SELECT lower(hex(id)), name FROM peer) WHERE lower(name) = lower(?1)",
+			  "SELECT lower(hex(id)), name FROM peer) WHERE lm_lower(name) = lm_lower(?1)",
 			  &stmt, err) != 0)
 		return -1;
 	sqlite3_bind_text(stmt, 1, arg, -1, SQLITE_STATIC);

@@ -12,6 +12,7 @@
 #include "store/registry.h"
 #include "store/rowclock.h"
 #include "store/schema.h"
+#include "store/textfold.h"
 
 /* ---- the statement cache ------------------------------------------------
  * Open addressing over a fixed table: a statement lives in one of the
@@ -418,7 +419,8 @@ int store_open(struct store *st, const char *path, enum store_mode mode, lm_err 
 	if (sqlite3_create_function(st->db, "lm_rowclock", 4, SQLITE_UTF8, NULL, NULL,
 				    rowclock_agg_step, rowclock_agg_final) != SQLITE_OK ||
 	    sqlite3_create_function(st->db, "lm_clocks", 2, SQLITE_UTF8 | SQLITE_DETERMINISTIC,
-				    NULL, clocks_text, NULL, NULL) != SQLITE_OK) {
+				    NULL, clocks_text, NULL, NULL) != SQLITE_OK ||
+	    textfold_register(st->db) != SQLITE_OK) {
 		lm_errf(err, "%s: %s", path, sqlite3_errmsg(st->db));
 		store_close(st);
 		return -1;

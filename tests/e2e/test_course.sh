@@ -234,6 +234,25 @@ test_export_import_round_trip() {
 	fi
 }
 
+# Names are matched without regard to case, æ, ø and å included (SQLite's
+# lower() folds ASCII only): a site named Ørland, a network Helse Møre, a
+# course in Ørsta, each found as typed in capitals or small letters.
+test_names_match_in_any_case() {
+	local a
+	a=$(new_site "Ørland" kommune) || exit 1
+	network "$a" more "Helse Møre" >/dev/null
+	lm "$a" course add --network "HELSE MØRE" --title "Lærings- og mestringskurs" --kind kurs \
+		--target pasienter --municipality Ørsta >/dev/null || fail "course add"
+	expect_rc 0 lm "$a" course list --network "helse møre"
+	contains "$OUT" "Lærings- og mestringskurs"
+	expect_rc 0 lm "$a" course list --municipality "ØRSTA"
+	contains "$OUT" "Lærings- og mestringskurs"
+	expect_rc 0 lm "$a" course list --municipality "ørsta" --owner "ØRLAND"
+	contains "$OUT" "Lærings- og mestringskurs"
+	expect_rc 0 lm "$a" course list --municipality "Ålesund"
+	case "$OUT" in *mestringskurs*) fail "Ålesund lists the course in Ørsta" ;; esac
+}
+
 test_import_errors() {
 	local a
 	a=$(site_with_network trondheim)
