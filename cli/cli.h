@@ -75,6 +75,10 @@ const char *cli_site_short(const char *hex, char out[SITEID_SHORT_LEN + 1]);
  * character counts one column (æ, ø and å take two bytes and one column). */
 int cli_text_width(const char *s);
 
+/* The field width to give printf's %-*s so that s fills width columns:
+ * printf pads by bytes, and æ, ø and å take two. */
+int cli_pad(const char *s, int width);
+
 /* "Name (SHORTID)" when the directory or the peer list of st names the
  * site, else the short id alone. */
 void cli_site_label(struct store *st, const uint8_t key[SITEID_KEY_LEN], char *out, size_t cap);

@@ -106,15 +106,6 @@ void agr_today(char out[11])
 	strftime(out, 11, "%Y-%m-%d", &tm);
 }
 
-int agr_width(const char *s, int width)
-{
-	/* printf pads by bytes: add one for each UTF-8 continuation byte. */
-	for (; *s; s++)
-		if (((unsigned char)*s & 0xc0) == 0x80)
-			width++;
-	return width;
-}
-
 void agr_item_json(struct json *j, const struct agreement_item *it, int with_days)
 {
 	json_object_begin(j);
@@ -142,7 +133,7 @@ void agr_item_line(const struct agreement_item *it, int indent)
 	if (it->part)
 		snprintf(part, sizeof(part), "delavtale %d", it->part);
 	printf("%*s%s  %-10s  %-*s  %-12s  %-12s  %s\n", indent, "", it->id, it->due,
-	       agr_width(it->status, 8), it->status, it->responsible, part, it->what);
+	       cli_pad(it->status, 8), it->status, it->responsible, part, it->what);
 }
 
 /* ---- create ---- */

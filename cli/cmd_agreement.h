@@ -20,7 +20,6 @@ int agr_resolve(struct store *st, const char *arg, char *id, size_t cap);
 void agr_today(char out[11]);
 
 /* The printf width that pads s to width characters (not bytes). */
-int agr_width(const char *s, int width);
 
 /* One item as a JSON object (days_overdue included when with_days). */
 void agr_item_json(struct json *j, const struct agreement_item *it, int with_days);

@@ -31,7 +31,7 @@ static int show_party(const struct agreement_party *p, void *ctx)
 		json_object_end(&s->j);
 	} else {
 		/* org_name falls back to the short id: no need to print it twice. */
-		printf("  %-*s %s (%.7s)%s%s\n", agr_width(p->role, 13), p->role,
+		printf("  %-*s %s (%.7s)%s%s\n", cli_pad(p->role, 13), p->role,
 		       strncmp(name, p->org, 7) == 0 ? "site" : name, p->org,
 		       p->contact[0] ? "  " : "", p->contact);
 	}
@@ -51,8 +51,7 @@ static int show_part(const struct agreement_part *p, void *ctx)
 		json_kv_str(&s->j, "next_review", p->next_review);
 		json_object_end(&s->j);
 	} else {
-		printf("  %2d  %-*s %s\n", p->number, agr_width(p->status, 18), p->status,
-		       p->title);
+		printf("  %2d  %-*s %s\n", p->number, cli_pad(p->status, 18), p->status, p->title);
 	}
 	s->count++;
 	return 0;
@@ -257,7 +256,7 @@ static int list_one(const struct agreement *a, void *ctx)
 			       "THIS SITE", "TITLE (HELSEFORETAK)");
 		printf("%-17.*s %-17s %-11s %-*s %s (%s)\n", (int)strcspn(a->id, "@"), a->id,
 		       a->status, a->next_review[0] ? a->next_review : "-",
-		       agr_width(l->role[0] ? l->role : "-", 13), l->role[0] ? l->role : "-",
+		       cli_pad(l->role[0] ? l->role : "-", 13), l->role[0] ? l->role : "-",
 		       a->title, name);
 	}
 	l->count++;
@@ -344,7 +343,7 @@ static int overdue_one(const struct agreement_item *it, void *ctx)
 		if (new_group)
 			printf("  %s:\n", it->responsible);
 		printf("    %s  due %s  %ld day%s overdue  %-*s  %s\n", it->id, it->due,
-		       it->days_overdue, it->days_overdue == 1 ? "" : "s", agr_width(it->status, 8),
+		       it->days_overdue, it->days_overdue == 1 ? "" : "s", cli_pad(it->status, 8),
 		       it->status, it->what);
 	}
 	snprintf(o->agreement, sizeof(o->agreement), "%s", it->agreement);

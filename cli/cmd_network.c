@@ -144,7 +144,7 @@ static int print_member(const struct network_member *m, void *ctx)
 		json_kv_str(&l->j, "role", m->role);
 		json_object_end(&l->j);
 	} else {
-		printf("  %-12s %-32s %s\n", m->role, m->name, id);
+		printf("  %-12s %-*s %s\n", m->role, cli_pad(m->name, 32), m->name, id);
 	}
 	l->count++;
 	return 0;
@@ -242,7 +242,8 @@ static int print_network(const struct network *n, void *ctx)
 		json_kv_str(&l->j, "host", host);
 		json_object_end(&l->j);
 	} else {
-		printf("%-32s %-14s %-24s %.*s\n", n->name, n->kind, host,
+		printf("%-*s %-14s %-*s %.*s\n", cli_pad(n->name, 32), n->name, n->kind,
+		       cli_pad(host, 24), host,
 		       (int)(strchr(n->id, '@') ? strchr(n->id, '@') - n->id + 8 : 64), n->id);
 	}
 	l->count++;

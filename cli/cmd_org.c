@@ -194,8 +194,9 @@ static int list_one(const struct org *o, void *ctx)
 	if (l->as_json)
 		print_org(o, &l->j);
 	else
-		printf("%-32s %-18s %-9s %-9s %-20s %s\n", o->name, o->kind, o->orgnr, o->kommunenr,
-		       o->region, cli_site_short(o->site, id));
+		printf("%-*s %-18s %-9s %-9s %-*s %s\n", cli_pad(o->name, 32), o->name, o->kind,
+		       o->orgnr, o->kommunenr, cli_pad(o->region, 20), o->region,
+		       cli_site_short(o->site, id));
 	l->count++;
 	return 0;
 }

@@ -183,9 +183,11 @@ static void print_table(const struct peer *peers, int n)
 	}
 	printf("%-24s %-22s %-4s %s\n", "NAME", "ADDRESS", "HUB", "SITE ID");
 	for (i = 0; i < n; i++) {
+		const char *name = peers[i].name[0] ? peers[i].name : "-";
+
 		siteid_to_text(peers[i].id, id);
-		printf("%-24s %-22s %-4s %s\n", peers[i].name[0] ? peers[i].name : "-",
-		       peers[i].addr, peers[i].is_hub ? "yes" : "no", id);
+		printf("%-*s %-22s %-4s %s\n", cli_pad(name, 24), name, peers[i].addr,
+		       peers[i].is_hub ? "yes" : "no", id);
 	}
 }
 

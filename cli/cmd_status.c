@@ -318,7 +318,7 @@ static void print_sync(const struct peer_state *st)
 		const struct scope_state *sc = &st->scopes[i];
 
 		scope_short(sc->scope, name, sizeof(name));
-		printf("    scope %-32s ", name);
+		printf("    scope %-*s ", cli_pad(name, 32), name);
 		if (strcmp(sc->removed, "self") == 0 || strcmp(sc->removed, "both") == 0)
 			printf("this site is no longer a member (removed by %s): it takes nothing "
 			       "more of it",
@@ -398,8 +398,8 @@ static void print_text(const struct cli *cli, const struct site_status *s)
 		const struct peer *p = &s->peers[i];
 
 		siteid_to_short(p->id, id);
-		printf("  %-24s %-22s %s%s\n", p->name[0] ? p->name : "-", p->addr, id,
-		       p->is_hub ? "  hub" : "");
+		printf("  %-*s %-22s %s%s\n", cli_pad(p->name[0] ? p->name : "-", 24),
+		       p->name[0] ? p->name : "-", p->addr, id, p->is_hub ? "  hub" : "");
 		if (s->states != NULL)
 			print_peer_state(&s->states[i]);
 	}

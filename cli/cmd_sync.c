@@ -236,14 +236,15 @@ static void print_text(const struct report *r)
 		const char *name = p->name[0] ? p->name : p->id;
 
 		if (!p->connected) {
-			printf("%-24s not connected\n", name);
+			printf("%-*s not connected\n", cli_pad(name, 24), name);
 		} else if (p->in_step) {
-			printf("%-24s in step\n", name);
+			printf("%-*s in step\n", cli_pad(name, 24), name);
 		} else if (!p->ready) {
-			printf("%-24s connected, exchanging version vectors\n", name);
+			printf("%-*s connected, exchanging version vectors\n", cli_pad(name, 24),
+			       name);
 		} else {
-			printf("%-24s %lld to send, %lld to receive", name, (long long)p->to_send,
-			       (long long)p->to_receive);
+			printf("%-*s %lld to send, %lld to receive", cli_pad(name, 24), name,
+			       (long long)p->to_send, (long long)p->to_receive);
 			if (p->refused_there)
 				printf(", %lld refused by the peer", (long long)p->refused_there);
 			if (p->refused_here)

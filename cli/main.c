@@ -215,6 +215,11 @@ int cli_text_width(const char *s)
 	return n;
 }
 
+int cli_pad(const char *s, int width)
+{
+	return width + (int)strlen(s) - cli_text_width(s);
+}
+
 void cli_site_label(struct store *st, const uint8_t key[SITEID_KEY_LEN], char *out, size_t cap)
 {
 	char hex[SITEID_HEX_LEN + 1], short_id[SITEID_SHORT_LEN + 1], name[256];

@@ -236,7 +236,8 @@ test_export_import_round_trip() {
 
 # Names are matched without regard to case, æ, ø and å included (SQLite's
 # lower() folds ASCII only): a site named Ørland, a network Helse Møre, a
-# course in Ørsta, each found as typed in capitals or small letters.
+# course in Ørsta, each found as typed in capitals or small letters; and
+# tables line them up.
 test_names_match_in_any_case() {
 	local a
 	a=$(new_site "Ørland" kommune) || exit 1
@@ -251,6 +252,14 @@ test_names_match_in_any_case() {
 	contains "$OUT" "Lærings- og mestringskurs"
 	expect_rc 0 lm "$a" course list --municipality "Ålesund"
 	case "$OUT" in *mestringskurs*) fail "Ålesund lists the course in Ørsta" ;; esac
+	# Tables pad by letters, not bytes: Ø takes two bytes and one column.
+	expect_rc 0 lm "$a" org list
+	printf '%s\n' "$OUT" | /usr/bin/python3 -c '
+import sys
+head, row = sys.stdin.read().splitlines()[:2]
+assert row.startswith("Ørland"), row
+assert head.index("Kind") == row.index("kommune"), (head, row)' ||
+		fail "org list does not line up: $OUT"
 }
 
 test_import_errors() {
