@@ -39,14 +39,19 @@ const struct cli_command cmd_changes = {
 const struct cli_command cmd_conflicts = {
     "conflicts",
     "list values that lost a conflict between sites",
-    "usage: lmsync [-d DIR] conflicts [--limit N] [--json]\n"
+    "usage: lmsync [-d DIR] conflicts [--limit N] [--all] [--json]\n"
     "\n"
     "When two sites change the same column of the same row, the later write (by\n"
     "hybrid logical clock, then by site id) wins everywhere. The losing value is\n"
     "kept here, newest first, so nothing is lost silently.\n"
     "\n"
+    "An edit of a course, an agreement or an item also sets its updated_at, so\n"
+    "two edits of one at once conflict there too, whatever they changed; the\n"
+    "table leaves those out and says how many.\n"
+    "\n"
     "  --limit N   at most N (default 50; 0 for all)\n"
-    "  --json      one JSON array instead of a table\n",
+    "  --all       also the conflicts over updated_at of lmsync's own tables\n"
+    "  --json      one JSON array instead of a table (with every conflict)\n",
     run_conflicts,
 };
 
@@ -81,17 +86,25 @@ static void format_hlc(uint64_t hlc, char *out, size_t cap)
 struct view {
 	struct json j;
 	int as_json;
-	int count;
+	int all;	  /* conflicts: --all */
+	int count;	  /* listed */
+	int hidden;	  /* conflicts over updated_at left out */
 	struct store *st; /* for the names of sites */
 };
 
+/* limit, origin and scope NULL: the command takes no such option; --all is
+ * for conflicts only. */
 static int parse_common(const struct cli_command *cmd, int argc, char **argv, struct view *v,
 			int64_t *limit, const char **origin, const char **scope)
 {
 	static const struct option longopts[] = {
-	    {"json", no_argument, NULL, 'j'},	      {"limit", required_argument, NULL, 'n'},
-	    {"origin", required_argument, NULL, 'o'}, {"scope", required_argument, NULL, 's'},
-	    {"help", no_argument, NULL, 'h'},	      {NULL, 0, NULL, 0},
+	    {"json", no_argument, NULL, 'j'},
+	    {"limit", required_argument, NULL, 'n'},
+	    {"origin", required_argument, NULL, 'o'},
+	    {"scope", required_argument, NULL, 's'},
+	    {"all", no_argument, NULL, 'a'},
+	    {"help", no_argument, NULL, 'h'},
+	    {NULL, 0, NULL, 0},
 	};
 	char *end;
 	int c;
@@ -107,6 +120,8 @@ static int parse_common(const struct cli_command *cmd, int argc, char **argv, st
 			*origin = optarg;
 		else if (c == 's' && scope)
 			*scope = optarg;
+		else if (c == 'a' && cmd == &cmd_conflicts)
+			v->all = 1;
 		else
 			return c == '?' ? EXIT_USAGE : cli_usage(cmd, "option not valid here");
 	}
@@ -198,6 +213,13 @@ static int print_conflict(const struct inspect_conflict *c, void *ctx)
 	static const uint8_t nobody[32];
 	int deleted = memcmp(c->winner_origin, nobody, 32) == 0;
 
+	/* lmsync sets updated_at of its own tables at every edit: a loser
+	 * there says only that two edits met, which their columns tell. */
+	if (!v->as_json && !v->all && strncmp(c->table, "lm_", 3) == 0 &&
+	    strcmp(c->column, "updated_at") == 0) {
+		v->hidden++;
+		return 0;
+	}
 	if (v->as_json) {
 		siteid_to_text(c->loser_origin, loser);
 		siteid_to_text(c->winner_origin, winner);
@@ -247,7 +269,16 @@ static int run_conflicts(struct cli *cli, int argc, char **argv)
 	store_close(&st);
 	if (rc != 0)
 		return cli_fail("%s", err.msg);
-	end(&v, "No conflicts.");
+	if (v.hidden == 0)
+		end(&v, "No conflicts.");
+	else if (v.count == 0)
+		printf("Only conflicts over updated_at, the time of the last edit: %d (`lmsync "
+		       "conflicts --all` lists them).\n",
+		       v.hidden);
+	else
+		printf("%d more over updated_at, the time of the last edit, left out (`lmsync "
+		       "conflicts --all` lists them).\n",
+		       v.hidden);
 	return EXIT_OK;
 }
 

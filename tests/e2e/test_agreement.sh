@@ -397,8 +397,10 @@ test_concurrent_edits_are_visible_at_both_parties() {
 	wait_for 30 is_ "$a" "SELECT count(*) FROM lm_agreement_item WHERE id = '$item'" 1 ||
 		fail "the item did not reach A"
 	stop_daemon "$hub"
+	# updated_at has whole seconds: each edit in a second of its own sets it.
+	sleep 1.1
 	expect_rc 0 lm "$hf" agreement item update hfa "$item" --due 2027-04-01
-	sleep 0.05 # A's change is the later one
+	sleep 1.1 # A's change is the later one
 	expect_rc 0 lm "$a" agreement item update hfa "$item" --due 2027-05-01
 	start_daemon "$hub"
 	for s in "$hf" "$a"; do
@@ -409,7 +411,19 @@ test_concurrent_edits_are_visible_at_both_parties() {
 		expect_rc 0 lm "$s" conflicts
 		contains "$OUT" '"2027-04-01" by hf ('
 		contains "$OUT" ') lost to a ('
+		# Both edits set updated_at: that conflict is counted, not listed.
+		wait_for 30 is_ "$s" "SELECT count(*) FROM conflict WHERE col = 'updated_at'" 1 ||
+			fail "$s has no conflict over updated_at"
+		expect_rc 0 lm "$s" conflicts
+		case "$OUT" in *.updated_at:*) fail "conflicts lists updated_at: $OUT" ;; esac
+		contains "$OUT" "1 more over updated_at, the time of the last edit, left out"
+		expect_rc 0 lm "$s" conflicts --all
+		contains "$OUT" ".updated_at: "
+		contains "$OUT" '"2027-04-01" by hf ('
+		expect_rc 0 lm "$s" conflicts --json
+		contains "$OUT" '"column":"updated_at"'
 	done
+	expect_rc 2 lm "$a" changes --all
 }
 
 run_tests
