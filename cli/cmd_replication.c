@@ -89,6 +89,7 @@ struct view {
 	int all;	  /* conflicts: --all */
 	int count;	  /* listed */
 	int hidden;	  /* conflicts over updated_at left out */
+	int64_t limit;	  /* conflicts: at most this many listed, 0 for all */
 	struct store *st; /* for the names of sites */
 };
 
@@ -220,6 +221,8 @@ static int print_conflict(const struct inspect_conflict *c, void *ctx)
 		v->hidden++;
 		return 0;
 	}
+	if (v->limit > 0 && v->count >= v->limit)
+		return 1; /* --limit counts the conflicts listed */
 	if (v->as_json) {
 		siteid_to_text(c->loser_origin, loser);
 		siteid_to_text(c->winner_origin, winner);
@@ -265,7 +268,9 @@ static int run_conflicts(struct cli *cli, int argc, char **argv)
 		return EXIT_FAIL;
 	v.st = &st;
 	begin(&v);
-	rc = inspect_conflicts(&st, limit, print_conflict, &v, &err);
+	/* Some may be left out, so print_conflict applies the limit. */
+	v.limit = limit;
+	rc = inspect_conflicts(&st, 0, print_conflict, &v, &err);
 	store_close(&st);
 	if (rc != 0)
 		return cli_fail("%s", err.msg);

@@ -417,6 +417,9 @@ test_concurrent_edits_are_visible_at_both_parties() {
 		expect_rc 0 lm "$s" conflicts
 		case "$OUT" in *.updated_at:*) fail "conflicts lists updated_at: $OUT" ;; esac
 		contains "$OUT" "1 more over updated_at, the time of the last edit, left out"
+		# --limit counts what is listed, not what is left out.
+		expect_rc 0 lm "$s" conflicts --limit 1
+		contains "$OUT" '"2027-04-01" by hf ('
 		expect_rc 0 lm "$s" conflicts --all
 		contains "$OUT" ".updated_at: "
 		contains "$OUT" '"2027-04-01" by hf ('
