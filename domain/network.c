@@ -132,7 +132,7 @@ int network_list(struct store *st, network_cb cb, void *ctx, lm_err *err)
 	int rc;
 
 	if (store_prepare(st,
-			  "SELECT id, name, kind, host, mandate FROM lm_network ORDER BY lower(name), "
+			  "SELECT id, name, kind, host, mandate FROM lm_network ORDER BY name COLLATE lm_name, "
 			  "id",
 			  &stmt, err) != 0)
 		return -1;

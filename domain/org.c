@@ -84,7 +84,7 @@ int org_list(struct store *st, org_cb cb, void *ctx, lm_err *err)
 	struct org o;
 	int rc;
 
-	if (store_prepare(st, ORG_COLS "ORDER BY lower(name), site", &stmt, err) != 0)
+	if (store_prepare(st, ORG_COLS "ORDER BY name COLLATE lm_name, site", &stmt, err) != 0)
 		return -1;
 	while ((rc = sqlite3_step(stmt)) == SQLITE_ROW) {
 		read_org(stmt, &o);

@@ -47,6 +47,83 @@ void textfold_lower(const char *s, size_t len, char *out)
 	}
 }
 
+/* The next code point of s[*i..len) (a byte that starts no two-byte
+ * sequence counts as itself), folded to lower case. */
+static uint32_t next_folded(const unsigned char *s, size_t len, size_t *i)
+{
+	uint32_t c;
+
+	if (*i + 1 < len && s[*i] >= 0xc2 && s[*i] <= 0xdf && (s[*i + 1] & 0xc0) == 0x80) {
+		c = ((uint32_t)(s[*i] & 0x1f) << 6) | (s[*i + 1] & 0x3f);
+		*i += 2;
+	} else {
+		c = s[(*i)++];
+	}
+	return c <= 0x17f ? lower_of(c) : c;
+}
+
+/* The letter each small letter of U+00E0 to U+00FF sorts as: æ ø å (and
+ * ä ö) after z as 1 2 3, the others as their base letter (é as e, ü as y,
+ * as Norwegian dictionaries have them); 0 for ÷. */
+static const char latin1_sorts_as[32] = {
+    'a', 'a', 'a', 'a', 1,   3,	  1, 'c', 'e', 'e', 'e', 'e', 'i', 'i', 'i', 'i',
+    'd', 'n', 'o', 'o', 'o', 'o', 2, 0,	  2,   'u', 'u', 'u', 'y', 'y', 't', 'y',
+};
+
+/* Where c sorts: a to z, then æ ø å; Latin-1 and the Sami letters of
+ * Latin Extended-A (á č đ ŋ š ŧ ž) with their base letter; the rest after. */
+static uint32_t sort_key(uint32_t c)
+{
+	char to = 0;
+
+	if (c >= 0xe0 && c <= 0xff)
+		to = latin1_sorts_as[c - 0xe0];
+	else if (c == 0x10d)
+		to = 'c';
+	else if (c == 0x111)
+		to = 'd';
+	else if (c == 0x14b)
+		to = 'n';
+	else if (c == 0x161)
+		to = 's';
+	else if (c == 0x167)
+		to = 't';
+	else if (c == 0x17e)
+		to = 'z';
+	if (to >= 1 && to <= 3)
+		return 'z' + (uint32_t)to;
+	if (to != 0)
+		return (uint32_t)to;
+	return c <= 'z' ? c : c + 0x100;
+}
+
+int textfold_compare(const char *a, size_t alen, const char *b, size_t blen)
+{
+	const unsigned char *ua = (const unsigned char *)a, *ub = (const unsigned char *)b;
+	size_t i = 0, j = 0;
+	int rc;
+
+	while (i < alen && j < blen) {
+		uint32_t ka = sort_key(next_folded(ua, alen, &i));
+		uint32_t kb = sort_key(next_folded(ub, blen, &j));
+
+		if (ka != kb)
+			return ka < kb ? -1 : 1;
+	}
+	if (i < alen || j < blen)
+		return i < alen ? 1 : -1; /* the shorter first */
+	rc = memcmp(a, b, alen < blen ? alen : blen);
+	if (rc != 0)
+		return rc;
+	return alen < blen ? -1 : alen > blen;
+}
+
+static int compare_names(void *arg, int alen, const void *a, int blen, const void *b)
+{
+	(void)arg;
+	return textfold_compare(a, (size_t)alen, b, (size_t)blen);
+}
+
 static void lm_lower(sqlite3_context *ctx, int argc, sqlite3_value **argv)
 {
 	const char *s;
@@ -73,7 +150,11 @@ static void lm_lower(sqlite3_context *ctx, int argc, sqlite3_value **argv)
 
 int textfold_register(sqlite3 *db)
 {
-	return sqlite3_create_function(db, "lm_lower", 1,
-				       SQLITE_UTF8 | SQLITE_DETERMINISTIC | SQLITE_INNOCUOUS, NULL,
-				       lm_lower, NULL, NULL);
+	int rc = sqlite3_create_function(db, "lm_lower", 1,
+					 SQLITE_UTF8 | SQLITE_DETERMINISTIC | SQLITE_INNOCUOUS,
+					 NULL, lm_lower, NULL, NULL);
+
+	if (rc == SQLITE_OK)
+		rc = sqlite3_create_collation(db, "lm_name", SQLITE_UTF8, NULL, compare_names);
+	return rc;
 }

@@ -8,9 +8,10 @@
  * keeps its length in UTF-8, so the result is as long as the text; other
  * bytes, and bytes that are not UTF-8, are copied as they are.
  *
- * store_open registers it as the SQL function lm_lower(text) on every
- * connection. Only lmsync's own queries use it: a trigger, view or index
- * that did would fail in another SQLite client, which lacks it.
+ * store_open registers it as the SQL function lm_lower(text), and the
+ * order below as the collation lm_name, on every connection. Only
+ * lmsync's own queries use them: a trigger, view or index that did would
+ * fail in another SQLite client, which lacks them.
  */
 #ifndef LMSYNC_STORE_TEXTFOLD_H
 #define LMSYNC_STORE_TEXTFOLD_H
@@ -22,7 +23,14 @@
 /* Fold len bytes of s into out (len bytes, no NUL added). */
 void textfold_lower(const char *s, size_t len, char *out);
 
-/* Register lm_lower on db: SQLITE_OK or SQLite's error code. */
+/* Norwegian alphabetical order of two names, case folded as above: the
+ * letters a to z, then æ (and ä), ø (and ö), å; every other character
+ * by its code point. Names that fold alike are ordered by their bytes, so
+ * that the order is total. <0, 0 or >0, as memcmp. */
+int textfold_compare(const char *a, size_t alen, const char *b, size_t blen);
+
+/* Register lm_lower() and the collation lm_name (textfold_compare) on db:
+ * SQLITE_OK or SQLite's error code. */
 int textfold_register(sqlite3 *db);
 
 #endif

@@ -260,6 +260,13 @@ head, row = sys.stdin.read().splitlines()[:2]
 assert row.startswith("Ørland"), row
 assert head.index("Kind") == row.index("kommune"), (head, row)' ||
 		fail "org list does not line up: $OUT"
+	# Lists follow the Norwegian alphabet: æ, ø, å after z, in that order.
+	network "$a" asen "Åsen nettverk" >/dev/null
+	network "$a" ostfold "Østfold nettverk" >/dev/null
+	network "$a" bodo "bodø nettverk" >/dev/null
+	expect_rc 0 lm "$a" network list
+	[ "$(printf '%s\n' "$OUT" | sed 1d | awk '{print $1}' | paste -sd '|')" = \
+		"bodø|Helse|Østfold|Åsen" ] || fail "network list order: $OUT"
 }
 
 test_import_errors() {

@@ -1,6 +1,7 @@
 /* SPDX-License-Identifier: MIT */
-/* Lower case beyond ASCII (store/textfold.h): the names Norwegian and Sami
- * coordinators type, in C and as lm_lower() on a store connection. */
+/* Lower case and order beyond ASCII (store/textfold.h): the names Norwegian
+ * and Sami coordinators type, in C and as lm_lower() and the collation
+ * lm_name on a store connection. */
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -56,6 +57,32 @@ static void test_what_stays(void **state)
 	folds_to("\xc5\xbf\xc6\x80", "\xc5\xbf\xc6\x80");
 }
 
+static int before(const char *a, const char *b)
+{
+	return textfold_compare(a, strlen(a), b, strlen(b)) < 0 &&
+	       textfold_compare(b, strlen(b), a, strlen(a)) > 0;
+}
+
+/* Norwegian order: æ ø å after z, in that order, whatever the case; é and
+ * the Sami letters with their base letter; equal names compare equal. */
+static void test_norwegian_order(void **state)
+{
+	static const char *const sorted[] = {
+	    "Árdna", "Aremark", "Bærum",  "Čáhcesuolu", "Eid",	   "Étne",
+	    "Zzz",   "Æsir",	"Ørland", "ålen",	"Ålesund", "ålesund",
+	};
+	size_t i, j, n = sizeof(sorted) / sizeof(sorted[0]);
+
+	(void)state;
+	for (i = 0; i < n; i++)
+		for (j = i + 1; j < n; j++)
+			if (!before(sorted[i], sorted[j]))
+				fail_msg("'%s' does not sort before '%s'", sorted[i], sorted[j]);
+	assert_int_equal(textfold_compare("Bø", 3, "Bø", 3), 0);
+	assert_true(before("Ål", "Åla")); /* the shorter first */
+	assert_true(before("Øy", "Åa"));
+}
+
 /* lm_lower on a real store: what lmsync's lookups compare with. */
 static void test_sql_function(void **state)
 {
@@ -81,6 +108,17 @@ static void test_sql_function(void **state)
 	/* Why it exists: SQLite's own leaves Ø as it is. */
 	assert_string_equal((const char *)sqlite3_column_text(stmt, 3), "Ørsta");
 	sqlite3_finalize(stmt);
+	/* The collation, as the lists of networks and organisations use it. */
+	assert_int_equal(
+	    sqlite3_prepare_v2(st.db,
+			       "SELECT group_concat(n, ',') FROM (SELECT column1 AS n "
+			       "FROM (VALUES ('Ås'), ('Ørland'), ('bø'), ('Zzz'), ('Bærum')) "
+			       "ORDER BY n COLLATE lm_name)",
+			       -1, &stmt, NULL),
+	    SQLITE_OK);
+	assert_int_equal(sqlite3_step(stmt), SQLITE_ROW);
+	assert_string_equal((const char *)sqlite3_column_text(stmt, 0), "Bærum,bø,Zzz,Ørland,Ås");
+	sqlite3_finalize(stmt);
 	store_close(&st);
 	tmpdir_remove(dir);
 }
@@ -91,6 +129,7 @@ int main(void)
 	    cmocka_unit_test(test_norwegian_letters),
 	    cmocka_unit_test(test_sami_and_other_latin_letters),
 	    cmocka_unit_test(test_what_stays),
+	    cmocka_unit_test(test_norwegian_order),
 	    cmocka_unit_test(test_sql_function),
 	};
 
