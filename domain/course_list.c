@@ -125,7 +125,7 @@ int course_list(struct store *st, const struct course_filter *f, course_cb cb, v
 					"2.0, 1.0), c.starts, c.id");
 	else
 		len += (size_t)snprintf(sql + len, sizeof(sql) - len,
-					" ORDER BY c.starts IS NULL, c.starts, c.title, c.id");
+					" ORDER BY c.starts IS NULL, c.starts, c.title COLLATE lm_name, c.id");
 	if (len >= sizeof(sql))
 		return lm_errf(err, "course list: SQL too long");
 	if (store_prepare(st, sql, &stmt, err) != 0)
