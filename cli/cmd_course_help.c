@@ -163,7 +163,9 @@ const char *course_help(void)
 	    "      line (CSV) or index (JSON) and field. A record with an empty id is a\n"
 	    "      new course; an empty owner means this site; another site's owner is\n"
 	    "      an error. Empty numbers, ja/nei fields, age_group, delivery, status\n"
-	    "      and language keep their value (or the default).\n"
+	    "      and language keep their value (or the default). A CSV file whose\n"
+	    "      header is separated by semicolons is read so (a spreadsheet set to\n"
+	    "      Norwegian saves CSV (semikolondelt) that way).\n"
 	    "\n"
 	    "Exit status: 0 done, 1 refused or invalid (the message says why), 2 usage.\n");
 	return help;

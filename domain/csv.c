@@ -4,6 +4,15 @@
 #include <stdlib.h>
 #include <string.h>
 
+/* ';' when the first line holds a semicolon and no comma, else ','. */
+static char first_line_sep(const char *s, size_t len)
+{
+	const char *eol = memchr(s, '\n', len);
+	size_t n = eol ? (size_t)(eol - s) : len;
+
+	return memchr(s, ';', n) != NULL && memchr(s, ',', n) == NULL ? ';' : ',';
+}
+
 void csv_reader_init(struct csv_reader *r, const char *s, size_t len)
 {
 	r->s = s;
@@ -12,6 +21,7 @@ void csv_reader_init(struct csv_reader *r, const char *s, size_t len)
 	r->line = 1;
 	if (len >= 3 && memcmp(s, "\xef\xbb\xbf", 3) == 0)
 		r->pos = 3;
+	r->sep = first_line_sep(s + r->pos, len - r->pos);
 }
 
 void csv_record_free(struct csv_record *rec)
@@ -102,14 +112,14 @@ int csv_read(struct csv_reader *r, struct csv_record *rec, lm_err *err)
 				if (put(rec, &used, s[r->pos++], err) != 0)
 					return -1;
 			}
-			if (r->pos < r->len && s[r->pos] != ',' && s[r->pos] != '\n' &&
+			if (r->pos < r->len && s[r->pos] != r->sep && s[r->pos] != '\n' &&
 			    s[r->pos] != '\r')
 				return lm_errf(err,
 					       "line %d: field %zu: text after the closing quote; "
 					       "a quote inside a field is written twice (\"\")",
 					       r->line, rec->n);
 		} else {
-			while (r->pos < r->len && s[r->pos] != ',' && s[r->pos] != '\n' &&
+			while (r->pos < r->len && s[r->pos] != r->sep && s[r->pos] != '\n' &&
 			       !(s[r->pos] == '\r' && r->pos + 1 < r->len &&
 				 s[r->pos + 1] == '\n')) {
 				if (s[r->pos] == '"')
@@ -127,7 +137,7 @@ int csv_read(struct csv_reader *r, struct csv_record *rec, lm_err *err)
 		}
 		if (put(rec, &used, '\0', err) != 0)
 			return -1;
-		if (r->pos < r->len && s[r->pos] == ',') {
+		if (r->pos < r->len && s[r->pos] == r->sep) {
 			r->pos++;
 			continue;
 		}

@@ -4,7 +4,12 @@
  * double quotes when it holds a comma, a quote, CR or LF, a quote inside it
  * doubled. Text is UTF-8; a byte order mark at the start (spreadsheets write
  * one) is skipped. Readers name the line a record starts on, counting the
- * line breaks inside quoted fields, so an error can point at the file. */
+ * line breaks inside quoted fields, so an error can point at the file.
+ *
+ * A reader also takes semicolons for commas when the first line holds
+ * semicolons and no comma: a spreadsheet set to Norwegian, where the comma
+ * is the decimal sign, saves "CSV (semikolondelt)" so. Writers always use
+ * commas. */
 #ifndef LMSYNC_DOMAIN_CSV_H
 #define LMSYNC_DOMAIN_CSV_H
 
@@ -19,6 +24,7 @@ struct csv_reader {
 	const char *s;
 	size_t len, pos;
 	int line; /* the line pos is on, from 1 */
+	char sep; /* ',' or ';' (see above) */
 };
 
 /* One record: n fields, each NUL-terminated, valid until the next read. */

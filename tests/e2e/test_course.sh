@@ -269,6 +269,19 @@ assert head.index("Kind") == row.index("kommune"), (head, row)' ||
 		"bodø|Helse|Østfold|Åsen" ] || fail "network list order: $OUT"
 }
 
+# What a spreadsheet set to Norwegian saves as "CSV (semikolondelt)":
+# semicolons, CRLF, a byte order mark.
+test_import_of_a_semicolon_file() {
+	local a
+	a=$(site_with_network trondheim)
+	printf '\xef\xbb\xbftitle;kind;target;network;municipality\r\nHjerteskole, høst;kurs;pasienter;midt;Trondheim\r\n' \
+		>"$T/semikolon.csv"
+	expect_rc 0 lm "$a" course import "$T/semikolon.csv"
+	contains "$OUT" "1 new, 0 changed, 0 unchanged"
+	exactly "Hjerteskole, høst|Trondheim" "$a" "SELECT title || '|' || municipality FROM lm_course" ||
+		fail "imported as $(sql "$a" "SELECT title, municipality FROM lm_course")"
+}
+
 test_import_errors() {
 	local a
 	a=$(site_with_network trondheim)

@@ -1,7 +1,8 @@
 /* SPDX-License-Identifier: MIT */
 /* domain/csv: RFC 4180 read and written back, byte for byte: quotes, commas
  * and line breaks inside fields, CRLF and LF, UTF-8, empty fields, a byte
- * order mark; malformed input refused with the line it is on. */
+ * order mark; malformed input refused with the line it is on; semicolons
+ * read as a spreadsheet in a Norwegian locale writes them. */
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -51,6 +52,28 @@ static void test_plain_and_quoted(void **state)
 	assert_int_equal(lines[0], 1);
 	assert_int_equal(lines[1], 2);
 	assert_int_equal(lines[2], 4);
+	free(got);
+}
+
+/* A spreadsheet set to Norwegian separates by semicolons ("CSV
+ * (semikolondelt)"): a first line with semicolons and no comma says so. A
+ * comma inside a field is then text; a first line with a comma keeps
+ * commas. */
+static void test_semicolons(void **state)
+{
+	int rc;
+	lm_err err;
+	char *got =
+	    read_all("\xef\xbb\xbftitle;kind\r\nKOLS-skole, Trondheim;kurs\r\n\"a;b\";c\r\n", NULL,
+		     &err, &rc);
+
+	(void)state;
+	assert_int_equal(rc, 0);
+	assert_string_equal(got, "title|kind;KOLS-skole, Trondheim|kurs;a;b|c;");
+	free(got);
+	got = read_all("title,kind\nKols;astma,kurs\n", NULL, &err, &rc);
+	assert_int_equal(rc, 0);
+	assert_string_equal(got, "title|kind;Kols;astma|kurs;");
 	free(got);
 }
 
@@ -160,7 +183,7 @@ int main(void)
 	const struct CMUnitTest tests[] = {
 	    cmocka_unit_test(test_plain_and_quoted), cmocka_unit_test(test_utf8_bom_blank_lines),
 	    cmocka_unit_test(test_no_final_newline), cmocka_unit_test(test_malformed),
-	    cmocka_unit_test(test_round_trip),
+	    cmocka_unit_test(test_round_trip),	     cmocka_unit_test(test_semicolons),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
