@@ -165,7 +165,8 @@ const char *course_help(void)
 	    "      an error. Empty numbers, ja/nei fields, age_group, delivery, status\n"
 	    "      and language keep their value (or the default). A CSV file whose\n"
 	    "      header is separated by semicolons is read so (a spreadsheet set to\n"
-	    "      Norwegian saves CSV (semikolondelt) that way).\n"
+	    "      Norwegian saves CSV (semikolondelt) that way), and one that is not\n"
+	    "      UTF-8 as Windows-1252, which the import then says.\n"
 	    "\n"
 	    "Exit status: 0 done, 1 refused or invalid (the message says why), 2 usage.\n");
 	return help;

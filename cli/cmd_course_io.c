@@ -8,7 +8,9 @@
 #include <strings.h>
 
 #include "cli/cmd_course.h"
+#include "domain/csv.h"
 #include "domain/org.h"
+#include "domain/validate.h"
 
 /* ---- JSON ---- */
 
@@ -346,6 +348,29 @@ static int read_file(const char *path, char **data, size_t *len)
 	return EXIT_OK;
 }
 
+/* A CSV file that is not UTF-8, and holds no UTF-8 letter at all, is most
+ * likely what a spreadsheet on Norwegian Windows saves: Windows-1252. Read
+ * so, and say it. A file that cannot be that either is left as it is, for
+ * the import to name the first bad field; so is damaged UTF-8 (some valid
+ * letters: the caller checks) and a file that starts with a UTF-8 byte
+ * order mark, which claims to be UTF-8. */
+static void from_windows1252(const char *path, char **data, size_t *len)
+{
+	char *utf8;
+	size_t n;
+
+	if (*len >= 3 && memcmp(*data, "\xef\xbb\xbf", 3) == 0)
+		return;
+	if (csv_from_windows1252(*data, *len, &utf8, &n) != 0)
+		return;
+	printf("Read %s as Windows-1252, since it is not UTF-8 (a spreadsheet's CSV on "
+	       "Windows).\n",
+	       path);
+	free(*data);
+	*data = utf8;
+	*len = n;
+}
+
 static void print_import_error(void *ctx, const char *msg)
 {
 	(void)ctx;
@@ -358,7 +383,7 @@ int course_import_cmd(struct cli *cli, int argc, char **argv)
 					     {"help", no_argument, NULL, 'h'},
 					     {NULL, 0, NULL, 0}};
 	enum course_format fmt = COURSE_CSV;
-	int c, given = 0, rc, added, changed, same;
+	int c, given = 0, rc, added, changed, same, multibyte;
 	const char *path, *dot;
 	struct store st;
 	char *data = NULL;
@@ -382,6 +407,8 @@ int course_import_cmd(struct cli *cli, int argc, char **argv)
 				 path);
 	if (read_file(path, &data, &len) != EXIT_OK)
 		return EXIT_FAIL;
+	if (fmt == COURSE_CSV && !dom_utf8_valid(data, len, &multibyte) && !multibyte)
+		from_windows1252(path, &data, &len);
 	if (course_open_store(cli, &st) != EXIT_OK) {
 		free(data);
 		return EXIT_FAIL;

@@ -1,6 +1,7 @@
 /* SPDX-License-Identifier: MIT */
 #include "domain/csv.h"
 
+#include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -22,6 +23,46 @@ void csv_reader_init(struct csv_reader *r, const char *s, size_t len)
 	if (len >= 3 && memcmp(s, "\xef\xbb\xbf", 3) == 0)
 		r->pos = 3;
 	r->sep = first_line_sep(s + r->pos, len - r->pos);
+}
+
+/* U+0080 to U+009F in Windows-1252; 0 where it defines no character. */
+static const uint16_t cp1252_high[32] = {
+    0x20ac, 0,	    0x201a, 0x0192, 0x201e, 0x2026, 0x2020, 0x2021,
+    0x02c6, 0x2030, 0x0160, 0x2039, 0x0152, 0,	    0x017d, 0,
+    0,	    0x2018, 0x2019, 0x201c, 0x201d, 0x2022, 0x2013, 0x2014,
+    0x02dc, 0x2122, 0x0161, 0x203a, 0x0153, 0,	    0x017e, 0x0178,
+};
+
+int csv_from_windows1252(const char *s, size_t len, char **out, size_t *out_len)
+{
+	const unsigned char *u = (const unsigned char *)s;
+	char *b = malloc(3 * len + 1); /* a byte takes at most three in UTF-8 */
+	size_t i, n = 0;
+
+	if (b == NULL)
+		return -1;
+	for (i = 0; i < len; i++) {
+		uint32_t c = u[i];
+
+		if (c >= 0x80 && c <= 0x9f && (c = cp1252_high[c - 0x80]) == 0) {
+			free(b);
+			return -1;
+		}
+		if (c < 0x80) {
+			b[n++] = (char)c;
+		} else if (c < 0x800) {
+			b[n++] = (char)(0xc0 | (c >> 6));
+			b[n++] = (char)(0x80 | (c & 0x3f));
+		} else {
+			b[n++] = (char)(0xe0 | (c >> 12));
+			b[n++] = (char)(0x80 | ((c >> 6) & 0x3f));
+			b[n++] = (char)(0x80 | (c & 0x3f));
+		}
+	}
+	b[n] = '\0';
+	*out = b;
+	*out_len = n;
+	return 0;
 }
 
 void csv_record_free(struct csv_record *rec)

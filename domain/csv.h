@@ -38,6 +38,13 @@ struct csv_record {
 
 void csv_reader_init(struct csv_reader *r, const char *s, size_t len);
 
+/* The len bytes at s, read as Windows-1252 (what a spreadsheet on Windows
+ * set to Norwegian saves as CSV: æ ø å as single bytes), as UTF-8 in a new
+ * NUL-terminated buffer *out (*out_len bytes, free it). 0, or -1 when s
+ * holds a byte Windows-1252 leaves undefined (then it is something else)
+ * or memory ran out. */
+int csv_from_windows1252(const char *s, size_t len, char **out, size_t *out_len);
+
 /* The next record into rec: 1 read, 0 at the end, -1 malformed (err says
  * "line N: ..."; reading stops there). Blank lines are skipped. */
 int csv_read(struct csv_reader *r, struct csv_record *rec, lm_err *err);

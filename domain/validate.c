@@ -26,8 +26,9 @@ static size_t digits_at(const char *s)
 	return n;
 }
 
-/* The length of the UTF-8 sequence at s, or 0 when it is not valid. */
-static size_t utf8_len(const unsigned char *s)
+/* The length of the UTF-8 sequence at s (left bytes there), or 0 when it
+ * is not valid. */
+static size_t utf8_len(const unsigned char *s, size_t left)
 {
 	size_t n, i;
 	uint32_t cp;
@@ -42,6 +43,8 @@ static size_t utf8_len(const unsigned char *s)
 		n = 4, cp = s[0] & 0x07;
 	else
 		return 0;
+	if (n > left)
+		return 0;
 	for (i = 1; i < n; i++) {
 		if ((s[i] & 0xc0) != 0x80)
 			return 0;
@@ -52,6 +55,22 @@ static size_t utf8_len(const unsigned char *s)
 	    (cp >= 0xd800 && cp <= 0xdfff) || cp > 0x10ffff)
 		return 0;
 	return n;
+}
+
+int dom_utf8_valid(const char *s, size_t len, int *multibyte)
+{
+	size_t i, n;
+	int valid = 1;
+
+	*multibyte = 0;
+	for (i = 0; i < len; i += n ? n : 1) {
+		n = utf8_len((const unsigned char *)s + i, len - i);
+		if (n == 0)
+			valid = 0;
+		else if (n > 1)
+			*multibyte = 1;
+	}
+	return valid;
 }
 
 int dom_check_text(const char *field, const char *s, size_t max, int multiline, int required,
@@ -66,7 +85,7 @@ int dom_check_text(const char *field, const char *s, size_t max, int multiline, 
 	for (i = 0; i < len; i += n) {
 		unsigned char c = (unsigned char)s[i];
 
-		n = utf8_len((const unsigned char *)s + i);
+		n = utf8_len((const unsigned char *)s + i, len - i);
 		if (n == 0)
 			return lm_errf(err, "%s: not valid UTF-8 text (byte %zu); save the file as UTF-8",
 				       field, i + 1);

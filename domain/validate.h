@@ -20,6 +20,12 @@
 #define DOM_TEXT_SHORT 200  /* bytes: titles, names, venues */
 #define DOM_TEXT_LONG  8000 /* bytes: descriptions, mandates, notes */
 
+/* 1 when the len bytes at s are valid UTF-8 (no overlong form, surrogate
+ * or code point past U+10FFFF), else 0. *multibyte says whether they hold
+ * a valid sequence of two or more bytes, valid or not as a whole: text in
+ * an 8-bit encoding (Windows-1252) has none, damaged UTF-8 has some. */
+int dom_utf8_valid(const char *s, size_t len, int *multibyte);
+
 /* Free text: valid UTF-8, at most max bytes, no control characters (line
  * breaks and tabs allowed when multiline), no identity number. An empty
  * string passes unless required. */

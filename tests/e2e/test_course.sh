@@ -270,7 +270,7 @@ assert head.index("Kind") == row.index("kommune"), (head, row)' ||
 }
 
 # What a spreadsheet set to Norwegian saves as "CSV (semikolondelt)":
-# semicolons, CRLF, a byte order mark.
+# semicolons, CRLF, a byte order mark; or Windows-1252 instead of UTF-8.
 test_import_of_a_semicolon_file() {
 	local a
 	a=$(site_with_network trondheim)
@@ -280,6 +280,17 @@ test_import_of_a_semicolon_file() {
 	contains "$OUT" "1 new, 0 changed, 0 unchanged"
 	exactly "Hjerteskole, høst|Trondheim" "$a" "SELECT title || '|' || municipality FROM lm_course" ||
 		fail "imported as $(sql "$a" "SELECT title, municipality FROM lm_course")"
+	# Saved as Windows-1252, as Excel on Norwegian Windows does: read so,
+	# and said. Damaged UTF-8 (a valid ø beside a lone byte) is refused.
+	printf 'title;kind;target;network\r\nKurs i Bod\xf8 \x96 v\xe5r;kurs;pasienter;midt\r\n' \
+		>"$T/windows.csv"
+	expect_rc 0 lm "$a" course import "$T/windows.csv"
+	contains "$OUT" "Read $T/windows.csv as Windows-1252, since it is not UTF-8"
+	exactly 1 "$a" "SELECT count(*) FROM lm_course WHERE title = 'Kurs i Bodø – vår'" ||
+		fail "imported as $(sql "$a" "SELECT title FROM lm_course")"
+	printf 'title;kind;target;network\r\nBod\xc3\xb8 \xe5;kurs;pasienter;midt\r\n' >"$T/damaged.csv"
+	expect_rc 1 lm "$a" course import "$T/damaged.csv"
+	contains "$OUT" "damaged.csv:2: title: not valid UTF-8 text"
 }
 
 test_import_errors() {

@@ -77,6 +77,23 @@ static void test_semicolons(void **state)
 	free(got);
 }
 
+/* Windows-1252, as a spreadsheet on Norwegian Windows saves CSV: æ ø å
+ * and the typographic characters of 0x80 to 0x9F; a byte it leaves
+ * undefined means the file is something else. */
+static void test_from_windows1252(void **state)
+{
+	char *out;
+	size_t n;
+
+	(void)state;
+	assert_int_equal(
+	    csv_from_windows1252("Bod\xf8 \xc6\xd8\xc5 \x80 \x96 \x93x\x94", 16, &out, &n), 0);
+	assert_string_equal(out, "Bodø ÆØÅ € – “x”");
+	assert_int_equal(n, strlen(out));
+	free(out);
+	assert_int_equal(csv_from_windows1252("X\x81", 2, &out, &n), -1);
+}
+
 static void test_utf8_bom_blank_lines(void **state)
 {
 	int rc, lines[8];
@@ -184,6 +201,7 @@ int main(void)
 	    cmocka_unit_test(test_plain_and_quoted), cmocka_unit_test(test_utf8_bom_blank_lines),
 	    cmocka_unit_test(test_no_final_newline), cmocka_unit_test(test_malformed),
 	    cmocka_unit_test(test_round_trip),	     cmocka_unit_test(test_semicolons),
+	    cmocka_unit_test(test_from_windows1252),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

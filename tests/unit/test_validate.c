@@ -85,6 +85,26 @@ static void test_fnr_found_in_text(void **state)
 	assert_int_equal(fnr_find(FNR_A, 10, 0, &at), 0);
 }
 
+/* Whole-buffer UTF-8, and whether it holds letters of two or more bytes:
+ * what tells a Windows-1252 file (none) from damaged UTF-8 (some). */
+static void test_utf8_valid(void **state)
+{
+	int multi;
+
+	(void)state;
+	assert_int_equal(dom_utf8_valid("Bodø", 5, &multi), 1);
+	assert_int_equal(multi, 1);
+	assert_int_equal(dom_utf8_valid("Bodo", 4, &multi), 1);
+	assert_int_equal(multi, 0);
+	assert_int_equal(dom_utf8_valid("Bod\xf8", 4, &multi), 0); /* Windows-1252 */
+	assert_int_equal(multi, 0);
+	assert_int_equal(dom_utf8_valid("L\xc3\xa6ring \xf8", 10, &multi), 0);
+	assert_int_equal(multi, 1);
+	assert_int_equal(dom_utf8_valid("\xc3", 1, &multi), 0);		/* cut short */
+	assert_int_equal(dom_utf8_valid("\xc0\x80", 2, &multi), 0);	/* overlong */
+	assert_int_equal(dom_utf8_valid("\xed\xa0\x80", 3, &multi), 0); /* a surrogate */
+}
+
 static void test_text_rules(void **state)
 {
 	lm_err err;
@@ -408,6 +428,7 @@ int main(void)
 	    cmocka_unit_test(test_fnr_check_digits),
 	    cmocka_unit_test(test_fnr_found_in_text),
 	    cmocka_unit_test(test_text_rules),
+	    cmocka_unit_test(test_utf8_valid),
 	    cmocka_unit_test(test_orgnr_and_kommunenr),
 	    cmocka_unit_test(test_dates_and_periods),
 	    cmocka_unit_test(test_numbers),
