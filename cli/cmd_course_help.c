@@ -111,7 +111,7 @@ const char *course_help(void)
 	    "                         service's role address (lms@kommune.no), never a\n"
 	    "                         person's address or phone number\n");
 	say_enum("--status", &dom_course_status, "S:", "planlagt");
-	say("    --starts DATE, --ends DATE   first and last day, YYYY-MM-DD\n"
+	say("    --starts DATE, --ends DATE   first and last day, YYYY-MM-DD or DD.MM.YYYY\n"
 	    "The listed values may be written without æ, ø and å (pamelding, temamote)\n"
 	    "and in any case. Free text (title, description, venue, ...) must not hold a national "
 	    "identity\n"

@@ -222,8 +222,9 @@ static int parse_one(struct chk *k, struct course *c, int col, const char *s, co
 	} else if (col == CC_REGISTRATION) {
 		rc = s[0] ? dom_check_registration(f, s, &err) : 0;
 	} else if (col == CC_STARTS || col == CC_ENDS) {
-		rc = s[0] ? dom_check_date(f, s, &err) : 0;
-		*out = s[0] ? s : NULL;
+		/* Kept as YYYY-MM-DD, however it was written. */
+		rc = s[0] ? dom_parse_date(f, s, buf, &err) : 0;
+		*out = s[0] ? buf : NULL;
 	} else if (col == CC_UPDATED_AT) {
 		if (s[0] != '\0' && !is_stamp(s))
 			rc = lm_errf(&err, "%s: '%s' is not a time; write YYYY-MM-DDTHH:MM:SSZ (UTC)",

@@ -81,9 +81,9 @@ int course_run_check(const struct run_input *in, struct course_run *r, dom_err_f
 			rc = dom_parse_bool(opt, s, &b, &err);
 			v = b ? "1" : "0";
 			break;
-		default: /* the dates */
-			rc = s[0] ? dom_check_date(opt, s, &err) : 0;
-			v = s[0] ? s : NULL;
+		default: /* the dates, kept as YYYY-MM-DD */
+			rc = s[0] ? dom_parse_date(opt, s, buf, &err) : 0;
+			v = s[0] ? buf : NULL;
 			break;
 		}
 		if (rc != 0)

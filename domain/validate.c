@@ -158,6 +158,26 @@ int dom_check_date(const char *field, const char *s, lm_err *err)
 	return 0;
 }
 
+int dom_parse_date(const char *field, const char *s, char out[11], lm_err *err)
+{
+	size_t d = (size_t)digits_at(s), m = d ? (size_t)digits_at(s + d + 1) : 0;
+
+	if (strlen(s) == 10 && d == 4 && s[4] == '-') {
+		memcpy(out, s, 11);
+		return dom_check_date(field, out, err);
+	}
+	/* D.M.YYYY to DD.MM.YYYY */
+	if (d >= 1 && d <= 2 && s[d] == '.' && m >= 1 && m <= 2 && s[d + 1 + m] == '.' &&
+	    digits_at(s + d + m + 2) == 4 && s[d + m + 6] == '\0') {
+		snprintf(out, 11, "%.4s-%02d-%02d", s + d + m + 2, atoi(s + d + 1), atoi(s));
+		return dom_check_date(field, out, err);
+	}
+	return lm_errf(err,
+		       "%s: '%s' is not a date; write YYYY-MM-DD or DD.MM.YYYY (e.g. 2026-09-14 or "
+		       "14.09.2026)",
+		       field, s);
+}
+
 int dom_period_parse(const char *field, const char *s, char *from, char *to, lm_err *err)
 {
 	static const int days[12] = {31, 28, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31};

@@ -42,6 +42,12 @@ int dom_check_kommunenr(const char *field, const char *s, lm_err *err);
 /* A calendar date written YYYY-MM-DD (ISO 8601), years 1900 to 2199. */
 int dom_check_date(const char *field, const char *s, lm_err *err);
 
+/* A date as a person or a spreadsheet writes it: YYYY-MM-DD, or the
+ * Norwegian DD.MM.YYYY (D.M.YYYY too), which a spreadsheet set to
+ * Norwegian puts in its CSV. out (11 bytes) gets it as YYYY-MM-DD, checked
+ * as dom_check_date does. */
+int dom_parse_date(const char *field, const char *s, char out[11], lm_err *err);
+
 /* A reporting period: a year (2026), a half (2026-H1), a quarter (2026-Q3)
  * or a month (2026-09). from and to (11 bytes each) get its first and last
  * day. */

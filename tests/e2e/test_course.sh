@@ -274,12 +274,14 @@ assert head.index("Kind") == row.index("kommune"), (head, row)' ||
 test_import_of_a_semicolon_file() {
 	local a
 	a=$(site_with_network trondheim)
-	printf '\xef\xbb\xbftitle;kind;target;network;municipality\r\nHjerteskole, høst;kurs;pasienter;midt;Trondheim\r\n' \
+	printf '\xef\xbb\xbftitle;kind;target;network;municipality;starts;ends\r\nHjerteskole, høst;kurs;pasienter;midt;Trondheim;1.9.2026;15.10.2026\r\n' \
 		>"$T/semikolon.csv"
 	expect_rc 0 lm "$a" course import "$T/semikolon.csv"
 	contains "$OUT" "1 new, 0 changed, 0 unchanged"
-	exactly "Hjerteskole, høst|Trondheim" "$a" "SELECT title || '|' || municipality FROM lm_course" ||
-		fail "imported as $(sql "$a" "SELECT title, municipality FROM lm_course")"
+	# Dates as the spreadsheet writes them (DD.MM.YYYY), kept as YYYY-MM-DD.
+	exactly "Hjerteskole, høst|Trondheim|2026-09-01|2026-10-15" "$a" \
+		"SELECT title || '|' || municipality || '|' || starts || '|' || ends FROM lm_course" ||
+		fail "imported as $(sql "$a" "SELECT title, municipality, starts, ends FROM lm_course")"
 	# Saved as Windows-1252, as Excel on Norwegian Windows does: read so,
 	# and said. Damaged UTF-8 (a valid ø beside a lone byte) is refused.
 	printf 'title;kind;target;network\r\nKurs i Bod\xf8 \x96 v\xe5r;kurs;pasienter;midt\r\n' \

@@ -105,6 +105,34 @@ static void test_utf8_valid(void **state)
 	assert_int_equal(dom_utf8_valid("\xed\xa0\x80", 3, &multi), 0); /* a surrogate */
 }
 
+/* Dates as typed or as a Norwegian spreadsheet writes them, kept as
+ * YYYY-MM-DD; anything else refused with both forms named. */
+static void test_parse_date(void **state)
+{
+	char out[11];
+	lm_err err;
+
+	(void)state;
+	assert_int_equal(dom_parse_date("--starts", "2026-09-14", out, &err), 0);
+	assert_string_equal(out, "2026-09-14");
+	assert_int_equal(dom_parse_date("--starts", "14.09.2026", out, &err), 0);
+	assert_string_equal(out, "2026-09-14");
+	assert_int_equal(dom_parse_date("--starts", "3.9.2026", out, &err), 0);
+	assert_string_equal(out, "2026-09-03");
+	assert_int_equal(dom_parse_date("--starts", "29.02.2028", out, &err), 0);
+	assert_int_equal(dom_parse_date("--starts", "29.02.2026", out, &err), -1);
+	assert_non_null(strstr(err.msg, "2026-02 has no day 29"));
+	assert_int_equal(dom_parse_date("--starts", "14.13.2026", out, &err), -1);
+	assert_non_null(strstr(err.msg, "there is no month 13"));
+	assert_int_equal(dom_parse_date("--starts", "2026/09/14", out, &err), -1);
+	assert_non_null(strstr(err.msg, "write YYYY-MM-DD or DD.MM.YYYY"));
+	assert_int_equal(dom_parse_date("--starts", "14.09.26", out, &err), -1);
+	assert_int_equal(dom_parse_date("--starts", "14.09.2026x", out, &err), -1);
+	assert_int_equal(dom_parse_date("--starts", "114.09.2026", out, &err), -1);
+	assert_int_equal(dom_parse_date("--starts", "2026-09-14 ", out, &err), -1);
+	assert_int_equal(dom_parse_date("--starts", "", out, &err), -1);
+}
+
 static void test_text_rules(void **state)
 {
 	lm_err err;
@@ -429,6 +457,7 @@ int main(void)
 	    cmocka_unit_test(test_fnr_found_in_text),
 	    cmocka_unit_test(test_text_rules),
 	    cmocka_unit_test(test_utf8_valid),
+	    cmocka_unit_test(test_parse_date),
 	    cmocka_unit_test(test_orgnr_and_kommunenr),
 	    cmocka_unit_test(test_dates_and_periods),
 	    cmocka_unit_test(test_numbers),
