@@ -360,7 +360,7 @@ int agr_overdue_cmd(struct cli *cli, int argc, char **argv)
 	    {"help", no_argument, NULL, 'h'},
 	    {NULL, 0, NULL, 0},
 	};
-	char id[AGREEMENT_ID_MAX + 1], today[11];
+	char id[AGREEMENT_ID_MAX + 1], today[11], date_buf[11];
 	const char *date = NULL;
 	struct overdue o;
 	struct store st;
@@ -382,8 +382,9 @@ int agr_overdue_cmd(struct cli *cli, int argc, char **argv)
 		agr_today(today);
 		date = today;
 	}
-	if (dom_check_date("--date", date, &err) != 0)
+	if (dom_parse_date("--date", date, date_buf, &err) != 0)
 		return cli_fail("%s", err.msg);
+	date = date_buf;
 	if (agr_open(cli, &st) != EXIT_OK)
 		return EXIT_FAIL;
 	if (optind == argc - 1 && agr_resolve(&st, argv[optind], id, sizeof(id)) != EXIT_OK)

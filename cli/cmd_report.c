@@ -72,10 +72,10 @@ const struct cli_command cmd_report = {
     "      log (`lmsync agreement show`), not counted here.\n"
     "\n"
     "  N is a network's id (NAME@ROOT), its NAME or its display name. DATE is\n"
-    "  YYYY-MM-DD. P is a year (2026), a half (2026-H1), a quarter (2026-Q3) or\n"
-    "  a month (2026-09). Formats: table (aligned columns, the default), csv\n"
-    "  (RFC 4180, with a header row), json (an array of objects; hidden counts\n"
-    "  are the strings \"<5\" and \"x\", every other count a number).\n",
+    "  YYYY-MM-DD or DD.MM.YYYY. P is a year (2026), a half (2026-H1), a quarter\n"
+    "  (2026-Q3) or a month (2026-09). Formats: table (aligned columns, the\n"
+    "  default), csv (RFC 4180, with a header row), json (an array of objects;\n"
+    "  hidden counts are the strings \"<5\" and \"x\", every other count a number).\n",
     run,
 };
 
@@ -90,8 +90,20 @@ static int parse_format(const char *s, enum grid_format *f)
 /* The options every report shares. */
 struct opts {
 	const char *network, *from, *to, *by, *period, *date;
+	char from_date[11], to_date[11], date_date[11]; /* as YYYY-MM-DD */
 	enum grid_format fmt;
 };
+
+/* The date option *s (when given) as YYYY-MM-DD in buf, and *s moved there. */
+static int date_opt(const char *opt, const char **s, char buf[11], lm_err *err)
+{
+	if (*s == NULL)
+		return 0;
+	if (dom_parse_date(opt, *s, buf, err) != 0)
+		return -1;
+	*s = buf;
+	return 0;
+}
 
 /* Parse argv; want lists the long options this subcommand takes. */
 static int parse(int argc, char **argv, const char *want, struct opts *o)
@@ -240,8 +252,8 @@ static int activity_cmd(struct cli *cli, int argc, char **argv)
 		return rc;
 	if (o.network == NULL || o.from == NULL || o.to == NULL)
 		return cli_usage(&cmd_report, "report activity needs --network, --from and --to");
-	if (dom_check_date("--from", o.from, &err) != 0 ||
-	    dom_check_date("--to", o.to, &err) != 0 ||
+	if (date_opt("--from", &o.from, o.from_date, &err) != 0 ||
+	    date_opt("--to", &o.to, o.to_date, &err) != 0 ||
 	    (o.by != NULL && rep_by_parse("--by", o.by, &by, &err) != 0))
 		return cli_usage(&cmd_report, "%s", err.msg);
 	if (strcmp(o.from, o.to) > 0)
@@ -387,7 +399,7 @@ static int agreements_cmd(struct cli *cli, int argc, char **argv)
 	rc = parse(argc, argv, "DFj", &o);
 	if (rc != EXIT_OK)
 		return rc;
-	if (o.date != NULL && dom_check_date("--date", o.date, &err) != 0)
+	if (date_opt("--date", &o.date, o.date_date, &err) != 0)
 		return cli_usage(&cmd_report, "%s", err.msg);
 	localtime_r(&t, &tm);
 	strftime(today, sizeof(today), "%Y-%m-%d", &tm);

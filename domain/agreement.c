@@ -95,9 +95,29 @@ int agreement_need_role(struct store *st, const char *id, enum member_role want,
 
 /* ---- checks ---- */
 
-static int check_date_opt(const char *field, const char *s, lm_err *err)
+/* The dates an agreement is given, each as YYYY-MM-DD (dom_parse_date):
+ * *s (when neither NULL nor "", which clears it) is moved into buf. */
+static int date_opt(const char *field, const char **s, char buf[11], lm_err *err)
 {
-	return s == NULL || s[0] == '\0' ? 0 : dom_check_date(field, s, err);
+	if (*s == NULL || (*s)[0] == '\0')
+		return 0;
+	if (dom_parse_date(field, *s, buf, err) != 0)
+		return -1;
+	*s = buf;
+	return 0;
+}
+
+struct dates {
+	char from[11], to[11], next_review[11];
+};
+
+static int dates_parse(const char **from, const char **to, const char **next_review,
+		       struct dates *d, lm_err *err)
+{
+	return date_opt("--from", from, d->from, err) != 0 || date_opt("--to", to, d->to, err) != 0 ||
+			       date_opt("--next-review", next_review, d->next_review, err) != 0
+		   ? -1
+		   : 0;
 }
 
 static int check_period(const char *from, const char *to, lm_err *err)
@@ -217,9 +237,7 @@ static int check_spec(const struct agreement_spec *s, const char **status, lm_er
 	size_t i, k;
 
 	if (dom_check_text("--title", s->title ? s->title : "", DOM_TEXT_SHORT, 0, 1, err) != 0 ||
-	    check_date_opt("--from", s->from, err) != 0 ||
-	    check_date_opt("--to", s->to, err) != 0 || check_period(s->from, s->to, err) != 0 ||
-	    check_date_opt("--next-review", s->next_review, err) != 0)
+	    check_period(s->from, s->to, err) != 0)
 		return -1;
 	*status = dom_enum_parse(&dom_agreement_status, "--status",
 				 s->status ? s->status : "under-forhandling", err);
@@ -332,16 +350,19 @@ static int write_rows(struct store *st, const char *id, const struct agreement_s
 	return agreement_commit(st, err);
 }
 
-int agreement_create(struct store *st, const char *name, const struct agreement_spec *s,
+int agreement_create(struct store *st, const char *name, const struct agreement_spec *given,
 		     char *id, size_t cap, lm_err *err)
 {
+	struct agreement_spec spec = *given, *s = &spec;
 	struct agreement have;
+	struct dates d;
 	const char *status;
 	char me[65], hf[65];
 	size_t i;
 	int rc;
 
-	if (check_spec(s, &status, err) != 0 || domain_site_hex(st, me, err) != 0 ||
+	if (dates_parse(&spec.from, &spec.to, &spec.next_review, &d, err) != 0 ||
+	    check_spec(s, &status, err) != 0 || domain_site_hex(st, me, err) != 0 ||
 	    check_parties(st, s, me, hf, err) != 0)
 		return -1;
 	if (member_scope_make(st, name, id, cap, err) != 0)
@@ -381,16 +402,17 @@ int agreement_need(struct store *st, const char *id, struct agreement *out, lm_e
 	return 0;
 }
 
-int agreement_update(struct store *st, const char *id, const struct agreement_change *c,
+int agreement_update(struct store *st, const char *id, const struct agreement_change *given,
 		     lm_err *err)
 {
+	struct agreement_change change = *given, *c = &change;
 	struct agreement a;
+	struct dates d;
 	const char *status = NULL;
 	sqlite3_stmt *stmt;
 	char now[32];
 
-	if (check_date_opt("--next-review", c->next_review, err) != 0 ||
-	    check_date_opt("--from", c->from, err) != 0 || check_date_opt("--to", c->to, err) != 0)
+	if (dates_parse(&change.from, &change.to, &change.next_review, &d, err) != 0)
 		return -1;
 	if (c->status && (status = dom_enum_parse(&dom_agreement_status, "--status", c->status,
 						  err)) == NULL)

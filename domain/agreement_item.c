@@ -40,6 +40,8 @@ static int need_part(struct store *st, const char *id, int part, lm_err *err)
  * spelling in out. */
 struct checked {
 	const char *responsible, *status;
+	const char *due; /* YYYY-MM-DD in due_buf, or NULL */
+	char due_buf[11];
 };
 
 static int check_item(const struct agreement_item_spec *s, int adding, struct checked *out,
@@ -57,8 +59,9 @@ static int check_item(const struct agreement_item_spec *s, int adding, struct ch
 	if (s->responsible && (out->responsible = dom_enum_parse(&dom_responsible, "--responsible",
 								 s->responsible, err)) == NULL)
 		return -1;
-	if (s->due && dom_check_date("--due", s->due, err) != 0)
+	if (s->due && dom_parse_date("--due", s->due, out->due_buf, err) != 0)
 		return -1;
+	out->due = s->due ? out->due_buf : NULL;
 	if (adding && s->status == NULL)
 		out->status = "åpen";
 	else if (s->status &&
@@ -93,7 +96,7 @@ int agreement_item_add(struct store *st, const char *id, const struct agreement_
 		sqlite3_bind_int(stmt, 3, s->part);
 	sqlite3_bind_text(stmt, 4, s->what, -1, SQLITE_STATIC);
 	sqlite3_bind_text(stmt, 5, c.responsible, -1, SQLITE_STATIC);
-	sqlite3_bind_text(stmt, 6, s->due, -1, SQLITE_STATIC);
+	sqlite3_bind_text(stmt, 6, c.due, -1, SQLITE_STATIC);
 	sqlite3_bind_text(stmt, 7, c.status, -1, SQLITE_STATIC);
 	sqlite3_bind_text(stmt, 8, now, -1, SQLITE_STATIC);
 	return agreement_step(st, stmt, id, "writing the item", err);
@@ -129,8 +132,8 @@ int agreement_item_update(struct store *st, const char *id, const char *item,
 		sqlite3_bind_text(stmt, 3, s->what, -1, SQLITE_STATIC);
 	if (c.responsible)
 		sqlite3_bind_text(stmt, 4, c.responsible, -1, SQLITE_STATIC);
-	if (s->due)
-		sqlite3_bind_text(stmt, 5, s->due, -1, SQLITE_STATIC);
+	if (c.due)
+		sqlite3_bind_text(stmt, 5, c.due, -1, SQLITE_STATIC);
 	if (c.status)
 		sqlite3_bind_text(stmt, 6, c.status, -1, SQLITE_STATIC);
 	if (s->part)

@@ -167,6 +167,7 @@ struct course_filter {
 	const char *diagnosis;		    /* a group, "independent", or NULL */
 	const char *municipality;	    /* or NULL; case ignored */
 	const char *from, *to; /* dates: courses whose [starts, ends] overlaps */
+	char from_date[11], to_date[11]; /* from and to as YYYY-MM-DD (course_filter_set) */
 	char network[NETWORK_ID_MAX + 1]; /* a network id, or "" */
 	char owner[65];			  /* 64 hex digits, or "" */
 	int archived;			  /* include archived courses */
@@ -174,7 +175,7 @@ struct course_filter {
 };
 
 /* Check the filter's values as typed and put their stored forms in place
- * (kind, target, status through the enums; dates checked), and resolve the
+ * (kind, target, status through the enums; dates as YYYY-MM-DD), and resolve the
  * network (network_resolve) and owner (dom_site_resolve) args, either NULL.
  * Returns 0 or -1 (err names the option). */
 int course_filter_set(struct store *st, struct course_filter *f, const char *network,

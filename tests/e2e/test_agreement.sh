@@ -153,8 +153,8 @@ test_create_errors() {
 	contains "$OUT" "--title: holds what looks like a national identity number"
 	expect_rc 1 lm "$hf" agreement create x --title T --kommune "Trondheim kommune" --from 2026-02-30
 	contains "$OUT" "--from: '2026-02-30'"
-	expect_rc 1 lm "$hf" agreement create x --title T --kommune "Trondheim kommune" --to 31.12.2029
-	contains "$OUT" "--to: '31.12.2029'"
+	expect_rc 1 lm "$hf" agreement create x --title T --kommune "Trondheim kommune" --to 31/12/2029
+	contains "$OUT" "--to: '31/12/2029' is not a date; write YYYY-MM-DD or DD.MM.YYYY"
 	expect_rc 1 lm "$hf" agreement create x --title T --kommune "Trondheim kommune" --status klar
 	contains "$OUT" "--status: 'klar' is not a status"
 	expect_rc 1 lm "$hf" agreement create x --title T --kommune "Trondheim kommune" --part 0
@@ -399,7 +399,8 @@ test_concurrent_edits_are_visible_at_both_parties() {
 	stop_daemon "$hub"
 	# updated_at has whole seconds: each edit in a second of its own sets it.
 	sleep 1.1
-	expect_rc 0 lm "$hf" agreement item update hfa "$item" --due 2027-04-01
+	# Written the Norwegian way, kept as 2027-04-01 (the checks below).
+	expect_rc 0 lm "$hf" agreement item update hfa "$item" --due 1.4.2027
 	sleep 1.1 # A's change is the later one
 	expect_rc 0 lm "$a" agreement item update hfa "$item" --due 2027-05-01
 	start_daemon "$hub"

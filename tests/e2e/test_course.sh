@@ -54,7 +54,7 @@ test_add_list_search_show() {
 	[[ "$OUT" != *KOLS* ]] || fail "--kind samtalegruppe: $OUT"
 	expect_rc 0 lm "$a" course list --diagnosis independent --from 2026-01-01
 	contains "$OUT" "No courses here yet"
-	expect_rc 0 lm "$a" course list --from 2026-10-01 --to 2026-10-31 --owner trondheim
+	expect_rc 0 lm "$a" course list --from 1.10.2026 --to 31.10.2026 --owner trondheim
 	contains "$OUT" "KOLS-skole"
 	expect_rc 0 lm "$a" course show "${kols:0:4}"
 	contains "$OUT" "KOLS-skole"

@@ -250,8 +250,11 @@ test_errors() {
 	expect_rc 2 lm "$dir" report activity --network vestfold --from 2026-02-30 --to 2026-06-30
 	contains "$OUT" "--from: '2026-02-30'"
 	contains "$OUT" "Try 'lmsync report --help'."
-	expect_rc 2 lm "$dir" report activity --network vestfold --from 2026-01-01 --to 30.06.2026
-	contains "$OUT" "--to: '30.06.2026'"
+	expect_rc 2 lm "$dir" report activity --network vestfold --from 2026-01-01 --to 30/06/2026
+	contains "$OUT" "--to: '30/06/2026' is not a date"
+	# The Norwegian way of writing it is one.
+	expect_rc 0 lm "$dir" report activity --network vestfold --from 1.1.2026 --to 30.06.2026
+	contains "$OUT" "2026-01-01 to 2026-06-30"
 	expect_rc 2 lm "$dir" report activity --network vestfold --from 2026-07-01 --to 2026-06-30
 	contains "$OUT" "--from 2026-07-01 is after --to 2026-06-30"
 	expect_rc 2 lm "$dir" report activity --network vestfold --from 2026-01-01
