@@ -28,7 +28,8 @@ const struct cli_command cmd_org = {
     "          [--region REGION]\n"
     "      Change this site's description; options not given keep their value.\n"
     "        --orgnr      the organisasjonsnummer in Enhetsregisteret: 9 digits,\n"
-    "                     the last a mod-11 check digit\n"
+    "                     the last a mod-11 check digit (spaces between are\n"
+    "                     dropped: 974 760 673)\n"
     "        --kommunenr  the kommunenummer: 4 digits (e.g. 5001 Trondheim)\n"
     "        --kind       kommune, interkommunal, helseforetak, rhf (regionalt\n"
     "                     helseforetak), hub, brukerorganisasjon or nasjonal\n"
@@ -105,6 +106,23 @@ static int show_cmd(struct cli *cli, int argc, char **argv)
 	return EXIT_OK;
 }
 
+/* s without its spaces into out: 0, or -1 when that does not fit (left for
+ * the length check to refuse). */
+static int without_spaces(const char *s, char *out, size_t cap)
+{
+	size_t n = 0;
+
+	for (; *s; s++) {
+		if (*s == ' ')
+			continue;
+		if (n + 1 >= cap)
+			return -1;
+		out[n++] = *s;
+	}
+	out[n] = '\0';
+	return 0;
+}
+
 static int set_cmd(struct cli *cli, int argc, char **argv)
 {
 	static const struct option longopts[] = {
@@ -117,6 +135,7 @@ static int set_cmd(struct cli *cli, int argc, char **argv)
 	    {NULL, 0, NULL, 0},
 	};
 	const char *name = NULL, *kind = NULL, *orgnr = NULL, *kommunenr = NULL, *region = NULL;
+	char orgnr_digits[16];
 	char me[65];
 	struct store st;
 	struct org o;
@@ -139,6 +158,9 @@ static int set_cmd(struct cli *cli, int argc, char **argv)
 	}
 	if (optind != argc)
 		return cli_usage(&cmd_org, "org set takes options only");
+	/* Enhetsregisteret writes it in groups of three: 974 760 673. */
+	if (orgnr && without_spaces(orgnr, orgnr_digits, sizeof(orgnr_digits)) == 0)
+		orgnr = orgnr_digits;
 	if (!name && !kind && !orgnr && !kommunenr && !region)
 		return cli_usage(&cmd_org, "org set needs at least one option to change");
 	if (cli_open_domain(cli, &st, "directory of organisations") != EXIT_OK)

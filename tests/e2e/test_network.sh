@@ -29,6 +29,10 @@ o = json.load(sys.stdin); print(o["orgnr"], o["kind"], o["region"])')" = "974760
 		fail "org show --json: $OUT"
 	expect_rc 0 lm "$hf" org list
 	[[ "$OUT" =~ St\.\ Olavs\ +rhf\ +974760673 ]] || fail "org list: $OUT"
+	# As Enhetsregisteret writes it, in groups of three: kept as 9 digits.
+	expect_rc 0 lm "$hf" org set --orgnr "974 760 673"
+	expect_rc 0 lm "$hf" org show
+	contains "$OUT" "Orgnr      974760673"
 	expect_rc 1 lm "$hf" org set --orgnr 974760674
 	contains "$OUT" "--orgnr: '974760674' is not a valid organisation number"
 	expect_rc 1 lm "$hf" org set --kommunenr 50011
