@@ -160,7 +160,7 @@ int dom_check_date(const char *field, const char *s, lm_err *err)
 
 int dom_parse_date(const char *field, const char *s, char out[11], lm_err *err)
 {
-	size_t d = (size_t)digits_at(s), m = d ? (size_t)digits_at(s + d + 1) : 0;
+	size_t d = digits_at(s), m = d && s[d] == '.' ? digits_at(s + d + 1) : 0;
 
 	if (strlen(s) == 10 && d == 4 && s[4] == '-') {
 		memcpy(out, s, 11);

@@ -131,6 +131,9 @@ static void test_parse_date(void **state)
 	assert_int_equal(dom_parse_date("--starts", "114.09.2026", out, &err), -1);
 	assert_int_equal(dom_parse_date("--starts", "2026-09-14 ", out, &err), -1);
 	assert_int_equal(dom_parse_date("--starts", "", out, &err), -1);
+	assert_int_equal(dom_parse_date("--starts", "12", out, &err), -1); /* no read past it */
+	assert_int_equal(dom_parse_date("--starts", "1.", out, &err), -1);
+	assert_int_equal(dom_parse_date("--starts", "1.2.", out, &err), -1);
 }
 
 static void test_text_rules(void **state)
