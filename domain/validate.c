@@ -137,25 +137,29 @@ static int leap(int y)
 	return (y % 4 == 0 && y % 100 != 0) || y % 400 == 0;
 }
 
-int dom_check_date(const char *field, const char *s, lm_err *err)
+/* Year y, month m, day d is a day of the calendar; shown is the date as
+ * it was written, for the message. */
+static int check_ymd(const char *field, const char *shown, int y, int m, int d, lm_err *err)
 {
 	static const int days[12] = {31, 28, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31};
-	int y, m, d;
 
+	if (y < 1900 || y > 2199)
+		return lm_errf(err, "%s: '%s': the year must be between 1900 and 2199", field,
+			       shown);
+	if (m < 1 || m > 12)
+		return lm_errf(err, "%s: '%s': there is no month %02d", field, shown, m);
+	if (d < 1 || d > days[m - 1] + (m == 2 && leap(y)))
+		return lm_errf(err, "%s: '%s': %04d-%02d has no day %02d", field, shown, y, m, d);
+	return 0;
+}
+
+int dom_check_date(const char *field, const char *s, lm_err *err)
+{
 	if (strlen(s) != 10 || digits_at(s) != 4 || s[4] != '-' || digits_at(s + 5) != 2 ||
 	    s[7] != '-' || digits_at(s + 8) != 2)
 		return lm_errf(err, "%s: '%s' is not a date; write YYYY-MM-DD (e.g. 2026-09-14)",
 			       field, s);
-	y = atoi(s);
-	m = atoi(s + 5);
-	d = atoi(s + 8);
-	if (y < 1900 || y > 2199)
-		return lm_errf(err, "%s: '%s': the year must be between 1900 and 2199", field, s);
-	if (m < 1 || m > 12)
-		return lm_errf(err, "%s: '%s': there is no month %02d", field, s, m);
-	if (d < 1 || d > days[m - 1] + (m == 2 && leap(y)))
-		return lm_errf(err, "%s: '%s': %04d-%02d has no day %02d", field, s, y, m, d);
-	return 0;
+	return check_ymd(field, s, atoi(s), atoi(s + 5), atoi(s + 8), err);
 }
 
 int dom_parse_date(const char *field, const char *s, char out[11], lm_err *err)
@@ -170,7 +174,7 @@ int dom_parse_date(const char *field, const char *s, char out[11], lm_err *err)
 	if (d >= 1 && d <= 2 && s[d] == '.' && m >= 1 && m <= 2 && s[d + 1 + m] == '.' &&
 	    digits_at(s + d + m + 2) == 4 && s[d + m + 6] == '\0') {
 		snprintf(out, 11, "%.4s-%02d-%02d", s + d + m + 2, atoi(s + d + 1), atoi(s));
-		return dom_check_date(field, out, err);
+		return check_ymd(field, s, atoi(s + d + m + 2), atoi(s + d + 1), atoi(s), err);
 	}
 	return lm_errf(err,
 		       "%s: '%s' is not a date; write YYYY-MM-DD or DD.MM.YYYY (e.g. 2026-09-14 or "
