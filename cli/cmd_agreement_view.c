@@ -382,9 +382,8 @@ int agr_overdue_cmd(struct cli *cli, int argc, char **argv)
 		agr_today(today);
 		date = today;
 	}
-	if (dom_parse_date("--date", date, date_buf, &err) != 0)
+	if (dom_parse_date_opt("--date", &date, date_buf, &err) != 0)
 		return cli_fail("%s", err.msg);
-	date = date_buf;
 	if (agr_open(cli, &st) != EXIT_OK)
 		return EXIT_FAIL;
 	if (optind == argc - 1 && agr_resolve(&st, argv[optind], id, sizeof(id)) != EXIT_OK)

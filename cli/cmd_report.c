@@ -94,17 +94,6 @@ struct opts {
 	enum grid_format fmt;
 };
 
-/* The date option *s (when given) as YYYY-MM-DD in buf, and *s moved there. */
-static int date_opt(const char *opt, const char **s, char buf[11], lm_err *err)
-{
-	if (*s == NULL)
-		return 0;
-	if (dom_parse_date(opt, *s, buf, err) != 0)
-		return -1;
-	*s = buf;
-	return 0;
-}
-
 /* Parse argv; want lists the long options this subcommand takes. */
 static int parse(int argc, char **argv, const char *want, struct opts *o)
 {
@@ -252,8 +241,8 @@ static int activity_cmd(struct cli *cli, int argc, char **argv)
 		return rc;
 	if (o.network == NULL || o.from == NULL || o.to == NULL)
 		return cli_usage(&cmd_report, "report activity needs --network, --from and --to");
-	if (date_opt("--from", &o.from, o.from_date, &err) != 0 ||
-	    date_opt("--to", &o.to, o.to_date, &err) != 0 ||
+	if (dom_parse_date_opt("--from", &o.from, o.from_date, &err) != 0 ||
+	    dom_parse_date_opt("--to", &o.to, o.to_date, &err) != 0 ||
 	    (o.by != NULL && rep_by_parse("--by", o.by, &by, &err) != 0))
 		return cli_usage(&cmd_report, "%s", err.msg);
 	if (strcmp(o.from, o.to) > 0)
@@ -399,7 +388,7 @@ static int agreements_cmd(struct cli *cli, int argc, char **argv)
 	rc = parse(argc, argv, "DFj", &o);
 	if (rc != EXIT_OK)
 		return rc;
-	if (date_opt("--date", &o.date, o.date_date, &err) != 0)
+	if (dom_parse_date_opt("--date", &o.date, o.date_date, &err) != 0)
 		return cli_usage(&cmd_report, "%s", err.msg);
 	localtime_r(&t, &tm);
 	strftime(today, sizeof(today), "%Y-%m-%d", &tm);

@@ -95,16 +95,11 @@ int agreement_need_role(struct store *st, const char *id, enum member_role want,
 
 /* ---- checks ---- */
 
-/* The dates an agreement is given, each as YYYY-MM-DD (dom_parse_date):
- * *s (when neither NULL nor "", which clears it) is moved into buf. */
+/* The dates an agreement is given, each as YYYY-MM-DD: "" (which clears
+ * it) is left as it is. */
 static int date_opt(const char *field, const char **s, char buf[11], lm_err *err)
 {
-	if (*s == NULL || (*s)[0] == '\0')
-		return 0;
-	if (dom_parse_date(field, *s, buf, err) != 0)
-		return -1;
-	*s = buf;
-	return 0;
+	return *s != NULL && (*s)[0] == '\0' ? 0 : dom_parse_date_opt(field, s, buf, err);
 }
 
 struct dates {

@@ -59,9 +59,9 @@ static int check_item(const struct agreement_item_spec *s, int adding, struct ch
 	if (s->responsible && (out->responsible = dom_enum_parse(&dom_responsible, "--responsible",
 								 s->responsible, err)) == NULL)
 		return -1;
-	if (s->due && dom_parse_date("--due", s->due, out->due_buf, err) != 0)
+	out->due = s->due;
+	if (dom_parse_date_opt("--due", &out->due, out->due_buf, err) != 0)
 		return -1;
-	out->due = s->due ? out->due_buf : NULL;
 	if (adding && s->status == NULL)
 		out->status = "åpen";
 	else if (s->status &&

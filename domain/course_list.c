@@ -21,11 +21,9 @@ int course_filter_set(struct store *st, struct course_filter *f, const char *net
 	if (f->status &&
 	    (f->status = dom_enum_parse(&dom_course_status, "--status", f->status, err)) == NULL)
 		return -1;
-	if ((f->from && dom_parse_date("--from", f->from, f->from_date, err) != 0) ||
-	    (f->to && dom_parse_date("--to", f->to, f->to_date, err) != 0))
+	if (dom_parse_date_opt("--from", &f->from, f->from_date, err) != 0 ||
+	    dom_parse_date_opt("--to", &f->to, f->to_date, err) != 0)
 		return -1;
-	f->from = f->from ? f->from_date : NULL;
-	f->to = f->to ? f->to_date : NULL;
 	if (f->from && f->to && strcmp(f->to, f->from) < 0)
 		return lm_errf(err, "--to: %s is before --from %s", f->to, f->from);
 	if (network && network_resolve(st, network, f->network, sizeof(f->network), err) != 0)

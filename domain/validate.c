@@ -182,6 +182,16 @@ int dom_parse_date(const char *field, const char *s, char out[11], lm_err *err)
 		       field, s);
 }
 
+int dom_parse_date_opt(const char *field, const char **s, char out[11], lm_err *err)
+{
+	if (*s == NULL)
+		return 0;
+	if (dom_parse_date(field, *s, out, err) != 0)
+		return -1;
+	*s = out;
+	return 0;
+}
+
 int dom_period_parse(const char *field, const char *s, char *from, char *to, lm_err *err)
 {
 	static const int days[12] = {31, 28, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31};

@@ -48,6 +48,10 @@ int dom_check_date(const char *field, const char *s, lm_err *err);
  * as dom_check_date does. */
 int dom_parse_date(const char *field, const char *s, char out[11], lm_err *err);
 
+/* An optional date option: *s NULL is left; otherwise it is parsed
+ * (dom_parse_date) into out and *s made to point there. */
+int dom_parse_date_opt(const char *field, const char **s, char out[11], lm_err *err);
+
 /* A reporting period: a year (2026), a half (2026-H1), a quarter (2026-Q3)
  * or a month (2026-09). from and to (11 bytes each) get its first and last
  * day. */
