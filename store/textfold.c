@@ -25,20 +25,34 @@ static uint32_t lower_of(uint32_t c)
 	return c % 2 ? c : c + 1;
 }
 
+/* The code point of the two-byte UTF-8 sequence at u[i] (U+0080 to
+ * U+07FF), or 0 when none starts there. */
+static uint32_t two_byte_at(const unsigned char *u, size_t len, size_t i)
+{
+	if (i + 1 < len && u[i] >= 0xc2 && u[i] <= 0xdf && (u[i + 1] & 0xc0) == 0x80)
+		return ((uint32_t)(u[i] & 0x1f) << 6) | (u[i + 1] & 0x3f);
+	return 0;
+}
+
+/* The lower case of the code point of a one- or two-byte sequence: only
+ * U+017F and below have one here, and it keeps the sequence's length. */
+static uint32_t folded(uint32_t c)
+{
+	return c <= 0x17f ? lower_of(c) : c;
+}
+
 void textfold_lower(const char *s, size_t len, char *out)
 {
 	const unsigned char *u = (const unsigned char *)s;
 	size_t i = 0;
 
 	while (i < len) {
-		uint32_t c, low;
+		uint32_t c = two_byte_at(u, len, i);
 
-		/* Two-byte sequences C3 80 to C5 BF are U+00C0 to U+017F. */
-		if (i + 1 < len && u[i] >= 0xc3 && u[i] <= 0xc5 && (u[i + 1] & 0xc0) == 0x80) {
-			c = ((uint32_t)(u[i] & 0x1f) << 6) | (u[i + 1] & 0x3f);
-			low = lower_of(c);
-			out[i] = (char)(0xc0 | (low >> 6));
-			out[i + 1] = (char)(0x80 | (low & 0x3f));
+		if (c != 0) {
+			c = folded(c);
+			out[i] = (char)(0xc0 | (c >> 6));
+			out[i + 1] = (char)(0x80 | (c & 0x3f));
 			i += 2;
 			continue;
 		}
@@ -47,19 +61,19 @@ void textfold_lower(const char *s, size_t len, char *out)
 	}
 }
 
-/* The next code point of s[*i..len) (a byte that starts no two-byte
- * sequence counts as itself), folded to lower case. */
+/* The next code point of s[*i..len), folded to lower case. A byte of 0x80
+ * or more that starts no two-byte sequence is no letter: it counts as
+ * itself past every code point, as textfold_lower copies it. */
 static uint32_t next_folded(const unsigned char *s, size_t len, size_t *i)
 {
-	uint32_t c;
+	uint32_t c = two_byte_at(s, len, *i);
 
-	if (*i + 1 < len && s[*i] >= 0xc2 && s[*i] <= 0xdf && (s[*i + 1] & 0xc0) == 0x80) {
-		c = ((uint32_t)(s[*i] & 0x1f) << 6) | (s[*i + 1] & 0x3f);
+	if (c != 0) {
 		*i += 2;
-	} else {
-		c = s[(*i)++];
+		return folded(c);
 	}
-	return c <= 0x17f ? lower_of(c) : c;
+	c = s[(*i)++];
+	return c < 0x80 ? lower_of(c) : 0x110000 + c;
 }
 
 /* The letter each small letter of U+00E0 to U+00FF sorts as: æ ø å (and
