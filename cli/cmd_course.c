@@ -202,11 +202,10 @@ static int print_course_line(const struct course *c, void *ctx)
 			printf("%-16s  %-10s  %-16s  %-11s  %s\n", "ID", "STARTS", "KIND", "STATUS",
 			       "TITLE (OWNER)");
 		org_name(l->st, c->v[CC_OWNER], name, sizeof(name));
-		printf("%-16s  %-10s  %s%*s  %s%*s  %s (%s)%s\n", c->v[CC_ID],
-		       c->v[CC_STARTS] ? c->v[CC_STARTS] : "-", c->v[CC_KIND],
-		       16 - cli_text_width(c->v[CC_KIND]), "", c->v[CC_STATUS],
-		       11 - cli_text_width(c->v[CC_STATUS]), "", c->v[CC_TITLE], name,
-		       course_bool(c->v[CC_ARCHIVED]) ? " [archived]" : "");
+		printf("%-16s  %-10s  %-*s  %-*s  %s (%s)%s\n", c->v[CC_ID],
+		       c->v[CC_STARTS] ? c->v[CC_STARTS] : "-", cli_pad(c->v[CC_KIND], 16),
+		       c->v[CC_KIND], cli_pad(c->v[CC_STATUS], 11), c->v[CC_STATUS], c->v[CC_TITLE],
+		       name, course_bool(c->v[CC_ARCHIVED]) ? " [archived]" : "");
 	}
 	l->count++;
 	return 0;

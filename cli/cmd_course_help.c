@@ -35,8 +35,7 @@ static void say_enum(const char *opt, const struct dom_enum *e, const char *what
 	say("    %s %s%s%s%s\n", opt, what, dflt ? " (default " : "", dflt ? dflt : "",
 	    dflt ? ")" : "");
 	for (i = 0; i < e->n; i++)
-		say("        %s%*s %s\n", e->values[i], 18 - cli_text_width(e->values[i]), "",
-		    e->meaning[i]);
+		say("        %-*s %s\n", cli_pad(e->values[i], 18), e->values[i], e->meaning[i]);
 }
 
 const char *course_help(void)

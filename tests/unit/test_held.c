@@ -48,13 +48,11 @@ static void exec_ok(struct store *st, const char *sql)
 
 static int64_t int_of(struct store *st, const char *sql)
 {
-	sqlite3_stmt *stmt;
-	int64_t v = -1;
+	int64_t v;
+	lm_err err;
 
-	assert_int_equal(sqlite3_prepare_v2(st->db, sql, -1, &stmt, NULL), SQLITE_OK);
-	if (sqlite3_step(stmt) == SQLITE_ROW)
-		v = sqlite3_column_int64(stmt, 0);
-	sqlite3_finalize(stmt);
+	if (store_pragma_int(st, sql, &v, &err) != 0)
+		fail_msg("%s", err.msg);
 	return v;
 }
 
