@@ -7,7 +7,7 @@
 # Usage in a test script:
 #   . "$(dirname "$0")/lib.sh" "$@"     # $1 is the build directory
 #   test_something() { ...; }           # any function named test_*
-#   run_tests
+#   run_tests                           # E2E_ONLY=REGEX: only those tests
 
 set -u
 
@@ -213,7 +213,8 @@ file_mode() {
 
 run_tests() {
 	local name passed=0 failed=0
-	for name in $(declare -F | awk '{print $3}' | grep '^test_'); do
+	# E2E_ONLY=REGEX runs only the tests whose names match it.
+	for name in $(declare -F | awk '{print $3}' | grep '^test_' | grep -E -- "${E2E_ONLY:-.}"); do
 		T="$E2E_ROOT/$name"
 		mkdir -p "$T"
 		# Each test runs in a subshell that kills the daemons it started.

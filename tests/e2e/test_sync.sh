@@ -167,9 +167,11 @@ test_wal_stays_short_under_single_changes() {
 	done
 	expect_rc 0 lm "$a" sync --wait --timeout 30
 	wal=$(stat -c %s "$a/store.db-wal")
-	# 500 pages of 16 KiB: 1.7 to 3.2 MB with the early checkpoints, 17 to
-	# 23 MB without (and growing with the run).
-	[ "$wal" -lt 8192000 ] || fail "A's WAL is $wal bytes after 300 single changes"
+	# 750 pages of 16 KiB. With the early checkpoints: 1.7 to 3.2 MB, under
+	# TSan 1.5 to 3.9 MB, and once 8.6 MB on a loaded 2-core CI machine.
+	# Without them: 17 to 23 MB, under TSan 15.8 to 16.7 MB, as the writer's
+	# own checkpoints begin at 1,000 pages.
+	[ "$wal" -lt 12288000 ] || fail "A's WAL is $wal bytes after 300 single changes"
 	exactly 300 "$a" "SELECT count(*) FROM note" || fail "A lost notes"
 }
 
