@@ -10,6 +10,7 @@
 
 #include <getopt.h>
 #include <stddef.h>
+#include <stdio.h>
 
 #include "conf/sitedir.h"
 #include "proto/siteid.h"
@@ -27,6 +28,9 @@ struct cli_command {
 	const char *summary; /* one line for `lmsync --help` */
 	const char *help;    /* the whole text for `lmsync NAME --help` */
 	int (*run)(struct cli *cli, int argc, char **argv);
+	/* Optional: prints the rest of the help after `help`, for a text made
+	 * at run time (course lists the values of domain/enums.h). */
+	void (*print_more_help)(FILE *out);
 };
 
 extern const struct cli_command cmd_init, cmd_id, cmd_peer, cmd_status, cmd_changes, cmd_conflicts,
@@ -35,6 +39,9 @@ extern const struct cli_command cmd_network, cmd_org, cmd_course, cmd_agreement,
 
 struct json;
 struct peer;
+
+/* Print the whole help of cmd to out. */
+void cli_print_help(const struct cli_command *cmd, FILE *out);
 
 /* Write peers as a JSON array (shared by `peer list` and `status`). */
 void cli_peers_json(struct json *j, const struct peer *peers, int n);

@@ -14,15 +14,13 @@
 static int run(struct cli *cli, int argc, char **argv);
 
 const struct cli_command cmd_course = {
-    "course",
-    "the course catalogue (tilbud): add, edit, list, search, runs, export, import",
-    "usage: lmsync [-d DIR] course add|edit|show|list|search|archive|run|export|import ...\n",
-    run,
+    .name = "course",
+    .summary = "the course catalogue (tilbud): add, edit, list, search, runs, export, import",
+    .help =
+	"usage: lmsync [-d DIR] course add|edit|show|list|search|archive|run|export|import ...\n",
+    .run = run,
+    .print_more_help = course_print_more_help,
 };
-
-/* The same command with the whole help, made at run time from the enum
- * lists so the help and the checks cannot disagree. */
-struct cli_command course_cmd;
 
 int course_open_store(struct cli *cli, struct store *st)
 {
@@ -74,7 +72,7 @@ static int parse_fields(int argc, char **argv, struct course_input *in)
 	int c, independent = 0;
 
 	memset(in, 0, sizeof(*in));
-	while ((c = cli_getopt(&course_cmd, argc, argv, ":h", field_opts)) != -1) {
+	while ((c = cli_getopt(&cmd_course, argc, argv, ":h", field_opts)) != -1) {
 		if (c == OPT_INDEPENDENT)
 			independent = 1;
 		else if (c >= OPT_COL && c < OPT_COL + CC_NCOLS)
@@ -83,7 +81,7 @@ static int parse_fields(int argc, char **argv, struct course_input *in)
 			return EXIT_USAGE;
 	}
 	if (independent && in->v[CC_DIAGNOSIS] != NULL)
-		return cli_usage(&course_cmd,
+		return cli_usage(&cmd_course,
 				 "--diagnosis and --diagnosis-independent exclude each other");
 	if (independent)
 		in->v[CC_DIAGNOSIS] = "";
@@ -102,11 +100,11 @@ static int add_cmd(struct cli *cli, int argc, char **argv)
 	if (rc != EXIT_OK)
 		return rc;
 	if (optind != argc)
-		return cli_usage(&course_cmd, "course add takes options only, not '%s'",
+		return cli_usage(&cmd_course, "course add takes options only, not '%s'",
 				 argv[optind]);
 	for (i = 0; i < sizeof(required) / sizeof(required[0]); i++)
 		if (in.v[required[i]] == NULL)
-			return cli_usage(&course_cmd, "course add needs %s",
+			return cli_usage(&cmd_course, "course add needs %s",
 					 course_cols[required[i]].opt);
 	if (course_open_store(cli, &st) != EXIT_OK)
 		return EXIT_FAIL;
@@ -130,11 +128,11 @@ static int edit_cmd(struct cli *cli, int argc, char **argv)
 	if (rc != EXIT_OK)
 		return rc;
 	if (optind != argc - 1)
-		return cli_usage(&course_cmd, "course edit takes one course ID");
+		return cli_usage(&cmd_course, "course edit takes one course ID");
 	for (i = 0; i < CC_NCOLS; i++)
 		any |= in.v[i] != NULL;
 	if (!any)
-		return cli_usage(&course_cmd, "course edit needs a field to change (--title, ...)");
+		return cli_usage(&cmd_course, "course edit needs a field to change (--title, ...)");
 	if (course_open_store(cli, &st) != EXIT_OK)
 		return EXIT_FAIL;
 	/* The whole id, for the message. */
@@ -159,14 +157,14 @@ static int archive_cmd(struct cli *cli, int argc, char **argv)
 	lm_err err;
 	int c, rc, undo = 0;
 
-	while ((c = cli_getopt(&course_cmd, argc, argv, ":h", opts)) != -1) {
+	while ((c = cli_getopt(&cmd_course, argc, argv, ":h", opts)) != -1) {
 		if (c == 'u')
 			undo = 1;
 		else
 			return EXIT_USAGE;
 	}
 	if (optind != argc - 1)
-		return cli_usage(&course_cmd, "course archive takes one course ID");
+		return cli_usage(&cmd_course, "course archive takes one course ID");
 	if (course_open_store(cli, &st) != EXIT_OK)
 		return EXIT_FAIL;
 	rc = course_archive(&st, argv[optind], !undo, id, &err);
@@ -242,14 +240,14 @@ static int show_cmd(struct cli *cli, int argc, char **argv)
 	int ch, i, rc;
 
 	memset(&l, 0, sizeof(l));
-	while ((ch = cli_getopt(&course_cmd, argc, argv, ":h", opts)) != -1) {
+	while ((ch = cli_getopt(&cmd_course, argc, argv, ":h", opts)) != -1) {
 		if (ch == 'j')
 			l.as_json = 1;
 		else
 			return EXIT_USAGE;
 	}
 	if (optind != argc - 1)
-		return cli_usage(&course_cmd, "course show takes one course ID");
+		return cli_usage(&cmd_course, "course show takes one course ID");
 	if (course_open_store(cli, &st) != EXIT_OK)
 		return EXIT_FAIL;
 	l.st = &st;
@@ -330,7 +328,7 @@ static int list_or_search(struct cli *cli, int argc, char **argv, int search)
 
 	memset(&f, 0, sizeof(f));
 	memset(&l, 0, sizeof(l));
-	while ((c = cli_getopt(&course_cmd, argc, argv, ":h", opts)) != -1) {
+	while ((c = cli_getopt(&cmd_course, argc, argv, ":h", opts)) != -1) {
 		switch (c) {
 		case F_NET:
 			network = optarg;
@@ -371,7 +369,7 @@ static int list_or_search(struct cli *cli, int argc, char **argv, int search)
 	}
 	if (search) {
 		if (optind == argc)
-			return cli_usage(&course_cmd,
+			return cli_usage(&cmd_course,
 					 "course search needs a QUERY (words to find)");
 		query[0] = '\0';
 		for (i = optind; i < argc; i++)
@@ -379,11 +377,11 @@ static int list_or_search(struct cli *cli, int argc, char **argv, int search)
 						len < sizeof(query) ? sizeof(query) - len : 0,
 						"%s%s", i > optind ? " " : "", argv[i]);
 		if (len >= sizeof(query))
-			return cli_usage(&course_cmd, "QUERY: too long (at most %zu bytes)",
+			return cli_usage(&cmd_course, "QUERY: too long (at most %zu bytes)",
 					 sizeof(query) - 1);
 		f.query = query;
 	} else if (optind != argc) {
-		return cli_usage(&course_cmd, "course list takes options only, not '%s'",
+		return cli_usage(&cmd_course, "course list takes options only, not '%s'",
 				 argv[optind]);
 	}
 	if (course_open_store(cli, &st) != EXIT_OK)
@@ -435,7 +433,5 @@ static int run(struct cli *cli, int argc, char **argv)
 	    {"import", course_import_cmd},
 	};
 
-	course_cmd = cmd_course;
-	course_cmd.help = course_help();
-	return cli_dispatch(&course_cmd, subs, sizeof(subs) / sizeof(subs[0]), cli, argc, argv);
+	return cli_dispatch(&cmd_course, subs, sizeof(subs) / sizeof(subs[0]), cli, argc, argv);
 }

@@ -7,12 +7,10 @@
 #include "cli/json.h"
 #include "domain/course.h"
 
-/* `course` with the help text made from the enum lists (course_help). */
-extern struct cli_command course_cmd;
-
-/* The whole help of `course`: the usage line of cmd_course, then every
- * subcommand and option, the closed lists from domain/enums.h. */
-const char *course_help(void);
+/* The help of `course` after its usage line: every subcommand and option,
+ * the closed lists from domain/enums.h, so the help and the checks cannot
+ * disagree (cmd_course's print_more_help). */
+void course_print_more_help(FILE *out);
 
 /* cli_open_store, and refuse a store without the catalogue (a hub's). */
 int course_open_store(struct cli *cli, struct store *st);

@@ -90,11 +90,11 @@ static int parse_run(int argc, char **argv, struct run_input *in, int dates_only
 	int c;
 
 	memset(in, 0, sizeof(*in));
-	while ((c = cli_getopt(&course_cmd, argc, argv, ":h", run_opts)) != -1) {
+	while ((c = cli_getopt(&cmd_course, argc, argv, ":h", run_opts)) != -1) {
 		if (c < OPT_RUN || c >= OPT_RUN + RC_NCOLS)
 			return EXIT_USAGE;
 		if (dates_only && c != OPT_RUN + RC_STARTS && c != OPT_RUN + RC_ENDS)
-			return cli_usage(&course_cmd,
+			return cli_usage(&cmd_course,
 					 "course run add takes --starts and --ends; report the run "
 					 "with `course run update` (%s)",
 					 run_cols[c - OPT_RUN].opt);
@@ -113,9 +113,9 @@ static int run_add_cmd(struct cli *cli, int argc, char **argv)
 	if (rc != EXIT_OK)
 		return rc;
 	if (optind != argc - 1)
-		return cli_usage(&course_cmd, "course run add takes one COURSE");
+		return cli_usage(&cmd_course, "course run add takes one COURSE");
 	if (in.v[RC_STARTS] == NULL)
-		return cli_usage(&course_cmd, "course run add needs --starts DATE");
+		return cli_usage(&cmd_course, "course run add needs --starts DATE");
 	if (course_open_store(cli, &st) != EXIT_OK)
 		return EXIT_FAIL;
 	rc = course_run_add(&st, argv[optind], &in, id, course_print_error, NULL);
@@ -135,11 +135,11 @@ static int run_update_cmd(struct cli *cli, int argc, char **argv)
 	if (rc != EXIT_OK)
 		return rc;
 	if (optind != argc - 1)
-		return cli_usage(&course_cmd, "course run update takes one RUN");
+		return cli_usage(&cmd_course, "course run update takes one RUN");
 	for (i = 0; i < RC_NCOLS; i++)
 		any |= in.v[i] != NULL;
 	if (!any)
-		return cli_usage(&course_cmd,
+		return cli_usage(&cmd_course,
 				 "course run update needs a field to change (--held, --patients, "
 				 "...)");
 	if (course_open_store(cli, &st) != EXIT_OK)
@@ -188,14 +188,14 @@ static int run_list_cmd(struct cli *cli, int argc, char **argv)
 	int ch, rc;
 
 	memset(&l, 0, sizeof(l));
-	while ((ch = cli_getopt(&course_cmd, argc, argv, ":h", opts)) != -1) {
+	while ((ch = cli_getopt(&cmd_course, argc, argv, ":h", opts)) != -1) {
 		if (ch == 'j')
 			l.as_json = 1;
 		else
 			return EXIT_USAGE;
 	}
 	if (optind < argc - 1)
-		return cli_usage(&course_cmd, "course run list takes at most one COURSE");
+		return cli_usage(&cmd_course, "course run list takes at most one COURSE");
 	if (course_open_store(cli, &st) != EXIT_OK)
 		return EXIT_FAIL;
 	if (optind == argc - 1 && course_find(&st, argv[optind], &c, &err) != 1) {
@@ -225,7 +225,7 @@ int course_run_cmd(struct cli *cli, int argc, char **argv)
 	static const struct cli_subcommand subs[] = {
 	    {"add", run_add_cmd}, {"update", run_update_cmd}, {"list", run_list_cmd}};
 
-	return cli_dispatch(&course_cmd, subs, sizeof(subs) / sizeof(subs[0]), cli, argc, argv);
+	return cli_dispatch(&cmd_course, subs, sizeof(subs) / sizeof(subs[0]), cli, argc, argv);
 }
 
 /* ---- export ---- */
@@ -237,7 +237,7 @@ static int parse_format(const char *s, enum course_format *fmt)
 	else if (strcmp(s, "json") == 0)
 		*fmt = COURSE_JSON;
 	else
-		return cli_usage(&course_cmd, "--format: '%s' is neither csv nor json", s);
+		return cli_usage(&cmd_course, "--format: '%s' is neither csv nor json", s);
 	return EXIT_OK;
 }
 
@@ -266,7 +266,7 @@ int course_export_cmd(struct cli *cli, int argc, char **argv)
 	int c, rc, failed;
 
 	memset(&f, 0, sizeof(f));
-	while ((c = cli_getopt(&course_cmd, argc, argv, ":h", opts)) != -1) {
+	while ((c = cli_getopt(&cmd_course, argc, argv, ":h", opts)) != -1) {
 		if (c == 'f' && parse_format(optarg, &fmt) != EXIT_OK)
 			return EXIT_USAGE;
 		else if (c == 'n')
@@ -279,7 +279,7 @@ int course_export_cmd(struct cli *cli, int argc, char **argv)
 			return EXIT_USAGE;
 	}
 	if (optind != argc)
-		return cli_usage(&course_cmd, "course export takes options only, not '%s'",
+		return cli_usage(&cmd_course, "course export takes options only, not '%s'",
 				 argv[optind]);
 	if (course_open_store(cli, &st) != EXIT_OK)
 		return EXIT_FAIL;
@@ -389,19 +389,19 @@ int course_import_cmd(struct cli *cli, int argc, char **argv)
 	char *data = NULL;
 	size_t len = 0;
 
-	while ((c = cli_getopt(&course_cmd, argc, argv, ":h", opts)) != -1) {
+	while ((c = cli_getopt(&cmd_course, argc, argv, ":h", opts)) != -1) {
 		if (c != 'f' || parse_format(optarg, &fmt) != EXIT_OK)
 			return EXIT_USAGE;
 		given = 1;
 	}
 	if (optind != argc - 1)
-		return cli_usage(&course_cmd, "course import takes one FILE");
+		return cli_usage(&cmd_course, "course import takes one FILE");
 	path = argv[optind];
 	dot = strrchr(path, '.');
 	if (!given && dot && strcasecmp(dot, ".json") == 0)
 		fmt = COURSE_JSON;
 	else if (!given && !(dot && strcasecmp(dot, ".csv") == 0))
-		return cli_usage(&course_cmd,
+		return cli_usage(&cmd_course,
 				 "%s: cannot tell the format from the name; give --format csv or "
 				 "--format json",
 				 path);

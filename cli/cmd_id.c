@@ -9,16 +9,16 @@
 static int run(struct cli *cli, int argc, char **argv);
 
 const struct cli_command cmd_id = {
-    "id",
-    "print this site's id",
-    "usage: lmsync [-d DIR] id [--hex]\n"
-    "\n"
-    "Print the site id: the site's public key, in eight groups of seven\n"
-    "characters with a built-in check, made to be read aloud and compared.\n"
-    "Letters are not case-sensitive; O reads as 0, I and L as 1.\n"
-    "\n"
-    "  --hex   print the 64 hex characters of the Ed25519 public key instead\n",
-    run,
+    .name = "id",
+    .summary = "print this site's id",
+    .help = "usage: lmsync [-d DIR] id [--hex]\n"
+	    "\n"
+	    "Print the site id: the site's public key, in eight groups of seven\n"
+	    "characters with a built-in check, made to be read aloud and compared.\n"
+	    "Letters are not case-sensitive; O reads as 0, I and L as 1.\n"
+	    "\n"
+	    "  --hex   print the 64 hex characters of the Ed25519 public key instead\n",
+    .run = run,
 };
 
 static int run(struct cli *cli, int argc, char **argv)

@@ -19,29 +19,29 @@
 static int run(struct cli *cli, int argc, char **argv);
 
 const struct cli_command cmd_init = {
-    "init",
-    "create a new site: key, configuration and store",
-    "usage: lmsync [-d DIR] init --name NAME --kind KIND [--listen HOST:PORT]\n"
-    "\n"
-    "Create a new site in DIR: an Ed25519 key pair (site.key, mode 0600), a\n"
-    "commented configuration file (lmsync.conf) and the SQLite store (store.db).\n"
-    "Prints the new site id, which other sites need to add this one as a peer.\n"
-    "Refuses, changing nothing, when DIR already holds a site.\n"
-    "\n"
-    "  --name NAME         the organisation, as people should see it\n"
-    "  --kind KIND         what kind of organisation it is:\n"
-    "                        kommune             a municipality\n"
-    "                        interkommunal       an inter-municipal service\n"
-    "                                            (interkommunalt samarbeid)\n"
-    "                        helseforetak        a hospital trust (HF) and its LMS\n"
-    "                        rhf                 a regional health authority\n"
-    "                                            (regionalt helseforetak)\n"
-    "                        hub                 a regional hub that stores and\n"
-    "                                            forwards for its sites\n"
-    "                        nasjonal            a national service (e.g. NK LMH)\n"
-    "                        brukerorganisasjon  a user organisation\n"
-    "  --listen HOST:PORT  where lmsyncd listens for peers (default 127.0.0.1:7411)\n",
-    run,
+    .name = "init",
+    .summary = "create a new site: key, configuration and store",
+    .help = "usage: lmsync [-d DIR] init --name NAME --kind KIND [--listen HOST:PORT]\n"
+	    "\n"
+	    "Create a new site in DIR: an Ed25519 key pair (site.key, mode 0600), a\n"
+	    "commented configuration file (lmsync.conf) and the SQLite store (store.db).\n"
+	    "Prints the new site id, which other sites need to add this one as a peer.\n"
+	    "Refuses, changing nothing, when DIR already holds a site.\n"
+	    "\n"
+	    "  --name NAME         the organisation, as people should see it\n"
+	    "  --kind KIND         what kind of organisation it is:\n"
+	    "                        kommune             a municipality\n"
+	    "                        interkommunal       an inter-municipal service\n"
+	    "                                            (interkommunalt samarbeid)\n"
+	    "                        helseforetak        a hospital trust (HF) and its LMS\n"
+	    "                        rhf                 a regional health authority\n"
+	    "                                            (regionalt helseforetak)\n"
+	    "                        hub                 a regional hub that stores and\n"
+	    "                                            forwards for its sites\n"
+	    "                        nasjonal            a national service (e.g. NK LMH)\n"
+	    "                        brukerorganisasjon  a user organisation\n"
+	    "  --listen HOST:PORT  where lmsyncd listens for peers (default 127.0.0.1:7411)\n",
+    .run = run,
 };
 
 struct created {

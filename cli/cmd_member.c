@@ -16,55 +16,55 @@ static int run_scope(struct cli *cli, int argc, char **argv);
 static int run_member(struct cli *cli, int argc, char **argv);
 
 const struct cli_command cmd_scope = {
-    "scope",
-    "make the id of a new governed scope rooted at this site",
-    "usage: lmsync [-d DIR] scope create NAME\n"
-    "\n"
-    "A scope is the set of sites that share some rows: a regional network of\n"
-    "learning and mastery services, say, or one agreement between a kommune and\n"
-    "a helseforetak. A governed scope has the id NAME@ROOT, ROOT being the 64 hex\n"
-    "digits of the site that made it: the id itself makes that site the scope's\n"
-    "administrator for good, and no other site can claim it.\n"
-    "\n"
-    "  scope create NAME\n"
-    "      Print the id of this site's scope NAME (NAME@ and this site's id in\n"
-    "      hex). Nothing is written: the scope exists once a row is written in\n"
-    "      it. Give other sites roles with `lmsync member add`, and use the id\n"
-    "      in the scope column of replicated rows. NAME has 1 to 63 bytes, no '@'\n"
-    "      and no control characters; the same NAME always gives the same id.\n",
-    run_scope,
+    .name = "scope",
+    .summary = "make the id of a new governed scope rooted at this site",
+    .help = "usage: lmsync [-d DIR] scope create NAME\n"
+	    "\n"
+	    "A scope is the set of sites that share some rows: a regional network of\n"
+	    "learning and mastery services, say, or one agreement between a kommune and\n"
+	    "a helseforetak. A governed scope has the id NAME@ROOT, ROOT being the 64 hex\n"
+	    "digits of the site that made it: the id itself makes that site the scope's\n"
+	    "administrator for good, and no other site can claim it.\n"
+	    "\n"
+	    "  scope create NAME\n"
+	    "      Print the id of this site's scope NAME (NAME@ and this site's id in\n"
+	    "      hex). Nothing is written: the scope exists once a row is written in\n"
+	    "      it. Give other sites roles with `lmsync member add`, and use the id\n"
+	    "      in the scope column of replicated rows. NAME has 1 to 63 bytes, no '@'\n"
+	    "      and no control characters; the same NAME always gives the same id.\n",
+    .run = run_scope,
 };
 
 const struct cli_command cmd_member = {
-    "member",
-    "give, take away or list the roles of sites in a governed scope",
-    "usage: lmsync [-d DIR] member add|remove|list ...\n"
-    "\n"
-    "Who may write, and who receives, a governed scope (NAME@ROOT, see\n"
-    "`lmsync scope --help`). The root site is always an administrator; every\n"
-    "other site has the role an administrator gave it:\n"
-    "  admin   writes the scope's rows and its member list\n"
-    "  member  writes the scope's rows, as the tables' policies allow\n"
-    "  reader  receives the scope, writes nothing\n"
-    "  relay   a hub: stores and forwards the scope, writes nothing\n"
-    "The member list is itself replicated in the scope (table lm_member), so\n"
-    "only an administrator of the scope can change it, and its sites all come to\n"
-    "see the same list. A change is an ordinary write: a running lmsyncd seals\n"
-    "it by itself within a second, like any other.\n"
-    "\n"
-    "  member add SCOPE SITE --role admin|member|reader|relay\n"
-    "      Give SITE the role in SCOPE, or change its role. SITE is the id\n"
-    "      `lmsync id` prints on that site (or its 64 hex digits).\n"
-    "  member remove SCOPE SITE\n"
-    "      Take SITE's role in SCOPE away. What it wrote stays. It receives the\n"
-    "      scope up to its removal, then nothing more, and can no longer write\n"
-    "      there; what it wrote before it heard is held back by every site the\n"
-    "      removal has reached, until it is added again (docs/DECISIONS.md says\n"
-    "      what removal does not guarantee).\n"
-    "  member list [SCOPE] [--json]\n"
-    "      The members of SCOPE, or of every scope this site holds, the root\n"
-    "      first (listed as admin, marked root).\n",
-    run_member,
+    .name = "member",
+    .summary = "give, take away or list the roles of sites in a governed scope",
+    .help = "usage: lmsync [-d DIR] member add|remove|list ...\n"
+	    "\n"
+	    "Who may write, and who receives, a governed scope (NAME@ROOT, see\n"
+	    "`lmsync scope --help`). The root site is always an administrator; every\n"
+	    "other site has the role an administrator gave it:\n"
+	    "  admin   writes the scope's rows and its member list\n"
+	    "  member  writes the scope's rows, as the tables' policies allow\n"
+	    "  reader  receives the scope, writes nothing\n"
+	    "  relay   a hub: stores and forwards the scope, writes nothing\n"
+	    "The member list is itself replicated in the scope (table lm_member), so\n"
+	    "only an administrator of the scope can change it, and its sites all come to\n"
+	    "see the same list. A change is an ordinary write: a running lmsyncd seals\n"
+	    "it by itself within a second, like any other.\n"
+	    "\n"
+	    "  member add SCOPE SITE --role admin|member|reader|relay\n"
+	    "      Give SITE the role in SCOPE, or change its role. SITE is the id\n"
+	    "      `lmsync id` prints on that site (or its 64 hex digits).\n"
+	    "  member remove SCOPE SITE\n"
+	    "      Take SITE's role in SCOPE away. What it wrote stays. It receives the\n"
+	    "      scope up to its removal, then nothing more, and can no longer write\n"
+	    "      there; what it wrote before it heard is held back by every site the\n"
+	    "      removal has reached, until it is added again (docs/DECISIONS.md says\n"
+	    "      what removal does not guarantee).\n"
+	    "  member list [SCOPE] [--json]\n"
+	    "      The members of SCOPE, or of every scope this site holds, the root\n"
+	    "      first (listed as admin, marked root).\n",
+    .run = run_member,
 };
 
 /* Subcommands with no options of their own but --help. */

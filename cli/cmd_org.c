@@ -13,30 +13,30 @@
 static int run(struct cli *cli, int argc, char **argv);
 
 const struct cli_command cmd_org = {
-    "org",
-    "show or set this site's organisation; list the organisations known here",
-    "usage: lmsync [-d DIR] org show|set|list ...\n"
-    "\n"
-    "Each site acts for one organisation and describes it: its name, kind,\n"
-    "organisation number and, for a kommune, its kommunenummer. Every site\n"
-    "receives every organisation's description, so the region's directory of who\n"
-    "is who builds itself from the sites.\n"
-    "\n"
-    "  org show [ORG] [--json]\n"
-    "      This site's organisation, or ORG's (a site id or a name known here).\n"
-    "  org set [--name NAME] [--kind KIND] [--orgnr NNNNNNNNN] [--kommunenr NNNN]\n"
-    "          [--region REGION]\n"
-    "      Change this site's description; options not given keep their value.\n"
-    "        --orgnr      the organisasjonsnummer in Enhetsregisteret: 9 digits,\n"
-    "                     the last a mod-11 check digit (spaces between are\n"
-    "                     dropped: 974 760 673)\n"
-    "        --kommunenr  the kommunenummer: 4 digits (e.g. 5001 Trondheim)\n"
-    "        --kind       kommune, interkommunal, helseforetak, rhf (regionalt\n"
-    "                     helseforetak), hub, brukerorganisasjon or nasjonal\n"
-    "        --region     the health region, e.g. \"Helse Midt-Norge\"\n"
-    "  org list [--json]\n"
-    "      Every organisation known here.\n",
-    run,
+    .name = "org",
+    .summary = "show or set this site's organisation; list the organisations known here",
+    .help = "usage: lmsync [-d DIR] org show|set|list ...\n"
+	    "\n"
+	    "Each site acts for one organisation and describes it: its name, kind,\n"
+	    "organisation number and, for a kommune, its kommunenummer. Every site\n"
+	    "receives every organisation's description, so the region's directory of who\n"
+	    "is who builds itself from the sites.\n"
+	    "\n"
+	    "  org show [ORG] [--json]\n"
+	    "      This site's organisation, or ORG's (a site id or a name known here).\n"
+	    "  org set [--name NAME] [--kind KIND] [--orgnr NNNNNNNNN] [--kommunenr NNNN]\n"
+	    "          [--region REGION]\n"
+	    "      Change this site's description; options not given keep their value.\n"
+	    "        --orgnr      the organisasjonsnummer in Enhetsregisteret: 9 digits,\n"
+	    "                     the last a mod-11 check digit (spaces between are\n"
+	    "                     dropped: 974 760 673)\n"
+	    "        --kommunenr  the kommunenummer: 4 digits (e.g. 5001 Trondheim)\n"
+	    "        --kind       kommune, interkommunal, helseforetak, rhf (regionalt\n"
+	    "                     helseforetak), hub, brukerorganisasjon or nasjonal\n"
+	    "        --region     the health region, e.g. \"Helse Midt-Norge\"\n"
+	    "  org list [--json]\n"
+	    "      Every organisation known here.\n",
+    .run = run,
 };
 
 static void print_org(const struct org *o, struct json *j)

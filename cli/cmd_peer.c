@@ -17,24 +17,24 @@
 static int run(struct cli *cli, int argc, char **argv);
 
 const struct cli_command cmd_peer = {
-    "peer",
-    "add, list or remove the sites this site connects to",
-    "usage: lmsync [-d DIR] peer add|list|remove ...\n"
-    "\n"
-    "  peer add ID --addr HOST:PORT [--hub] [--name NAME]\n"
-    "      Connect to the site ID at HOST:PORT. ID is the text form printed by\n"
-    "      `lmsync id` on that site (or its 64 hex characters); a mistyped ID is\n"
-    "      refused. --hub marks the regional hub that stores and forwards; it is\n"
-    "      given the role relay in every network and agreement this site\n"
-    "      administers, so they travel through it.\n"
-    "      IPv6 addresses go in brackets: [2001:db8::1]:7411.\n"
-    "  peer list [--json]\n"
-    "      Show the configured peers.\n"
-    "  peer remove ID\n"
-    "      Stop connecting to ID.\n"
-    "\n"
-    "A running lmsyncd picks up the change at once (and on SIGHUP).\n",
-    run,
+    .name = "peer",
+    .summary = "add, list or remove the sites this site connects to",
+    .help = "usage: lmsync [-d DIR] peer add|list|remove ...\n"
+	    "\n"
+	    "  peer add ID --addr HOST:PORT [--hub] [--name NAME]\n"
+	    "      Connect to the site ID at HOST:PORT. ID is the text form printed by\n"
+	    "      `lmsync id` on that site (or its 64 hex characters); a mistyped ID is\n"
+	    "      refused. --hub marks the regional hub that stores and forwards; it is\n"
+	    "      given the role relay in every network and agreement this site\n"
+	    "      administers, so they travel through it.\n"
+	    "      IPv6 addresses go in brackets: [2001:db8::1]:7411.\n"
+	    "  peer list [--json]\n"
+	    "      Show the configured peers.\n"
+	    "  peer remove ID\n"
+	    "      Stop connecting to ID.\n"
+	    "\n"
+	    "A running lmsyncd picks up the change at once (and on SIGHUP).\n",
+    .run = run,
 };
 
 /* Tell a running daemon; say so either way, since the user will wonder. */

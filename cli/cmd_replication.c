@@ -20,58 +20,58 @@ static int run_conflicts(struct cli *cli, int argc, char **argv);
 static int run_quarantine(struct cli *cli, int argc, char **argv);
 
 const struct cli_command cmd_changes = {
-    "changes",
-    "list the change sets in this site's log",
-    "usage: lmsync [-d DIR] changes [--origin ID] [--scope SCOPE] [--limit N] [--json]\n"
-    "\n"
-    "List the change sets this site holds, newest first: those it sealed itself\n"
-    "(marked *) and those it received, which it can forward. Each is one origin's\n"
-    "changes in one scope, numbered per origin and scope, dated by the origin's\n"
-    "hybrid logical clock, signed by the origin.\n"
-    "\n"
-    "  --origin ID    only change sets of this site (text form or 64 hex digits)\n"
-    "  --scope SCOPE  only this scope\n"
-    "  --limit N      at most N (default 50; 0 for all)\n"
-    "  --json         one JSON array instead of a table\n",
-    run_changes,
+    .name = "changes",
+    .summary = "list the change sets in this site's log",
+    .help = "usage: lmsync [-d DIR] changes [--origin ID] [--scope SCOPE] [--limit N] [--json]\n"
+	    "\n"
+	    "List the change sets this site holds, newest first: those it sealed itself\n"
+	    "(marked *) and those it received, which it can forward. Each is one origin's\n"
+	    "changes in one scope, numbered per origin and scope, dated by the origin's\n"
+	    "hybrid logical clock, signed by the origin.\n"
+	    "\n"
+	    "  --origin ID    only change sets of this site (text form or 64 hex digits)\n"
+	    "  --scope SCOPE  only this scope\n"
+	    "  --limit N      at most N (default 50; 0 for all)\n"
+	    "  --json         one JSON array instead of a table\n",
+    .run = run_changes,
 };
 
 const struct cli_command cmd_conflicts = {
-    "conflicts",
-    "list values that lost a conflict between sites",
-    "usage: lmsync [-d DIR] conflicts [--limit N] [--all] [--json]\n"
-    "\n"
-    "When two sites change the same column of the same row, the later write (by\n"
-    "hybrid logical clock, then by site id) wins everywhere. The losing value is\n"
-    "kept here, newest first, so nothing is lost silently.\n"
-    "\n"
-    "An edit of a course, an agreement or an item also sets its updated_at, so\n"
-    "two edits of one at once conflict there too, whatever they changed; the\n"
-    "table leaves those out and says how many.\n"
-    "\n"
-    "  --limit N   at most N (default 50; 0 for all)\n"
-    "  --all       also the conflicts over updated_at of lmsync's own tables\n"
-    "  --json      one JSON array instead of a table (with every conflict)\n",
-    run_conflicts,
+    .name = "conflicts",
+    .summary = "list values that lost a conflict between sites",
+    .help = "usage: lmsync [-d DIR] conflicts [--limit N] [--all] [--json]\n"
+	    "\n"
+	    "When two sites change the same column of the same row, the later write (by\n"
+	    "hybrid logical clock, then by site id) wins everywhere. The losing value is\n"
+	    "kept here, newest first, so nothing is lost silently.\n"
+	    "\n"
+	    "An edit of a course, an agreement or an item also sets its updated_at, so\n"
+	    "two edits of one at once conflict there too, whatever they changed; the\n"
+	    "table leaves those out and says how many.\n"
+	    "\n"
+	    "  --limit N   at most N (default 50; 0 for all)\n"
+	    "  --all       also the conflicts over updated_at of lmsync's own tables\n"
+	    "  --json      one JSON array instead of a table (with every conflict)\n",
+    .run = run_conflicts,
 };
 
 const struct cli_command cmd_quarantine = {
-    "quarantine",
-    "list change sets refused for breaking a write rule or held back, and rows not sent",
-    "usage: lmsync [-d DIR] quarantine [--json]\n"
-    "\n"
-    "A change set that writes what its origin may not write (another site's\n"
-    "course, say) is quarantined: never applied, kept here with the reason. One\n"
-    "dated too far in the future (a site with a wrong clock) is held back until\n"
-    "this site's clock catches up, and listed here as held.\n"
-    "\n"
-    "A row of this site's own whose text looks like a national identity number\n"
-    "(fødselsnummer: 11 digits with valid check digits) is not sent, whatever\n"
-    "program wrote it: lmsync shares no personal data. It is listed here as not\n"
-    "sent until a change that removes the number sends the whole row.\n"
-    "\n"
-    "  --json   one JSON array instead of a table\n",
-    run_quarantine,
+    .name = "quarantine",
+    .summary = "list change sets refused for breaking a write rule or held back, and rows not sent",
+    .help = "usage: lmsync [-d DIR] quarantine [--json]\n"
+	    "\n"
+	    "A change set that writes what its origin may not write (another site's\n"
+	    "course, say) is quarantined: never applied, kept here with the reason. One\n"
+	    "dated too far in the future (a site with a wrong clock) is held back until\n"
+	    "this site's clock catches up, and listed here as held.\n"
+	    "\n"
+	    "A row of this site's own whose text looks like a national identity number\n"
+	    "(fødselsnummer: 11 digits with valid check digits) is not sent, whatever\n"
+	    "program wrote it: lmsync shares no personal data. It is listed here as not\n"
+	    "sent until a change that removes the number sends the whole row.\n"
+	    "\n"
+	    "  --json   one JSON array instead of a table\n",
+    .run = run_quarantine,
 };
 
 static void format_hlc(uint64_t hlc, char *out, size_t cap)

@@ -21,16 +21,16 @@
 static int run(struct cli *cli, int argc, char **argv);
 
 const struct cli_command cmd_status = {
-    "status",
-    "show the site, its daemon and its peers",
-    "usage: lmsync [-d DIR] status [--json]\n"
-    "\n"
-    "Show the site (name, kind, id), whether lmsyncd is running (pid, uptime,\n"
-    "listening address), the store (schema version, size) and the peers.\n"
-    "Exit status 3 when lmsyncd is not running; the rest is still shown.\n"
-    "\n"
-    "  --json   print one JSON object instead of text\n",
-    run,
+    .name = "status",
+    .summary = "show the site, its daemon and its peers",
+    .help = "usage: lmsync [-d DIR] status [--json]\n"
+	    "\n"
+	    "Show the site (name, kind, id), whether lmsyncd is running (pid, uptime,\n"
+	    "listening address), the store (schema version, size) and the peers.\n"
+	    "Exit status 3 when lmsyncd is not running; the rest is still shown.\n"
+	    "\n"
+	    "  --json   print one JSON object instead of text\n",
+    .run = run,
 };
 
 /* What one scope's sync with a peer stands at. */

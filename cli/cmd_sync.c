@@ -18,35 +18,35 @@
 static int run(struct cli *cli, int argc, char **argv);
 
 const struct cli_command cmd_sync = {
-    "sync",
-    "wait until this site and its connected peers hold the same change sets",
-    "usage: lmsync sync [--wait] [--timeout SECONDS] [--json]\n"
-    "\n"
-    "Reports, for every connected peer, whether this site has sent everything\n"
-    "the peer lacks (in the scopes the peer may receive) and holds everything\n"
-    "the peer has told it of. With --wait, asks every connected peer to finish\n"
-    "what it is sending and waits until all are in step.\n"
-    "\n"
-    "Options:\n"
-    "  --wait             wait until in step (at least one peer must be connected)\n"
-    "  --timeout SECONDS  give up waiting after this long (default 60)\n"
-    "  --json             print the last report as JSON\n"
-    "\n"
-    "Exit status: 0 in step; 1 not in step (or timed out), with what is missing;\n"
-    "2 usage error; 3 lmsyncd is not running.\n"
-    "\n"
-    "A change set a peer refused (a broken signature, a forged chain) keeps the\n"
-    "two sites out of step: the report names it, and `lmsync status` shows the\n"
-    "peer's last refusal.\n"
-    "\n"
-    "In step means in step on everything the two may still exchange. A site\n"
-    "removed from a governed scope receives the scope up to its removal, then\n"
-    "nothing: the scope counts up to there. Change sets whose origin is no\n"
-    "longer a member of their scope (by this site's member list: those a removed\n"
-    "site wrote before it learnt of its removal) are held back by every site\n"
-    "that knows of the removal; they are listed as held and waited for by\n"
-    "nobody. Adding the site again lets them in.\n",
-    run,
+    .name = "sync",
+    .summary = "wait until this site and its connected peers hold the same change sets",
+    .help = "usage: lmsync sync [--wait] [--timeout SECONDS] [--json]\n"
+	    "\n"
+	    "Reports, for every connected peer, whether this site has sent everything\n"
+	    "the peer lacks (in the scopes the peer may receive) and holds everything\n"
+	    "the peer has told it of. With --wait, asks every connected peer to finish\n"
+	    "what it is sending and waits until all are in step.\n"
+	    "\n"
+	    "Options:\n"
+	    "  --wait             wait until in step (at least one peer must be connected)\n"
+	    "  --timeout SECONDS  give up waiting after this long (default 60)\n"
+	    "  --json             print the last report as JSON\n"
+	    "\n"
+	    "Exit status: 0 in step; 1 not in step (or timed out), with what is missing;\n"
+	    "2 usage error; 3 lmsyncd is not running.\n"
+	    "\n"
+	    "A change set a peer refused (a broken signature, a forged chain) keeps the\n"
+	    "two sites out of step: the report names it, and `lmsync status` shows the\n"
+	    "peer's last refusal.\n"
+	    "\n"
+	    "In step means in step on everything the two may still exchange. A site\n"
+	    "removed from a governed scope receives the scope up to its removal, then\n"
+	    "nothing: the scope counts up to there. Change sets whose origin is no\n"
+	    "longer a member of their scope (by this site's member list: those a removed\n"
+	    "site wrote before it learnt of its removal) are held back by every site\n"
+	    "that knows of the removal; they are listed as held and waited for by\n"
+	    "nobody. Adding the site again lets them in.\n",
+    .run = run,
 };
 
 /* A scope the peer or this site lost its role in. */

@@ -14,39 +14,39 @@
 static int run(struct cli *cli, int argc, char **argv);
 
 const struct cli_command cmd_table = {
-    "table",
-    "register a table of the store for replication, or list them",
-    "usage: lmsync [-d DIR] table register|list ...\n"
-    "\n"
-    "  table register TABLE --key COL[,COL...] --scope COL --policy POLICY\n"
-    "      Replicate TABLE, an existing table of this site's store (DIR/store.db;\n"
-    "      create it with the sqlite3 shell, say). From then on triggers capture\n"
-    "      every insert, update and delete of it, by any SQLite client, in the\n"
-    "      writer's own transaction; lmsyncd seals them into signed change sets\n"
-    "      for the sites of each row's scope. Rows already in the table replicate\n"
-    "      too. Registering again is harmless: it re-installs the triggers (do so\n"
-    "      after adding a column).\n"
-    "        --key COL[,COL...]  the primary key, 1 to 8 NOT NULL columns of\n"
-    "                            stable ids (never rowid)\n"
-    "        --scope COL         the column naming the scope of each row (not a key\n"
-    "                            column); see `lmsync member --help`\n"
-    "        --policy POLICY     who may write a row:\n"
-    "            owner  only the site whose id (64 hex digits) is in the first key\n"
-    "                   column; every site checks this the same way\n"
-    "            scope  any site that may write the row's scope; a row's scope is\n"
-    "                   last writer wins, so such a site may also move a row\n"
-    "                   of another scope into its own: to keep rows where they\n"
-    "                   are, tie the key to the scope with a CHECK (see\n"
-    "                   docs/DECISIONS.md, \"Merge\")\n"
-    "            admin  only the scope's administrators; the first key column\n"
-    "                   names the scope the row lives in\n"
-    "      In a governed scope (NAME@ROOT) the writer must also be an admin or\n"
-    "      member there, whatever the policy; a refused write fails in the writer's\n"
-    "      transaction. Every column outside the key must allow NULL or have a\n"
-    "      default, since a merge may create a row from an update alone.\n"
-    "  table list [--json]\n"
-    "      Show the replicated tables: key, scope column and policy.\n",
-    run,
+    .name = "table",
+    .summary = "register a table of the store for replication, or list them",
+    .help = "usage: lmsync [-d DIR] table register|list ...\n"
+	    "\n"
+	    "  table register TABLE --key COL[,COL...] --scope COL --policy POLICY\n"
+	    "      Replicate TABLE, an existing table of this site's store (DIR/store.db;\n"
+	    "      create it with the sqlite3 shell, say). From then on triggers capture\n"
+	    "      every insert, update and delete of it, by any SQLite client, in the\n"
+	    "      writer's own transaction; lmsyncd seals them into signed change sets\n"
+	    "      for the sites of each row's scope. Rows already in the table replicate\n"
+	    "      too. Registering again is harmless: it re-installs the triggers (do so\n"
+	    "      after adding a column).\n"
+	    "        --key COL[,COL...]  the primary key, 1 to 8 NOT NULL columns of\n"
+	    "                            stable ids (never rowid)\n"
+	    "        --scope COL         the column naming the scope of each row (not a key\n"
+	    "                            column); see `lmsync member --help`\n"
+	    "        --policy POLICY     who may write a row:\n"
+	    "            owner  only the site whose id (64 hex digits) is in the first key\n"
+	    "                   column; every site checks this the same way\n"
+	    "            scope  any site that may write the row's scope; a row's scope is\n"
+	    "                   last writer wins, so such a site may also move a row\n"
+	    "                   of another scope into its own: to keep rows where they\n"
+	    "                   are, tie the key to the scope with a CHECK (see\n"
+	    "                   docs/DECISIONS.md, \"Merge\")\n"
+	    "            admin  only the scope's administrators; the first key column\n"
+	    "                   names the scope the row lives in\n"
+	    "      In a governed scope (NAME@ROOT) the writer must also be an admin or\n"
+	    "      member there, whatever the policy; a refused write fails in the writer's\n"
+	    "      transaction. Every column outside the key must allow NULL or have a\n"
+	    "      default, since a merge may create a row from an update alone.\n"
+	    "  table list [--json]\n"
+	    "      Show the replicated tables: key, scope column and policy.\n",
+    .run = run,
 };
 
 /* lmsync's own tables (store/schema.c) must never get capture triggers. */

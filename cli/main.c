@@ -73,6 +73,13 @@ int cli_fail(const char *fmt, ...)
 	return EXIT_FAIL;
 }
 
+void cli_print_help(const struct cli_command *cmd, FILE *out)
+{
+	fputs(cmd->help, out);
+	if (cmd->print_more_help)
+		cmd->print_more_help(out);
+}
+
 /* The first line of a command's help is its usage line. */
 static void print_usage_line(const struct cli_command *cmd, FILE *out)
 {
@@ -119,7 +126,7 @@ int cli_dispatch(const struct cli_command *cmd, const struct cli_subcommand *sub
 	if (argc < 2)
 		return cli_usage(cmd, "which one: %s?", names);
 	if (strcmp(argv[1], "--help") == 0 || strcmp(argv[1], "-h") == 0) {
-		fputs(cmd->help, stdout);
+		cli_print_help(cmd, stdout);
 		return EXIT_OK;
 	}
 	for (i = 0; i < n; i++)
@@ -136,7 +143,7 @@ int cli_getopt(const struct cli_command *cmd, int argc, char **argv, const char 
 	opterr = 0;
 	c = getopt_long(argc, argv, shortopts, longopts, &index);
 	if (c == 'h') {
-		fputs(cmd->help, stdout);
+		cli_print_help(cmd, stdout);
 		exit(EXIT_OK);
 	}
 	if (c == '?') {
