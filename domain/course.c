@@ -250,11 +250,19 @@ static void check_one(struct chk *k, struct course *c, int col, const char *s, c
 		put(k, c, col, v);
 }
 
+/* A course in the standard method with no brukerrepresentant, which the
+ * method rules out. */
+static int no_user_reps_in_standard(const struct course *c)
+{
+	return course_bool(c->v[CC_STANDARD_METODE]) && c->v[CC_USER_REPS] != NULL &&
+	       strcmp(c->v[CC_USER_REPS], "0") == 0;
+}
+
 int course_check(struct store *st, const struct course_input *in, enum dom_names names,
 		 struct course *c, dom_err_fn fn, void *ctx)
 {
 	struct chk k = {st, names, fn, ctx, 0};
-	int fresh = c->v[CC_ID] == NULL, col, before, moved;
+	int fresh = c->v[CC_ID] == NULL, col, before, moved, stored_so;
 	char me[65], id[COURSE_ID_LEN + 1], list[256];
 	lm_err err;
 
@@ -262,6 +270,7 @@ int course_check(struct store *st, const struct course_input *in, enum dom_names
 		bad(&k, CC_OWNER, &err);
 		return k.n;
 	}
+	stored_so = !fresh && no_user_reps_in_standard(c);
 	if (fresh)
 		for (col = 0; col < CC_NCOLS; col++)
 			if (c->v[col] == NULL && course_defaults[col] != NULL)
@@ -307,11 +316,11 @@ int course_check(struct store *st, const struct course_input *in, enum dom_names
 	before = k.n;
 	if (c->v[CC_STARTS] && c->v[CC_ENDS] && strcmp(c->v[CC_ENDS], c->v[CC_STARTS]) < 0)
 		badf(&k, CC_ENDS, "%s is before the start, %s", c->v[CC_ENDS], c->v[CC_STARTS]);
-	/* Judged only when one of the two is given, so that an edit of
-	 * another field never fails on a course stored before this check. */
+	/* Judged only when one of the two is given and the pair was not so
+	 * already: an edit of another field, or the import of the course's
+	 * own export, never fails on a course stored before this check. */
 	if ((in->v[CC_STANDARD_METODE] != NULL || in->v[CC_USER_REPS] != NULL) &&
-	    course_bool(c->v[CC_STANDARD_METODE]) && c->v[CC_USER_REPS] != NULL &&
-	    strcmp(c->v[CC_USER_REPS], "0") == 0)
+	    no_user_reps_in_standard(c) && !stored_so)
 		badf(&k, CC_USER_REPS,
 		     "must be 1 or more for a course in the standard method (%s ja): it is "
 		     "planned and run with brukerrepresentanter as equal partners",

@@ -174,6 +174,35 @@ static void test_export_import_round_trip(void **state)
 	free(one);
 }
 
+/* A course stored in the standard method without brukerrepresentanter,
+ * from before that was checked: its own export imports again unchanged,
+ * but it comes back as a new course only with someone to run it. */
+static void test_import_of_a_course_stored_before_a_check(void **state)
+{
+	struct fx *f = *state;
+	char id[COURSE_ID_LEN + 1], *one;
+	int added, changed, same;
+	lm_err err;
+
+	assert_int_equal(
+	    cfx_add(f, &f->a, id, "Diabetesskole", CC_STANDARD_METODE, "ja", CC_USER_REPS, "2", -1),
+	    0);
+	assert_int_equal(replica_exec(&f->a, "UPDATE lm_course SET user_reps = 0", &err), 0);
+	one = cfx_export_csv(&f->a);
+	assert_int_equal(cfx_import(f, &f->a, "x.csv", one, COURSE_CSV, &added, &changed, &same),
+			 0);
+	assert_int_equal(same, 1);
+	assert_int_equal(added + changed, 0);
+
+	assert_int_equal(replica_exec(&f->a, "DELETE FROM lm_course", &err), 0);
+	cfx_reset(f);
+	assert_int_equal(cfx_import(f, &f->a, "x.csv", one, COURSE_CSV, &added, &changed, &same),
+			 1);
+	cfx_has_err(f, "x.csv:2: user_reps: must be 1 or more for a course in the standard "
+		       "method (standard_metode ja)");
+	free(one);
+}
+
 static void test_import_other_owner(void **state)
 {
 	struct fx *f = *state;
@@ -237,6 +266,8 @@ int main(void)
 	const struct CMUnitTest tests[] = {
 	    cmocka_unit_test_setup_teardown(test_import_all_or_nothing, cfx_setup, cfx_teardown),
 	    cmocka_unit_test_setup_teardown(test_export_import_round_trip, cfx_setup, cfx_teardown),
+	    cmocka_unit_test_setup_teardown(test_import_of_a_course_stored_before_a_check,
+					    cfx_setup, cfx_teardown),
 	    cmocka_unit_test_setup_teardown(test_import_other_owner, cfx_setup, cfx_teardown),
 	};
 
