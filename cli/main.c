@@ -42,7 +42,7 @@ static void print_usage(FILE *out)
 
 	fputs("usage: lmsync [-d DIR] COMMAND [ARGS]\n"
 	      "\n"
-	      "lmsync keeps learning and mastery services (laerings- og mestringstjenester)\n"
+	      "lmsync keeps learning and mastery services (lærings- og mestringstjenester)\n"
 	      "in municipalities (kommuner) and hospital trusts (helseforetak) in step,\n"
 	      "without a central server. Each site runs lmsyncd beside its own store.\n"
 	      "\n"
