@@ -14,6 +14,18 @@
 #include "store/cslog.h"
 #include "tests/support/replica_check.h"
 
+void replica_make(struct replica *r, const char *dir, const char *name, uint8_t seedbyte)
+{
+	uint8_t seed[32];
+	char path[160];
+	lm_err err;
+
+	memset(seed, seedbyte, sizeof(seed));
+	snprintf(path, sizeof(path), "%s/%s.db", dir, name);
+	if (replica_create(r, path, seed, &err) != 0)
+		fail_msg("creating %s: %s", name, err.msg);
+}
+
 void replica_sqlf(struct replica *r, const char *fmt, ...)
 {
 	char sql[4096];

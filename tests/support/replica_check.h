@@ -10,6 +10,10 @@
 #include "store/merge.h"
 #include "tests/support/replica.h"
 
+/* Create DIR/NAME.db for the key of a seed of 32 bytes seedbyte (the sites
+ * the tests make from fixed seeds); an error fails the test. */
+void replica_make(struct replica *r, const char *dir, const char *name, uint8_t seedbyte);
+
 /* Run SQL on r; any error fails the test. */
 void replica_sqlf(struct replica *r, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 

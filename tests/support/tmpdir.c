@@ -46,3 +46,26 @@ void tmpdir_remove(const char *path)
 	}
 	unlink(path);
 }
+
+int tmpdir_fx_setup(void **state, const char *name, const char *file)
+{
+	struct tmpdir_fx *f = calloc(1, sizeof(*f));
+
+	if (f == NULL)
+		return -1;
+	if (tmpdir_make(name, f->dir, sizeof(f->dir), file, f->path, sizeof(f->path)) != 0) {
+		free(f);
+		return -1;
+	}
+	*state = f;
+	return 0;
+}
+
+int tmpdir_fx_teardown(void **state)
+{
+	struct tmpdir_fx *f = *state;
+
+	tmpdir_remove(f->dir);
+	free(f);
+	return 0;
+}

@@ -29,24 +29,6 @@ void cfx_has_err(struct fx *f, const char *want)
 		fail_msg("expected an error with '%s'; got:\n%s", want, f->errs);
 }
 
-void cfx_make_site(struct fx *f, struct replica *r, const char *name, uint8_t seedbyte)
-{
-	uint8_t seed[32];
-	char path[160];
-	struct org o;
-	lm_err err;
-
-	memset(seed, seedbyte, sizeof(seed));
-	snprintf(path, sizeof(path), "%s/%s.db", f->dir, name);
-	if (replica_create(r, path, seed, &err) != 0 || domain_install(&r->st, &err) != 0)
-		fail_msg("creating %s: %s", name, err.msg);
-	memset(&o, 0, sizeof(o));
-	snprintf(o.name, sizeof(o.name), "%s", name);
-	snprintf(o.kind, sizeof(o.kind), "kommune");
-	if (org_set_self(&r->st, &o, &err) != 0)
-		fail_msg("org of %s: %s", name, err.msg);
-}
-
 /* Seal at from and merge everything into to. */
 void cfx_pull(struct replica *to, struct replica *from)
 {
@@ -68,8 +50,8 @@ int cfx_setup(void **state)
 		free(f);
 		return -1;
 	}
-	cfx_make_site(f, &f->a, "Trondheim kommune", 'A');
-	cfx_make_site(f, &f->b, "Molde kommune", 'B');
+	domain_site_make(&f->a, f->dir, "Trondheim kommune", 'A', "Trondheim kommune", "kommune");
+	domain_site_make(&f->b, f->dir, "Molde kommune", 'B', "Molde kommune", "kommune");
 	memset(&n, 0, sizeof(n));
 	snprintf(n.name, sizeof(n.name), "Helse Midt");
 	snprintf(n.kind, sizeof(n.kind), "region");

@@ -20,6 +20,7 @@
 #include "domain/network.h"
 #include "domain/org.h"
 #include "domain/schema.h"
+#include "tests/support/domain_site.h"
 #include "tests/support/replica.h"
 #include "tests/support/tmpdir.h"
 
@@ -41,8 +42,6 @@ void cfx_reset(struct fx *f);
 /* Fail unless one of the errors gathered holds want. */
 void cfx_has_err(struct fx *f, const char *want);
 
-/* A site with the domain tables and an lm_org row named name. */
-void cfx_make_site(struct fx *f, struct replica *r, const char *name, uint8_t seedbyte);
 /* Seal at from and merge everything into to (every scope). */
 void cfx_pull(struct replica *to, struct replica *from);
 

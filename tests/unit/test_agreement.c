@@ -36,6 +36,7 @@
 #include "store/member.h"
 #include "store/peer.h"
 #include "store/fnr.h"
+#include "tests/support/domain_site.h"
 #include "tests/support/replica.h"
 #include "tests/support/replica_check.h"
 #include "tests/support/tmpdir.h"
@@ -50,23 +51,11 @@ struct fx {
 	uint64_t now;
 };
 
+/* A site whose file and org are both called name. */
 static void make_site(struct fx *f, struct replica *r, const char *name, uint8_t seedbyte,
 		      const char *kind)
 {
-	uint8_t seed[32];
-	char path[160];
-	struct org o;
-	lm_err err;
-
-	memset(seed, seedbyte, sizeof(seed));
-	snprintf(path, sizeof(path), "%s/%s.db", f->dir, name);
-	if (replica_create(r, path, seed, &err) != 0 || domain_install(&r->st, &err) != 0)
-		fail_msg("creating %s: %s", name, err.msg);
-	memset(&o, 0, sizeof(o));
-	snprintf(o.name, sizeof(o.name), "%s", name);
-	snprintf(o.kind, sizeof(o.kind), "%s", kind);
-	if (org_set_self(&r->st, &o, &err) != 0)
-		fail_msg("org of %s: %s", name, err.msg);
+	domain_site_make(r, f->dir, name, seedbyte, name, kind);
 }
 
 static int setup(void **state)

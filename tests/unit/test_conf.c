@@ -19,33 +19,15 @@
 #include "conf/sitedir.h"
 #include "tests/support/tmpdir.h"
 
-struct fixture {
-	char dir[64];
-	char path[128];
-};
-
+/* Each test has a fresh directory with lmsync.conf (not created) in it. */
 static int setup(void **state)
 {
-	struct fixture *f = calloc(1, sizeof(*f));
-
-	if (f == NULL)
-		return -1;
-	if (tmpdir_make("conf", f->dir, sizeof(f->dir), "lmsync.conf", f->path, sizeof(f->path)) !=
-	    0) {
-		free(f);
-		return -1;
-	}
-	*state = f;
-	return 0;
+	return tmpdir_fx_setup(state, "conf", "lmsync.conf");
 }
 
 static int teardown(void **state)
 {
-	struct fixture *f = *state;
-
-	tmpdir_remove(f->dir);
-	free(f);
-	return 0;
+	return tmpdir_fx_teardown(state);
 }
 
 static void write_file(const char *path, const char *text)
@@ -91,7 +73,7 @@ static void test_round_trip(void **state)
 	    {"Brukerforeningen æøå ÆØÅ", SITE_BRUKERORGANISASJON, "lms-1.kommune.no:7412",
 	     LOG_DEBUG},
 	};
-	struct fixture *f = *state;
+	struct tmpdir_fx *f = *state;
 	struct conf in, out;
 	char path[160], listen[CONF_HOST_MAX + 16];
 	lm_err err;
@@ -127,7 +109,7 @@ static void test_round_trip_awkward_names(void **state)
 	    " leading space", "trailing space ", "\"quoted\"",	    "\"",
 	    "a = b",	      "[site]",		 "; not a comment",
 	};
-	struct fixture *f = *state;
+	struct tmpdir_fx *f = *state;
 	struct conf in, out;
 	char path[160];
 	lm_err err;
@@ -148,7 +130,7 @@ static void test_round_trip_awkward_names(void **state)
 
 static void test_load_long_line(void **state)
 {
-	struct fixture *f = *state;
+	struct tmpdir_fx *f = *state;
 	char text[1200], prefix[256];
 	struct conf c;
 	lm_err err;
@@ -165,7 +147,7 @@ static void test_load_long_line(void **state)
 
 static void test_write_new_refuses_existing(void **state)
 {
-	struct fixture *f = *state;
+	struct tmpdir_fx *f = *state;
 	char before[4096], after[4096];
 	struct conf c;
 	lm_err err;
@@ -219,7 +201,7 @@ static void test_load_errors_carry_line(void **state)
 	    {"[site]\nname =\n", 2, "must not be empty"},
 	    {"[site]\nname = \"\"\n", 2, "must not be empty"},
 	};
-	struct fixture *f = *state;
+	struct tmpdir_fx *f = *state;
 	char prefix[256];
 	struct conf c;
 	lm_err err;
@@ -239,7 +221,7 @@ static void test_load_errors_carry_line(void **state)
 
 static void test_load_missing_fields_and_file(void **state)
 {
-	struct fixture *f = *state;
+	struct tmpdir_fx *f = *state;
 	char expect[256], missing[160];
 	struct conf c;
 	lm_err err;
@@ -263,7 +245,7 @@ static void test_load_missing_fields_and_file(void **state)
 
 static void test_comments_blanks_quotes_defaults(void **state)
 {
-	struct fixture *f = *state;
+	struct tmpdir_fx *f = *state;
 	struct conf c;
 	lm_err err;
 
@@ -331,7 +313,7 @@ static void test_duration_parse(void **state)
 
 static void test_network_limits(void **state)
 {
-	struct fixture *f = *state;
+	struct tmpdir_fx *f = *state;
 	struct conf c;
 	lm_err err;
 
@@ -677,7 +659,7 @@ static void assert_dir_0700(const char *path)
 
 static void test_sitedir_create(void **state)
 {
-	struct fixture *f = *state;
+	struct tmpdir_fx *f = *state;
 	char opt[128], path[160];
 	struct sitedir sd;
 	mode_t old;
@@ -708,7 +690,7 @@ static void test_sitedir_create(void **state)
 
 static void test_sitedir_has_site(void **state)
 {
-	struct fixture *f = *state;
+	struct tmpdir_fx *f = *state;
 	struct sitedir sd;
 	lm_err err;
 

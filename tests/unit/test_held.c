@@ -26,6 +26,7 @@
 #include "store/registry.h"
 #include "store/seal.h"
 #include "store/store.h"
+#include "tests/support/store_fx.h"
 #include "tests/support/tmpdir.h"
 
 #define FNR "15057545612" /* valid check digits */
@@ -37,14 +38,6 @@ struct fixture {
 	uint64_t now;
 	int64_t logged; /* change sets in the log so far */
 };
-
-static void exec_ok(struct store *st, const char *sql)
-{
-	lm_err err;
-
-	if (store_exec(st, sql, &err) != 0)
-		fail_msg("%s: %s", sql, err.msg);
-}
 
 static int64_t int_of(struct store *st, const char *sql)
 {
@@ -59,21 +52,17 @@ static int64_t int_of(struct store *st, const char *sql)
 static int setup(void **state)
 {
 	struct fixture *f = calloc(1, sizeof(*f));
-	uint8_t seed[32];
 	lm_err err;
 
-	if (f == NULL || sodium_init() < 0 ||
+	if (f == NULL ||
 	    tmpdir_make("held", f->dir, sizeof(f->dir), "store.db", f->path, sizeof(f->path)) != 0)
 		return -1;
-	memset(seed, 9, sizeof(seed));
-	if (crypto_sign_seed_keypair(f->pk, f->sk, seed) != 0)
-		return -1;
-	if (store_open(&f->st, f->path, STORE_CREATE, &err) != 0 ||
-	    store_claim(&f->st, f->pk, &err) != 0)
+	if (store_fx_open_claimed(&f->st, f->path, 9, f->pk, f->sk, &err) != 0)
 		fail_msg("opening the store: %s", err.msg);
-	exec_ok(&f->st, "CREATE TABLE course (id TEXT NOT NULL PRIMARY KEY, scope TEXT NOT NULL "
-			"DEFAULT '', title "
-			"TEXT, description TEXT, seats INTEGER)");
+	store_fx_exec(&f->st,
+		      "CREATE TABLE course (id TEXT NOT NULL PRIMARY KEY, scope TEXT NOT NULL "
+		      "DEFAULT '', title "
+		      "TEXT, description TEXT, seats INTEGER)");
 	if (registry_add(&f->st, "course", "id", "scope", POLICY_SCOPE, &err) != 0)
 		fail_msg("%s", err.msg);
 	f->now = UINT64_C(1767225600000);
@@ -139,8 +128,8 @@ static void test_held_and_sent_when_clean(void **state)
 	char rows[256];
 
 	/* Any writer: plain SQL, no lmsync check on the way. */
-	exec_ok(&f->st, "INSERT INTO course VALUES ('k1', 'net', 'KOLS-skole', 'Deltaker " FNR
-			" meldte seg på', 12), ('k2', 'net', 'Temakveld', 'Velkommen', 30)");
+	store_fx_exec(&f->st, "INSERT INTO course VALUES ('k1', 'net', 'KOLS-skole', 'Deltaker " FNR
+			      " meldte seg på', 12), ('k2', 'net', 'Temakveld', 'Velkommen', 30)");
 	seal_rows(f, rows, sizeof(rows));
 	assert_string_equal(rows, "k2:3");
 	assert_int_equal(int_of(&f->st, "SELECT count(*) FROM repl_held WHERE tbl = 'course' AND "
@@ -150,17 +139,18 @@ static void test_held_and_sent_when_clean(void **state)
 	assert_int_equal(f->st.held_rows, 1);
 
 	/* Still there after a change of another column: still not sent. */
-	exec_ok(&f->st, "UPDATE course SET seats = 14 WHERE id = 'k1'");
+	store_fx_exec(&f->st, "UPDATE course SET seats = 14 WHERE id = 'k1'");
 	seal_rows(f, rows, sizeof(rows));
 	assert_string_equal(rows, "");
 	assert_int_equal(f->st.held_rows, 2);
 
 	/* Removed: the whole row goes (title, description, seats), once. */
-	exec_ok(&f->st, "UPDATE course SET description = 'Deltaker meldte seg på' WHERE id = 'k1'");
+	store_fx_exec(&f->st,
+		      "UPDATE course SET description = 'Deltaker meldte seg på' WHERE id = 'k1'");
 	seal_rows(f, rows, sizeof(rows));
 	assert_string_equal(rows, "k1:3");
 	assert_int_equal(int_of(&f->st, "SELECT count(*) FROM repl_held"), 0);
-	exec_ok(&f->st, "UPDATE course SET seats = 15 WHERE id = 'k1'");
+	store_fx_exec(&f->st, "UPDATE course SET seats = 15 WHERE id = 'k1'");
 	seal_rows(f, rows, sizeof(rows));
 	assert_string_equal(rows, "k1:1");
 }
@@ -171,15 +161,15 @@ static void test_held_in_the_key_or_deleted(void **state)
 	char rows[256];
 
 	/* As 6 + 5 in the key, and a hex id that merely holds the digits. */
-	exec_ok(&f->st, "INSERT INTO course VALUES ('150575-45612', 'net', 'A', NULL, 1), "
-			"('8a" FNR "ff', 'net', 'B', '" FNR "x', 2)");
+	store_fx_exec(&f->st, "INSERT INTO course VALUES ('150575-45612', 'net', 'A', NULL, 1), "
+			      "('8a" FNR "ff', 'net', 'B', '" FNR "x', 2)");
 	seal_rows(f, rows, sizeof(rows));
 	assert_string_equal(rows, "8a" FNR "ff:3");
 	assert_int_equal(int_of(&f->st, "SELECT count(*) FROM repl_held WHERE col = 'key'"), 1);
 
 	/* A held row deleted: its delete goes (receivers never had it, so it
 	 * is harmless) and it is no longer held. */
-	exec_ok(&f->st, "DELETE FROM course WHERE id = '150575-45612'");
+	store_fx_exec(&f->st, "DELETE FROM course WHERE id = '150575-45612'");
 	seal_rows(f, rows, sizeof(rows));
 	assert_string_equal(rows, "150575-45612:-");
 	assert_int_equal(int_of(&f->st, "SELECT count(*) FROM repl_held"), 0);
@@ -206,7 +196,7 @@ static void test_held_listed(void **state)
 	char rows[256];
 	lm_err err;
 
-	exec_ok(&f->st, "INSERT INTO course VALUES ('k3', 'net', 'Nr. " FNR "', NULL, 1)");
+	store_fx_exec(&f->st, "INSERT INTO course VALUES ('k3', 'net', 'Nr. " FNR "', NULL, 1)");
 	seal_rows(f, rows, sizeof(rows));
 	assert_string_equal(rows, "");
 	assert_int_equal(held_list(&f->st, list_one, &l, &err), 0);

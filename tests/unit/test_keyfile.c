@@ -20,33 +20,15 @@
 #include "tests/support/tmpdir.h"
 #include "proto/siteid.h"
 
-struct fixture {
-	char dir[64];
-	char path[128];
-};
-
+/* Each test has a fresh directory with site.key (not created) in it. */
 static int setup(void **state)
 {
-	struct fixture *f = calloc(1, sizeof(*f));
-
-	if (f == NULL)
-		return -1;
-	if (tmpdir_make("keyfile", f->dir, sizeof(f->dir), "site.key", f->path, sizeof(f->path)) !=
-	    0) {
-		free(f);
-		return -1;
-	}
-	*state = f;
-	return 0;
+	return tmpdir_fx_setup(state, "keyfile", "site.key");
 }
 
 static int teardown(void **state)
 {
-	struct fixture *f = *state;
-
-	tmpdir_remove(f->dir);
-	free(f);
-	return 0;
+	return tmpdir_fx_teardown(state);
 }
 
 /* Write text to path with mode 0600 (the mode load accepts). */
@@ -91,7 +73,7 @@ static int is_zero(const void *p, size_t n)
 
 static void test_create_mode_0600_with_umask_0(void **state)
 {
-	struct fixture *f = *state;
+	struct tmpdir_fx *f = *state;
 	struct site_key key;
 	struct stat st;
 	mode_t old;
@@ -110,7 +92,7 @@ static void test_create_mode_0600_with_umask_0(void **state)
 
 static void test_create_refuses_existing(void **state)
 {
-	struct fixture *f = *state;
+	struct tmpdir_fx *f = *state;
 	char before[1024], after[1024];
 	struct site_key first, second, loaded;
 	lm_err err;
@@ -129,7 +111,7 @@ static void test_create_refuses_existing(void **state)
 static void test_load_same_pair_that_signs(void **state)
 {
 	static const uint8_t msg[] = "peer.add 2024-05-01 Tromsø";
-	struct fixture *f = *state;
+	struct tmpdir_fx *f = *state;
 	struct site_key made, loaded;
 	uint8_t sig[crypto_sign_BYTES];
 	uint8_t tampered[sizeof(msg)];
@@ -157,7 +139,7 @@ static void test_load_same_pair_that_signs(void **state)
 static void test_load_refuses_open_modes(void **state)
 {
 	static const mode_t bad[] = {0640, 0604, 0660, 0644, 0602, 0620, 0700 | 0007};
-	struct fixture *f = *state;
+	struct tmpdir_fx *f = *state;
 	struct site_key key, loaded;
 	char mode[16];
 	lm_err err;
@@ -199,7 +181,7 @@ static void test_load_refuses_bad_contents(void **state)
 	    /* the seed with a colon in the middle */
 	    "000102030405060708090a0b0c0d0e:0f101112131415161718191a1b1c1d1e1f\n",
 	};
-	struct fixture *f = *state;
+	struct tmpdir_fx *f = *state;
 	struct site_key key;
 	lm_err err;
 	size_t i;
@@ -217,7 +199,7 @@ static void test_load_refuses_bad_contents(void **state)
 
 static void test_load_missing_and_too_large(void **state)
 {
-	struct fixture *f = *state;
+	struct tmpdir_fx *f = *state;
 	char big[2048];
 	struct site_key key;
 	lm_err err;
@@ -242,7 +224,7 @@ static void test_load_missing_and_too_large(void **state)
 /* A hand-written file: comments, blank lines and CRLF around a known seed. */
 static void test_load_known_seed(void **state)
 {
-	struct fixture *f = *state;
+	struct tmpdir_fx *f = *state;
 	uint8_t seed[32], pk[32], sk[64];
 	char hex[65], text[256];
 	struct site_key key;
@@ -274,7 +256,7 @@ static void test_load_known_seed(void **state)
 
 static void test_comment_names_site_id(void **state)
 {
-	struct fixture *f = *state;
+	struct tmpdir_fx *f = *state;
 	char text[1024], id[SITEID_TEXT_LEN + 1], line[256], seed_hex[65];
 	struct site_key key;
 	lm_err err;

@@ -60,18 +60,6 @@ struct fx {
 	int nlists;
 };
 
-static void make_replica(struct fx *f, struct replica *r, const char *name, uint8_t seedbyte)
-{
-	uint8_t seed[32];
-	char path[160];
-	lm_err err;
-
-	memset(seed, seedbyte, sizeof(seed));
-	snprintf(path, sizeof(path), "%s/%s.db", f->dir, name);
-	if (replica_create(r, path, seed, &err) != 0)
-		fail_msg("creating %s: %s", name, err.msg);
-}
-
 static int setup(void **state)
 {
 	struct fx *f = calloc(1, sizeof(*f));
@@ -80,10 +68,10 @@ static int setup(void **state)
 		free(f);
 		return -1;
 	}
-	make_replica(f, &f->a, "a", 'A');
-	make_replica(f, &f->b, "b", 'B');
-	make_replica(f, &f->c, "c", 'C');
-	make_replica(f, &f->d, "d", 'D');
+	replica_make(&f->a, f->dir, "a", 'A');
+	replica_make(&f->b, f->dir, "b", 'B');
+	replica_make(&f->c, f->dir, "c", 'C');
+	replica_make(&f->d, f->dir, "d", 'D');
 	snprintf(f->s, sizeof(f->s), "net@%s", f->a.hex);
 	f->now = EPOCH_MS;
 	*state = f;
@@ -454,7 +442,7 @@ static void test_held_until_grant(void **state)
 	replica_assert_same("members", &f->b, &f->d, dump_members);
 
 	/* Both in one batch, the grantee's row first: both apply. */
-	make_replica(f, &f->e, "e", 'E');
+	replica_make(&f->e, f->dir, "e", 'E');
 	env[0] = bcs->env[0];
 	len[0] = bcs->len[0];
 	env[1] = grants->env[0];
@@ -616,7 +604,7 @@ static void held_check_failures(struct fx *f, int nsigners)
 	lm_err err;
 	int i;
 
-	make_replica(f, e, "e", 'E');
+	replica_make(e, f->dir, "e", 'E');
 	for (i = 0; i < nsigners; i++) {
 		memset(member, '1' + i, 64);
 		member[64] = '\0';

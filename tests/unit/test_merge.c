@@ -60,18 +60,6 @@ struct fx {
 	int nowned;
 };
 
-static void make_replica(struct fx *f, struct replica *r, const char *name, uint8_t seedbyte)
-{
-	uint8_t seed[32];
-	char path[160];
-	lm_err err;
-
-	memset(seed, seedbyte, sizeof(seed));
-	snprintf(path, sizeof(path), "%s/%s.db", f->dir, name);
-	if (replica_create(r, path, seed, &err) != 0)
-		fail_msg("creating %s: %s", name, err.msg);
-}
-
 static int setup(void **state)
 {
 	struct fx *f = calloc(1, sizeof(*f));
@@ -80,9 +68,9 @@ static int setup(void **state)
 		free(f);
 		return -1;
 	}
-	make_replica(f, &f->a, "a", 'A');
-	make_replica(f, &f->b, "b", 'B');
-	make_replica(f, &f->c, "c", 'C');
+	replica_make(&f->a, f->dir, "a", 'A');
+	replica_make(&f->b, f->dir, "b", 'B');
+	replica_make(&f->c, f->dir, "c", 'C');
 	f->now = EPOCH_MS;
 	*state = f;
 	return 0;
@@ -1132,7 +1120,7 @@ static void test_concurrent_edit_is_a_conflict_everywhere(void **state)
 	int64_t hlc_a;
 	int i;
 
-	make_replica(f, &f->d, "d", 'D');
+	replica_make(&f->d, f->dir, "d", 'D');
 	shared_note(f, "k", "net");
 	pull(f, &f->c, &f->a);
 	pull(f, &f->d, &f->a);
@@ -1202,7 +1190,7 @@ static void test_chain_in_reverse_is_not_a_conflict(void **state)
 	struct replica *sites[4] = {&f->a, &f->b, &f->c, &f->d};
 	int i;
 
-	make_replica(f, &f->d, "d", 'D');
+	replica_make(&f->d, f->dir, "d", 'D');
 	replica_sqlf(&f->a, "INSERT INTO note(id, scope, body, n) VALUES ('k', 'net', 'V1', 1)");
 	seal(f, &f->a);
 	replica_newest(&f->a, v1);
@@ -1397,7 +1385,7 @@ static void test_format_1_change_set_records_as_before(void **state)
 	struct cs_base seen_insert;
 	int64_t hlc_ins, hlc_b;
 
-	make_replica(f, &f->d, "d", 'D');
+	replica_make(&f->d, f->dir, "d", 'D');
 	shared_note(f, "k", "net");
 	hlc_ins = replica_qint(&f->a, "SELECT hlc FROM changeset WHERE origin = x'%s'", f->a.hex);
 	replica_sqlf(&f->b, "UPDATE note SET body = 'B ny' WHERE id = 'k'");

@@ -32,22 +32,13 @@ struct fx {
 static int setup(void **state)
 {
 	struct fx *f = calloc(1, sizeof(*f));
-	uint8_t seed[32];
-	char path[160];
-	lm_err err;
 
 	if (f == NULL || tmpdir_make("mergehook", f->dir, sizeof(f->dir), NULL, NULL, 0) != 0) {
 		free(f);
 		return -1;
 	}
-	memset(seed, 'A', sizeof(seed));
-	snprintf(path, sizeof(path), "%s/a.db", f->dir);
-	if (replica_create(&f->a, path, seed, &err) != 0)
-		fail_msg("creating a: %s", err.msg);
-	memset(seed, 'B', sizeof(seed));
-	snprintf(path, sizeof(path), "%s/b.db", f->dir);
-	if (replica_create(&f->b, path, seed, &err) != 0)
-		fail_msg("creating b: %s", err.msg);
+	replica_make(&f->a, f->dir, "a", 'A');
+	replica_make(&f->b, f->dir, "b", 'B');
 	f->b.st.quiet_min_bytes = 0; /* quiet however small (but see below) */
 	*state = f;
 	return 0;

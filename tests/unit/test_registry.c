@@ -15,50 +15,32 @@
 
 #include "store/registry.h"
 #include "store/store.h"
-#include "tests/support/tmpdir.h"
+#include "tests/support/store_fx.h"
 
-struct fixture {
-	char dir[64];
-	char path[128];
-	struct store st;
-};
-
-static void exec_ok(struct store *st, const char *sql)
-{
-	lm_err err;
-
-	if (store_exec(st, sql, &err) != 0)
-		fail_msg("%s: %s", sql, err.msg);
-}
-
+/* A new store with the test's owner-policy table course registered. */
 static int setup(void **state)
 {
-	struct fixture *f = calloc(1, sizeof(*f));
+	struct store_fx *f;
 	lm_err err;
 
-	if (f == NULL || tmpdir_make("registry", f->dir, sizeof(f->dir), "store.db", f->path,
-				     sizeof(f->path)) != 0)
+	if (store_fx_setup_open(state, "registry") != 0)
 		return -1;
-	if (store_open(&f->st, f->path, STORE_CREATE, &err) != 0 ||
-	    store_meta_set(&f->st, "site_id", "o1", &err) != 0)
+	f = *state;
+	if (store_meta_set(&f->st, "site_id", "o1", &err) != 0) {
+		(void)store_fx_teardown(state);
 		return -1;
-	exec_ok(&f->st, "CREATE TABLE course (owner TEXT NOT NULL, id TEXT NOT NULL, "
-			"scope TEXT NOT NULL DEFAULT '', title TEXT NOT NULL DEFAULT '', "
-			"seats INTEGER, PRIMARY KEY (owner, id))");
+	}
+	store_fx_exec(&f->st, "CREATE TABLE course (owner TEXT NOT NULL, id TEXT NOT NULL, "
+			      "scope TEXT NOT NULL DEFAULT '', title TEXT NOT NULL DEFAULT '', "
+			      "seats INTEGER, PRIMARY KEY (owner, id))");
 	if (registry_add(&f->st, "course", "owner,id", "scope", POLICY_OWNER, &err) != 0)
 		fail_msg("registry_add: %s", err.msg);
-	*state = f;
 	return 0;
 }
 
 static int teardown(void **state)
 {
-	struct fixture *f = *state;
-
-	store_close(&f->st);
-	tmpdir_remove(f->dir);
-	free(f);
-	return 0;
+	return store_fx_teardown(state);
 }
 
 static int count(struct store *st, const char *sql)
@@ -75,51 +57,51 @@ static int count(struct store *st, const char *sql)
 
 static void test_capture_insert_update_delete(void **state)
 {
-	struct fixture *f = *state;
+	struct store_fx *f = *state;
 	struct store *st = &f->st;
 
-	exec_ok(st, "INSERT INTO course VALUES ('o1', 'c1', 'net', 'KOLS-skole', 12)");
+	store_fx_exec(st, "INSERT INTO course VALUES ('o1', 'c1', 'net', 'KOLS-skole', 12)");
 	assert_int_equal(count(st, "SELECT count(*) FROM repl_capture WHERE tbl = 'course' AND "
 				   "pk = '[\"o1\",\"c1\"]' AND col IS NULL"),
 			 1);
 	assert_int_equal(count(st, "SELECT cl FROM repl_row WHERE pk = '[\"o1\",\"c1\"]'"), 1);
 	assert_int_equal(count(st, "SELECT count(*) FROM repl_row WHERE scope = 'net'"), 1);
 
-	exec_ok(st, "UPDATE course SET title = 'Mestringstreff' WHERE id = 'c1'");
+	store_fx_exec(st, "UPDATE course SET title = 'Mestringstreff' WHERE id = 'c1'");
 	assert_int_equal(count(st, "SELECT count(*) FROM repl_capture WHERE col = 'title'"), 1);
 	/* An update that changes nothing records nothing. */
-	exec_ok(st, "UPDATE course SET seats = 12 WHERE id = 'c1'");
+	store_fx_exec(st, "UPDATE course SET seats = 12 WHERE id = 'c1'");
 	assert_int_equal(count(st, "SELECT count(*) FROM repl_capture WHERE col = 'seats'"), 0);
 
-	exec_ok(st, "DELETE FROM course WHERE id = 'c1'");
+	store_fx_exec(st, "DELETE FROM course WHERE id = 'c1'");
 	assert_int_equal(count(st, "SELECT cl FROM repl_row WHERE pk = '[\"o1\",\"c1\"]'"), 2);
 	assert_int_equal(count(st, "SELECT count(*) FROM repl_capture WHERE col IS NULL"), 2);
 
 	/* Re-creation: odd again, one more than the delete. */
-	exec_ok(st, "INSERT INTO course(owner, id, scope) VALUES ('o1', 'c1', 'net')");
+	store_fx_exec(st, "INSERT INTO course(owner, id, scope) VALUES ('o1', 'c1', 'net')");
 	assert_int_equal(count(st, "SELECT cl FROM repl_row WHERE pk = '[\"o1\",\"c1\"]'"), 3);
 }
 
 static void test_quiet_while_applying(void **state)
 {
-	struct fixture *f = *state;
+	struct store_fx *f = *state;
 	struct store *st = &f->st;
 
-	exec_ok(st, "BEGIN; INSERT INTO repl_applying VALUES (1); "
-		    "INSERT INTO course VALUES ('o1', 'c2', 'net', 'x', 1); "
-		    "UPDATE course SET title = 'y'; DELETE FROM course; "
-		    "DELETE FROM repl_applying; COMMIT");
+	store_fx_exec(st, "BEGIN; INSERT INTO repl_applying VALUES (1); "
+			  "INSERT INTO course VALUES ('o1', 'c2', 'net', 'x', 1); "
+			  "UPDATE course SET title = 'y'; DELETE FROM course; "
+			  "DELETE FROM repl_applying; COMMIT");
 	assert_int_equal(count(st, "SELECT count(*) FROM repl_capture"), 0);
 	assert_int_equal(count(st, "SELECT count(*) FROM repl_row"), 0);
 }
 
 static void test_key_and_scope_are_fixed(void **state)
 {
-	struct fixture *f = *state;
+	struct store_fx *f = *state;
 	struct store *st = &f->st;
 	lm_err err;
 
-	exec_ok(st, "INSERT INTO course VALUES ('o1', 'c3', 'net', 'x', 1)");
+	store_fx_exec(st, "INSERT INTO course VALUES ('o1', 'c3', 'net', 'x', 1)");
 	assert_int_equal(store_exec(st, "UPDATE course SET id = 'c4'", &err), -1);
 	assert_non_null(strstr(err.msg, "cannot change"));
 	assert_int_equal(store_exec(st, "UPDATE course SET scope = 'other'", &err), -1);
@@ -132,7 +114,7 @@ static void test_key_and_scope_are_fixed(void **state)
  * time, with nothing captured, whoever writes it. */
 static void test_row_needs_a_scope(void **state)
 {
-	struct fixture *f = *state;
+	struct store_fx *f = *state;
 	struct store *st = &f->st;
 	lm_err err;
 
@@ -146,13 +128,13 @@ static void test_row_needs_a_scope(void **state)
 		       &err),
 	    -1);
 	assert_int_equal(count(st, "SELECT count(*) FROM repl_capture"), 0);
-	exec_ok(st, "INSERT INTO course VALUES ('o1', 'c8', printf('%.128c', 's'), 'x', 1)");
+	store_fx_exec(st, "INSERT INTO course VALUES ('o1', 'c8', printf('%.128c', 's'), 'x', 1)");
 	assert_int_equal(count(st, "SELECT count(*) FROM course"), 1);
 }
 
 static void test_owner_guard(void **state)
 {
-	struct fixture *f = *state;
+	struct store_fx *f = *state;
 	struct store *st = &f->st;
 	lm_err err;
 
@@ -161,9 +143,9 @@ static void test_owner_guard(void **state)
 	    store_exec(st, "INSERT INTO course VALUES ('o2', 'c9', 'net', 'x', 1)", &err), -1);
 	assert_non_null(strstr(err.msg, "belongs to another site"));
 	/* ...except by a merge, which is how they arrive. */
-	exec_ok(st, "BEGIN; INSERT INTO repl_applying VALUES (1); "
-		    "INSERT INTO course VALUES ('o2', 'c9', 'net', 'x', 1); "
-		    "DELETE FROM repl_applying; COMMIT");
+	store_fx_exec(st, "BEGIN; INSERT INTO repl_applying VALUES (1); "
+			  "INSERT INTO course VALUES ('o2', 'c9', 'net', 'x', 1); "
+			  "DELETE FROM repl_applying; COMMIT");
 	assert_int_equal(
 	    store_exec(st, "UPDATE course SET title = 'mine now' WHERE id = 'c9'", &err), -1);
 	assert_int_equal(store_exec(st, "DELETE FROM course WHERE id = 'c9'", &err), -1);
@@ -173,16 +155,16 @@ static void test_owner_guard(void **state)
 
 static void test_refusals(void **state)
 {
-	struct fixture *f = *state;
+	struct store_fx *f = *state;
 	struct store *st = &f->st;
 	lm_err err;
 
-	exec_ok(st, "CREATE TABLE strict_t (id TEXT NOT NULL PRIMARY KEY, scope TEXT, "
-		    "must TEXT NOT NULL)");
+	store_fx_exec(st, "CREATE TABLE strict_t (id TEXT NOT NULL PRIMARY KEY, scope TEXT, "
+			  "must TEXT NOT NULL)");
 	assert_int_equal(registry_add(st, "strict_t", "id", "scope", POLICY_SCOPE, &err), -1);
 	assert_non_null(strstr(err.msg, "strict_t.must is NOT NULL without a default"));
 	/* A NULL in a key could never be sealed: keys must be NOT NULL. */
-	exec_ok(st, "CREATE TABLE loose_t (id TEXT PRIMARY KEY, scope TEXT)");
+	store_fx_exec(st, "CREATE TABLE loose_t (id TEXT PRIMARY KEY, scope TEXT)");
 	assert_int_equal(registry_add(st, "loose_t", "id", "scope", POLICY_SCOPE, &err), -1);
 	assert_non_null(strstr(err.msg, "loose_t.id is a key column and must be NOT NULL"));
 	assert_int_equal(registry_add(st, "nope", "id", "scope", POLICY_SCOPE, &err), -1);
@@ -199,7 +181,7 @@ static void test_refusals(void **state)
 
 static void test_get_and_reinstall(void **state)
 {
-	struct fixture *f = *state;
+	struct store_fx *f = *state;
 	struct store *st = &f->st;
 	struct repl_table t;
 	lm_err err;
@@ -213,10 +195,10 @@ static void test_get_and_reinstall(void **state)
 	assert_int_equal(t.policy, POLICY_OWNER);
 
 	/* A column added later is captured once the triggers are re-installed. */
-	exec_ok(st, "ALTER TABLE course ADD COLUMN venue TEXT");
+	store_fx_exec(st, "ALTER TABLE course ADD COLUMN venue TEXT");
 	assert_int_equal(registry_reinstall_all(st, &err), 0);
-	exec_ok(st, "INSERT INTO course VALUES ('o1', 'c5', 'net', 'x', 1, 'Molde')");
-	exec_ok(st, "UPDATE course SET venue = 'Rauma' WHERE id = 'c5'");
+	store_fx_exec(st, "INSERT INTO course VALUES ('o1', 'c5', 'net', 'x', 1, 'Molde')");
+	store_fx_exec(st, "UPDATE course SET venue = 'Rauma' WHERE id = 'c5'");
 	assert_int_equal(count(st, "SELECT count(*) FROM repl_capture WHERE col = 'venue'"), 1);
 	assert_int_equal(registry_get(st, "absent", &t, &err), -1);
 }

@@ -30,7 +30,9 @@
 #include "domain/org.h"
 #include "domain/report.h"
 #include "domain/schema.h"
+#include "tests/support/domain_site.h"
 #include "tests/support/replica.h"
+#include "tests/support/replica_check.h"
 #include "tests/support/tmpdir.h"
 
 #define EPOCH_MS UINT64_C(1795440000000)
@@ -98,21 +100,6 @@ struct fx {
 	uint64_t now;
 };
 
-static void sqlf(struct replica *r, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
-
-static void sqlf(struct replica *r, const char *fmt, ...)
-{
-	char sql[4096];
-	va_list ap;
-	lm_err err;
-
-	va_start(ap, fmt);
-	vsnprintf(sql, sizeof(sql), fmt, ap);
-	va_end(ap);
-	if (replica_exec(r, sql, &err) != 0)
-		fail_msg("%s", err.msg);
-}
-
 static void seal(struct fx *f, struct replica *r)
 {
 	lm_err err;
@@ -142,9 +129,7 @@ static int setup(void **state)
 {
 	struct fx *f = calloc(1, sizeof(*f));
 	struct network n;
-	struct org o;
-	char path[160], b1[64];
-	uint8_t seed[32];
+	char file[2] = "a", b1[64];
 	lm_err err;
 	size_t i;
 	int k;
@@ -156,15 +141,9 @@ static int setup(void **state)
 	}
 	f->now = EPOCH_MS;
 	for (k = 0; k < NSITES; k++) {
-		memset(seed, 'A' + k, sizeof(seed));
-		snprintf(path, sizeof(path), "%s/%c.db", f->dir, 'a' + k);
-		memset(&o, 0, sizeof(o));
-		snprintf(o.name, sizeof(o.name), "%s", site_names[k]);
-		snprintf(o.kind, sizeof(o.kind), "%s", site_kinds[k]);
-		if (replica_create(&f->s[k], path, seed, &err) != 0 ||
-		    domain_install(&f->s[k].st, &err) != 0 ||
-		    org_set_self(&f->s[k].st, &o, &err) != 0)
-			fail_msg("site %d: %s", k, err.msg);
+		file[0] = (char)('a' + k);
+		domain_site_make(&f->s[k], f->dir, file, (uint8_t)('A' + k), site_names[k],
+				 site_kinds[k]);
 	}
 	/* A makes the network and a second one, and gives B and C roles. */
 	memset(&n, 0, sizeof(n));
@@ -183,13 +162,14 @@ static int setup(void **state)
 	for (i = 0; i < NCOURSES; i++) {
 		const struct fcourse *c = &courses[i];
 
-		sqlf(&f->s[c->site],
-		     "INSERT INTO lm_course(owner, id, scope, title, kind, target, diagnosis, "
-		     "standard_metode, user_reps, municipality, archived) VALUES ('%s', '%s', "
-		     "'%s', 'Kurs %s', '%s', '%s', %s, %d, %d, '%s', %d)",
-		     f->s[c->site].hex, c->id, c->other_network ? f->other : f->net, c->id, c->kind,
-		     c->target, q(c->diagnosis, b1, sizeof(b1)), c->std, c->user_reps,
-		     c->municipality, c->archived);
+		replica_sqlf(
+		    &f->s[c->site],
+		    "INSERT INTO lm_course(owner, id, scope, title, kind, target, diagnosis, "
+		    "standard_metode, user_reps, municipality, archived) VALUES ('%s', '%s', "
+		    "'%s', 'Kurs %s', '%s', '%s', %s, %d, %d, '%s', %d)",
+		    f->s[c->site].hex, c->id, c->other_network ? f->other : f->net, c->id, c->kind,
+		    c->target, q(c->diagnosis, b1, sizeof(b1)), c->std, c->user_reps,
+		    c->municipality, c->archived);
 	}
 	for (i = 0; i < NRUNS; i++) {
 		const struct frun *r = &runs[i];
@@ -200,15 +180,16 @@ static int setup(void **state)
 			if (courses[j].site == r->site && strcmp(courses[j].id, r->course) == 0)
 				c = &courses[j];
 		assert_non_null(c);
-		sqlf(&f->s[r->site],
-		     "INSERT INTO lm_course_run(owner, id, scope, course, starts, held, "
-		     "sessions_held, patients, relatives, professional_hours, user_rep_hours, "
-		     "forms, benefit_none, benefit_some, benefit_good, benefit_very_good) VALUES "
-		     "('%s', '%s', '%s', '%s', '%s', %d, %d, %ld, %ld, %.2f, %.2f, %ld, %ld, %ld, "
-		     "%ld, %ld)",
-		     f->s[r->site].hex, r->id, c->other_network ? f->other : f->net, r->course,
-		     r->starts, r->held, r->sessions, r->patients, r->relatives, r->prof, r->urep,
-		     r->forms, r->b[0], r->b[1], r->b[2], r->b[3]);
+		replica_sqlf(
+		    &f->s[r->site],
+		    "INSERT INTO lm_course_run(owner, id, scope, course, starts, held, "
+		    "sessions_held, patients, relatives, professional_hours, user_rep_hours, "
+		    "forms, benefit_none, benefit_some, benefit_good, benefit_very_good) VALUES "
+		    "('%s', '%s', '%s', '%s', '%s', %d, %d, %ld, %ld, %.2f, %.2f, %ld, %ld, %ld, "
+		    "%ld, %ld)",
+		    f->s[r->site].hex, r->id, c->other_network ? f->other : f->net, r->course,
+		    r->starts, r->held, r->sessions, r->patients, r->relatives, r->prof, r->urep,
+		    r->forms, r->b[0], r->b[1], r->b[2], r->b[3]);
 	}
 	/* Everybody gets everything its roles let it have. */
 	for (k = 0; k < NSITES; k++)
@@ -548,17 +529,19 @@ static void test_agreements(void **state)
 
 	for (a = 0; a < 3; a++) {
 		snprintf(id[a], sizeof(id[a]), "avtale%d@%s", a, f->s[0].hex);
-		sqlf(&f->s[0],
-		     "INSERT INTO lm_agreement(id, scope, title, hf, status) VALUES ('%s', '%s', "
-		     "'Samarbeidsavtale', '%s', '')",
-		     id[a], id[a], f->s[0].hex);
+		replica_sqlf(
+		    &f->s[0],
+		    "INSERT INTO lm_agreement(id, scope, title, hf, status) VALUES ('%s', '%s', "
+		    "'Samarbeidsavtale', '%s', '')",
+		    id[a], id[a], f->s[0].hex);
 	}
-	sqlf(&f->s[0],
-	     "INSERT INTO lm_agreement_party(agreement, org, scope, role) VALUES ('%s', '%s', "
-	     "'%s', 'helseforetak'), ('%s', '%s', '%s', 'kommune'), ('%s', '%s', '%s', "
-	     "'kommune'), ('%s', '%s', '%s', 'kommune')",
-	     id[0], f->s[0].hex, id[0], id[0], f->s[1].hex, id[0], id[0], f->s[2].hex, id[0], id[1],
-	     f->s[1].hex, id[1]);
+	replica_sqlf(
+	    &f->s[0],
+	    "INSERT INTO lm_agreement_party(agreement, org, scope, role) VALUES ('%s', '%s', "
+	    "'%s', 'helseforetak'), ('%s', '%s', '%s', 'kommune'), ('%s', '%s', '%s', "
+	    "'kommune'), ('%s', '%s', '%s', 'kommune')",
+	    id[0], f->s[0].hex, id[0], id[0], f->s[1].hex, id[0], id[0], f->s[2].hex, id[0], id[1],
+	    f->s[1].hex, id[1]);
 	for (i = 0; i < (int)(sizeof(items) / sizeof(items[0])); i++) {
 		const struct fitem *it = &items[i];
 		long *w = want[it->agreement];
@@ -567,10 +550,11 @@ static void test_agreements(void **state)
 			snprintf(due, sizeof(due), "'%s'", it->due);
 		else
 			snprintf(due, sizeof(due), "NULL");
-		sqlf(&f->s[0],
-		     "INSERT INTO lm_agreement_item(agreement, id, scope, what, status, due) "
-		     "VALUES ('%s', 'i%d', '%s', 'Punkt', '%s', %s)",
-		     id[it->agreement], i, id[it->agreement], it->status, due);
+		replica_sqlf(
+		    &f->s[0],
+		    "INSERT INTO lm_agreement_item(agreement, id, scope, what, status, due) "
+		    "VALUES ('%s', 'i%d', '%s', 'Punkt', '%s', %s)",
+		    id[it->agreement], i, id[it->agreement], it->status, due);
 		w[0] += strcmp(it->status, "åpen") == 0 || strcmp(it->status, "pågår") == 0;
 		w[1] += it->due && strcmp(it->due, date) < 0 && strcmp(it->status, "fullført") != 0;
 		w[2] += strcmp(it->status, "avvik") == 0;

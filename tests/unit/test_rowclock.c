@@ -15,7 +15,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "tests/support/tmpdir.h"
+#include "tests/support/store_fx.h"
 #include "store/cslog.h"
 #include "store/rowclock.h"
 #include "store/schema.h"
@@ -508,36 +508,16 @@ static void test_bases(void **state)
 	assert_int_equal(out.c[1].base, ROWCLOCK_UNKNOWN);
 }
 
-/* Migration 3 -> 4 on a store built by hand at version 3. */
-struct fixture {
-	char dir[64];
-	char path[128];
-	struct store st;
-};
-
+/* Migration 3 -> 4 on a store built by hand at version 3, in a fresh
+ * directory of its own. */
 static int setup(void **state)
 {
-	struct fixture *f = calloc(1, sizeof(*f));
-
-	if (f == NULL)
-		return -1;
-	if (tmpdir_make("rowclock", f->dir, sizeof(f->dir), "store.db", f->path, sizeof(f->path)) !=
-	    0) {
-		free(f);
-		return -1;
-	}
-	*state = f;
-	return 0;
+	return store_fx_setup(state, "rowclock");
 }
 
 static int teardown(void **state)
 {
-	struct fixture *f = *state;
-
-	store_close(&f->st);
-	tmpdir_remove(f->dir);
-	free(f);
-	return 0;
+	return store_fx_teardown(state);
 }
 
 static void exec_ok(sqlite3 *db, const char *sql)
@@ -619,7 +599,7 @@ static int count_of(sqlite3 *db, const char *sql)
 
 static void test_migration_3_to_4(void **state)
 {
-	struct fixture *f = *state;
+	struct store_fx *f = *state;
 	const int64_t hlc_title = ((int64_t)1 << 48) + 77, hlc_body = ((int64_t)1 << 52) + 3;
 	uint8_t origin_a[CS_KEY_LEN], origin_b[CS_KEY_LEN], origin_c[CS_KEY_LEN];
 	char hex_a[2 * CS_KEY_LEN + 1], hex_b[2 * CS_KEY_LEN + 1], want[512];

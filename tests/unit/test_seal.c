@@ -38,6 +38,7 @@
 #include "store/rowkey.h"
 #include "store/seal.h"
 #include "store/store.h"
+#include "tests/support/store_fx.h"
 #include "tests/support/tmpdir.h"
 
 struct fixture {
@@ -47,28 +48,15 @@ struct fixture {
 	uint64_t now;
 };
 
-static void exec_ok(struct store *st, const char *sql)
-{
-	lm_err err;
-
-	if (store_exec(st, sql, &err) != 0)
-		fail_msg("%s: %s", sql, err.msg);
-}
-
 static int setup(void **state)
 {
 	struct fixture *f = calloc(1, sizeof(*f));
-	uint8_t seed[32];
 	lm_err err;
 
-	if (f == NULL || sodium_init() < 0 ||
+	if (f == NULL ||
 	    tmpdir_make("seal", f->dir, sizeof(f->dir), "store.db", f->path, sizeof(f->path)) != 0)
 		return -1;
-	memset(seed, 7, sizeof(seed));
-	if (crypto_sign_seed_keypair(f->pk, f->sk, seed) != 0)
-		return -1;
-	if (store_open(&f->st, f->path, STORE_CREATE, &err) != 0 ||
-	    store_claim(&f->st, f->pk, &err) != 0)
+	if (store_fx_open_claimed(&f->st, f->path, 7, f->pk, f->sk, &err) != 0)
 		fail_msg("opening the store: %s", err.msg);
 	f->now = UINT64_C(1767225600000);
 	*state = f;
@@ -166,7 +154,7 @@ static void insert_courses(struct store *st, int from, int to)
 	char sql[1024], desc[600];
 	int i, j;
 
-	exec_ok(st, "BEGIN");
+	store_fx_exec(st, "BEGIN");
 	for (i = from; i < to; i++) {
 		for (j = 0; j < (int)sizeof(desc) - 1; j++)
 			desc[j] = "abcdefghij klmnopqrst"[(i * 7 + j * 13) % 21];
@@ -175,9 +163,9 @@ static void insert_courses(struct store *st, int from, int to)
 			 "INSERT INTO course(owner, id, scope, title, description, venue, seats) "
 			 "VALUES ('o', 'kurs-%05d', '%s', 'Kurs %d', '%s', %s, %d)",
 			 i, scopes[i % 3], i, desc, i % 5 ? "'Molde sjukehus'" : "NULL", i % 30);
-		exec_ok(st, sql);
+		store_fx_exec(st, sql);
 	}
-	exec_ok(st, "COMMIT");
+	store_fx_exec(st, "COMMIT");
 }
 
 static void test_seal_bytes(void **state)
@@ -187,14 +175,17 @@ static void test_seal_bytes(void **state)
 	char sql[256];
 	int i;
 
-	exec_ok(&f->st, "CREATE TABLE course (owner TEXT NOT NULL, id TEXT NOT NULL, scope TEXT "
-			"NOT NULL DEFAULT '', title TEXT, description TEXT, venue TEXT, seats "
-			"INTEGER, PRIMARY KEY (owner, id))");
-	exec_ok(&f->st, "CREATE TABLE misc (k NOT NULL PRIMARY KEY, scope TEXT NOT NULL DEFAULT "
-			"'x', a, b REAL, c BLOB, d TEXT)");
-	exec_ok(&f->st, "CREATE TABLE wide (a INTEGER NOT NULL, b TEXT NOT NULL, scope TEXT NOT "
-			"NULL DEFAULT 'w', c0, c1, c2, c3, c4, c5, c6, c7, c8, c9, c10, c11, c12, "
-			"c13, c14, c15, c16, c17, c18, c19, PRIMARY KEY (b, a))");
+	store_fx_exec(&f->st,
+		      "CREATE TABLE course (owner TEXT NOT NULL, id TEXT NOT NULL, scope TEXT "
+		      "NOT NULL DEFAULT '', title TEXT, description TEXT, venue TEXT, seats "
+		      "INTEGER, PRIMARY KEY (owner, id))");
+	store_fx_exec(&f->st,
+		      "CREATE TABLE misc (k NOT NULL PRIMARY KEY, scope TEXT NOT NULL DEFAULT "
+		      "'x', a, b REAL, c BLOB, d TEXT)");
+	store_fx_exec(&f->st,
+		      "CREATE TABLE wide (a INTEGER NOT NULL, b TEXT NOT NULL, scope TEXT NOT "
+		      "NULL DEFAULT 'w', c0, c1, c2, c3, c4, c5, c6, c7, c8, c9, c10, c11, c12, "
+		      "c13, c14, c15, c16, c17, c18, c19, PRIMARY KEY (b, a))");
 	if (registry_add(&f->st, "course", "owner,id", "scope", POLICY_SCOPE, &err) != 0 ||
 	    registry_add(&f->st, "misc", "k", "scope", POLICY_SCOPE, &err) != 0 ||
 	    registry_add(&f->st, "wide", "b,a", "scope", POLICY_SCOPE, &err) != 0)
@@ -203,51 +194,55 @@ static void test_seal_bytes(void **state)
 	insert_courses(&f->st, 0, 700);
 	seal_expect(f, "inserts", 6, "e7268b3ff5a72d79", "db0b879215899bc2");
 
-	exec_ok(&f->st, "INSERT INTO misc(k, scope, a, b, c, d) VALUES (1, 'x', 1, 1.5, x'00ff', "
-			"'t'), (-9223372036854775808, 'y', NULL, -0.0, x'', ''), (2.5, 'x', "
-			"'a\"b', 1e300, NULL, 'ø'), ('plain', 'x', 3, NULL, NULL, NULL), "
-			"('quo\"te', 'y', 4, 2, x'01', '\\'), ('tab\tx', 'x', 5, 3, NULL, NULL), "
-			"('æøå', 'x', 6, 4, NULL, NULL), ('', 'x', 8, 6, NULL, NULL), "
-			"(123456789012345678, 'y', 9, NULL, NULL, NULL), "
-			"(-1234567890123456789, 'y', 10, NULL, NULL, NULL)");
-	exec_ok(&f->st, "BEGIN");
+	store_fx_exec(&f->st,
+		      "INSERT INTO misc(k, scope, a, b, c, d) VALUES (1, 'x', 1, 1.5, x'00ff', "
+		      "'t'), (-9223372036854775808, 'y', NULL, -0.0, x'', ''), (2.5, 'x', "
+		      "'a\"b', 1e300, NULL, 'ø'), ('plain', 'x', 3, NULL, NULL, NULL), "
+		      "('quo\"te', 'y', 4, 2, x'01', '\\'), ('tab\tx', 'x', 5, 3, NULL, NULL), "
+		      "('æøå', 'x', 6, 4, NULL, NULL), ('', 'x', 8, 6, NULL, NULL), "
+		      "(123456789012345678, 'y', 9, NULL, NULL, NULL), "
+		      "(-1234567890123456789, 'y', 10, NULL, NULL, NULL)");
+	store_fx_exec(&f->st, "BEGIN");
 	for (i = 0; i < 60; i++) {
 		snprintf(sql, sizeof(sql),
 			 "INSERT INTO wide(a, b, scope, c0, c5, c19) VALUES (%d, 'k%d', '%s', %d, "
 			 "'v%d', x'%02x')",
 			 i, i % 7, i % 2 ? "molde" : "volda", i, i, i);
-		exec_ok(&f->st, sql);
+		store_fx_exec(&f->st, sql);
 	}
-	exec_ok(&f->st, "COMMIT");
+	store_fx_exec(&f->st, "COMMIT");
 	seal_expect(f, "keys", 4, "df8d8ca8a02a8b66", "b0f4cd1f93e0d520");
 
-	exec_ok(&f->st, "UPDATE course SET seats = seats + 1 WHERE rowid % 3 = 0");
-	exec_ok(&f->st, "UPDATE course SET title = 'Ny', venue = 'Ålesund' WHERE rowid % 7 = 0");
-	exec_ok(&f->st, "UPDATE course SET title = 'Ny2' WHERE rowid % 14 = 0");
-	exec_ok(&f->st, "UPDATE misc SET a = 99, c = x'0102' WHERE k = 'plain' OR k = 1");
-	exec_ok(&f->st, "UPDATE wide SET c3 = 1, c1 = 2, c19 = NULL WHERE a % 5 = 0");
-	exec_ok(&f->st, "UPDATE wide SET c0 = c0 WHERE a % 4 = 0");
+	store_fx_exec(&f->st, "UPDATE course SET seats = seats + 1 WHERE rowid % 3 = 0");
+	store_fx_exec(&f->st,
+		      "UPDATE course SET title = 'Ny', venue = 'Ålesund' WHERE rowid % 7 = 0");
+	store_fx_exec(&f->st, "UPDATE course SET title = 'Ny2' WHERE rowid % 14 = 0");
+	store_fx_exec(&f->st, "UPDATE misc SET a = 99, c = x'0102' WHERE k = 'plain' OR k = 1");
+	store_fx_exec(&f->st, "UPDATE wide SET c3 = 1, c1 = 2, c19 = NULL WHERE a % 5 = 0");
+	store_fx_exec(&f->st, "UPDATE wide SET c0 = c0 WHERE a % 4 = 0");
 	seal_expect(f, "updates", 4, "4d286887d066498a", "7c8d57b722532e41");
 
-	exec_ok(&f->st, "DELETE FROM course WHERE rowid % 11 = 0");
-	exec_ok(&f->st, "DELETE FROM misc WHERE k = 'quo\"te'");
-	exec_ok(&f->st, "INSERT OR REPLACE INTO misc(k, scope, a) VALUES ('plain', 'y', 100)");
-	exec_ok(&f->st, "INSERT INTO misc(k, scope, a) VALUES ('tmp', 'x', 1)");
-	exec_ok(&f->st, "UPDATE misc SET a = 2 WHERE k = 'tmp'");
-	exec_ok(&f->st, "DELETE FROM misc WHERE k = 'tmp'");
-	exec_ok(&f->st, "DELETE FROM wide WHERE a % 9 = 0");
+	store_fx_exec(&f->st, "DELETE FROM course WHERE rowid % 11 = 0");
+	store_fx_exec(&f->st, "DELETE FROM misc WHERE k = 'quo\"te'");
+	store_fx_exec(&f->st,
+		      "INSERT OR REPLACE INTO misc(k, scope, a) VALUES ('plain', 'y', 100)");
+	store_fx_exec(&f->st, "INSERT INTO misc(k, scope, a) VALUES ('tmp', 'x', 1)");
+	store_fx_exec(&f->st, "UPDATE misc SET a = 2 WHERE k = 'tmp'");
+	store_fx_exec(&f->st, "DELETE FROM misc WHERE k = 'tmp'");
+	store_fx_exec(&f->st, "DELETE FROM wide WHERE a % 9 = 0");
 	seal_expect(f, "deletes", 5, "9deabc1f8014118e", "d6e9f0f82d44088f");
 
-	exec_ok(&f->st, "INSERT INTO misc(k, scope, a, d) VALUES ('quo\"te', 'x', 5, 'again')");
-	exec_ok(&f->st, "UPDATE course SET description = 'kort' WHERE rowid % 11 = 1");
-	exec_ok(&f->st, "DELETE FROM wide WHERE a = 1");
-	exec_ok(&f->st, "INSERT INTO wide(a, b, scope, c2) VALUES (1, 'k1', 'orsta', 5)");
-	exec_ok(&f->st, "UPDATE wide SET c2 = 6, c7 = 'z' WHERE a = 1");
-	exec_ok(&f->st, "UPDATE wide SET c4 = 4 WHERE a = 2");
-	exec_ok(&f->st, "DELETE FROM wide WHERE a = 2");
+	store_fx_exec(&f->st,
+		      "INSERT INTO misc(k, scope, a, d) VALUES ('quo\"te', 'x', 5, 'again')");
+	store_fx_exec(&f->st, "UPDATE course SET description = 'kort' WHERE rowid % 11 = 1");
+	store_fx_exec(&f->st, "DELETE FROM wide WHERE a = 1");
+	store_fx_exec(&f->st, "INSERT INTO wide(a, b, scope, c2) VALUES (1, 'k1', 'orsta', 5)");
+	store_fx_exec(&f->st, "UPDATE wide SET c2 = 6, c7 = 'z' WHERE a = 1");
+	store_fx_exec(&f->st, "UPDATE wide SET c4 = 4 WHERE a = 2");
+	store_fx_exec(&f->st, "DELETE FROM wide WHERE a = 2");
 	seal_expect(f, "re-creations", 4, "48221b44e5d3ac66", "85b5169048bcdd7b");
 
-	exec_ok(&f->st, "UPDATE course SET seats = seats + 2, venue = 'Alle'");
+	store_fx_exec(&f->st, "UPDATE course SET seats = seats + 2, venue = 'Alle'");
 	seal_expect(f, "every row", 3, "6744bdae2c9e3caa", "626a8730e9e63bf3");
 	seal_expect(f, "nothing", 0, "6744bdae2c9e3caa", "626a8730e9e63bf3");
 }

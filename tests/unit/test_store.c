@@ -17,40 +17,20 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-#include "tests/support/tmpdir.h"
+#include "tests/support/store_fx.h"
 #include "proto/siteid.h"
 #include "store/peer.h"
 #include "store/store.h"
 
-struct fixture {
-	char dir[64];
-	char path[128];
-	struct store st;
-};
-
+/* Each test has a fresh directory; it creates or opens store.db there itself. */
 static int setup(void **state)
 {
-	struct fixture *f = calloc(1, sizeof(*f));
-
-	if (f == NULL)
-		return -1;
-	if (tmpdir_make("store", f->dir, sizeof(f->dir), "store.db", f->path, sizeof(f->path)) !=
-	    0) {
-		free(f);
-		return -1;
-	}
-	*state = f;
-	return 0;
+	return store_fx_setup(state, "store");
 }
 
 static int teardown(void **state)
 {
-	struct fixture *f = *state;
-
-	store_close(&f->st);
-	tmpdir_remove(f->dir);
-	free(f);
-	return 0;
+	return store_fx_teardown(state);
 }
 
 static int has(const char *haystack, const char *needle)
@@ -58,7 +38,7 @@ static int has(const char *haystack, const char *needle)
 	return strstr(haystack, needle) != NULL;
 }
 
-static void open_ok(struct fixture *f, enum store_mode mode)
+static void open_ok(struct store_fx *f, enum store_mode mode)
 {
 	lm_err err;
 
@@ -67,7 +47,7 @@ static void open_ok(struct fixture *f, enum store_mode mode)
 	assert_non_null(f->st.db);
 }
 
-static void reopen(struct fixture *f)
+static void reopen(struct store_fx *f)
 {
 	store_close(&f->st);
 	assert_null(f->st.db);
@@ -86,7 +66,7 @@ static void pragma_text(sqlite3 *db, const char *sql, char *out, size_t cap)
 
 static void test_create_then_refuse_existing(void **state)
 {
-	struct fixture *f = *state;
+	struct store_fx *f = *state;
 	struct store other;
 	lm_err err;
 
@@ -105,7 +85,7 @@ static void test_create_then_refuse_existing(void **state)
 
 static void test_open_missing(void **state)
 {
-	struct fixture *f = *state;
+	struct store_fx *f = *state;
 	struct store st;
 	lm_err err;
 
@@ -119,7 +99,7 @@ static void test_open_missing(void **state)
 
 static void test_open_not_a_database(void **state)
 {
-	struct fixture *f = *state;
+	struct store_fx *f = *state;
 	struct store st;
 	FILE *fp;
 	lm_err err;
@@ -136,7 +116,7 @@ static void test_open_not_a_database(void **state)
 
 static void test_connection_settings(void **state)
 {
-	struct fixture *f = *state;
+	struct store_fx *f = *state;
 	char value[32];
 	int version = -1;
 	lm_err err;
@@ -173,7 +153,7 @@ static void test_connection_settings(void **state)
  * inside a transaction, with a message. */
 static void test_unsynced_commits(void **state)
 {
-	struct fixture *f = *state;
+	struct store_fx *f = *state;
 	char value[32];
 	lm_err err;
 
@@ -201,7 +181,7 @@ static void test_unsynced_commits(void **state)
 
 /* A new store with `rows` rows of `bytes` random bytes each, all still in
  * its WAL: its own connection never checkpoints. */
-static void store_with_long_wal(struct fixture *f, int rows, int bytes)
+static void store_with_long_wal(struct store_fx *f, int rows, int bytes)
 {
 	char sql[256];
 	lm_err err;
@@ -220,7 +200,7 @@ static void store_with_long_wal(struct fixture *f, int rows, int bytes)
  * without ever reading the schema; a missing store is refused by name. */
 static void test_checkpoint_connection(void **state)
 {
-	struct fixture *f = *state;
+	struct store_fx *f = *state;
 	struct store ck;
 	struct stat before, after;
 	int cur = -1, high = -1;
@@ -259,7 +239,7 @@ static int wal_frames(sqlite3 *db)
  * test_wal_stays_short_under_single_changes shows.) */
 static void test_checkpoint_restarts_a_long_wal(void **state)
 {
-	struct fixture *f = *state;
+	struct store_fx *f = *state;
 	struct store ck;
 	lm_err err;
 
@@ -275,7 +255,7 @@ static void test_checkpoint_restarts_a_long_wal(void **state)
 /* An existing database at version 0 (an empty file) is migrated forward. */
 static void test_open_migrates_version_0(void **state)
 {
-	struct fixture *f = *state;
+	struct store_fx *f = *state;
 	char value[32];
 	FILE *fp;
 	int version = -1;
@@ -296,7 +276,7 @@ static void test_open_migrates_version_0(void **state)
 
 static void test_newer_schema_refused(void **state)
 {
-	struct fixture *f = *state;
+	struct store_fx *f = *state;
 	char sql[64], want[32];
 	struct store st;
 	sqlite3 *db;
@@ -334,7 +314,7 @@ static void test_newer_schema_refused(void **state)
 
 static void test_claim(void **state)
 {
-	struct fixture *f = *state;
+	struct store_fx *f = *state;
 	uint8_t a[32], b[32];
 	char hex_a[SITEID_HEX_LEN + 1], hex_b[SITEID_HEX_LEN + 1], have[128], prefix[17];
 	lm_err err;
@@ -366,7 +346,7 @@ static void test_claim(void **state)
 
 static void test_meta(void **state)
 {
-	struct fixture *f = *state;
+	struct store_fx *f = *state;
 	char value[64];
 	lm_err err;
 
@@ -423,7 +403,7 @@ static void assert_peer(const struct peer *got, const struct peer *want)
 
 static void test_peers(void **state)
 {
-	struct fixture *f = *state;
+	struct store_fx *f = *state;
 	struct peer tromso, bodo, alta, dup, *list;
 	char id_text[SITEID_TEXT_LEN + 1];
 	int count;
@@ -473,7 +453,7 @@ static void test_peers(void **state)
 
 static void test_peers_same_name_ordered_by_id(void **state)
 {
-	struct fixture *f = *state;
+	struct store_fx *f = *state;
 	struct peer p, *list;
 	int count, i;
 	lm_err err;
@@ -496,7 +476,7 @@ static void test_peers_same_name_ordered_by_id(void **state)
 
 static void test_survives_reopen(void **state)
 {
-	struct fixture *f = *state;
+	struct store_fx *f = *state;
 	struct peer a, b, *list;
 	uint8_t owner[32];
 	char value[64];
@@ -530,7 +510,7 @@ static void test_survives_reopen(void **state)
 
 static void test_exec_error_names_path(void **state)
 {
-	struct fixture *f = *state;
+	struct store_fx *f = *state;
 	lm_err err;
 
 	open_ok(f, STORE_CREATE);
@@ -557,7 +537,7 @@ static int kept(struct store *st, const char *sql)
 
 static void test_run_keeps_the_statement(void **state)
 {
-	struct fixture *f = *state;
+	struct store_fx *f = *state;
 	lm_err err;
 	int i;
 

@@ -26,7 +26,7 @@
 #include "domain/schema.h"
 #include "domain/validate.h"
 #include "store/fnr.h"
-#include "tests/support/tmpdir.h"
+#include "tests/support/store_fx.h"
 
 /* Valid numbers computed by hand with the published weights. */
 #define FNR_A "15057545612"
@@ -274,36 +274,27 @@ static void test_enum_spellings(void **state)
 
 /* ---- the schema on a real store ------------------------------------- */
 
-struct fx {
-	char dir[128], path[256];
-	struct store st;
-};
-
+/* A new store, claimed by a key of its own (any key will do). */
 static int fx_setup(void **state)
 {
-	struct fx *f = calloc(1, sizeof(*f));
+	struct store_fx *f;
 	uint8_t pk[32], sk[64];
 	lm_err err;
 
-	if (f == NULL || tmpdir_make("validate", f->dir, sizeof(f->dir), "store.db", f->path,
-				     sizeof(f->path)) != 0)
+	if (store_fx_setup_open(state, "validate") != 0)
 		return -1;
+	f = *state;
 	crypto_sign_keypair(pk, sk);
-	if (store_open(&f->st, f->path, STORE_CREATE, &err) != 0 ||
-	    store_claim(&f->st, pk, &err) != 0)
+	if (store_claim(&f->st, pk, &err) != 0) {
+		(void)store_fx_teardown(state);
 		return -1;
-	*state = f;
+	}
 	return 0;
 }
 
 static int fx_teardown(void **state)
 {
-	struct fx *f = *state;
-
-	store_close(&f->st);
-	tmpdir_remove(f->dir);
-	free(f);
-	return 0;
+	return store_fx_teardown(state);
 }
 
 static long qint(struct store *st, const char *sql)
@@ -320,7 +311,7 @@ static long qint(struct store *st, const char *sql)
 
 static void test_schema_installs_once(void **state)
 {
-	struct fx *f = *state;
+	struct store_fx *f = *state;
 	lm_err err;
 
 	assert_int_equal(domain_installed(&f->st, &err), 0);
@@ -338,7 +329,7 @@ static void test_schema_installs_once(void **state)
 
 static void test_schema_refuses_in_sql(void **state)
 {
-	struct fx *f = *state;
+	struct store_fx *f = *state;
 	char me[65], sql[512];
 	lm_err err;
 
@@ -373,7 +364,7 @@ static void test_schema_refuses_in_sql(void **state)
 
 static void test_course_index_follows_writes(void **state)
 {
-	struct fx *f = *state;
+	struct store_fx *f = *state;
 	char me[65], sql[512];
 	lm_err err;
 
@@ -406,7 +397,7 @@ static void test_course_index_follows_writes(void **state)
 
 static void test_org_and_network(void **state)
 {
-	struct fx *f = *state;
+	struct store_fx *f = *state;
 	char id[NETWORK_ID_MAX + 1], got[NETWORK_ID_MAX + 1], me[65];
 	struct network n;
 	struct org o;
