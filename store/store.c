@@ -441,10 +441,13 @@ int store_open(struct store *st, const char *path, enum store_mode mode, lm_err 
 
 void store_close(struct store *st)
 {
+	/* The log file is opened only after the connection; a zeroed struct's
+	 * log_fd of 0 is no file of ours. */
+	if (st->db == NULL)
+		return;
 	logfile_close(st);
 	stmt_cache_free(st);
-	if (st->db != NULL)
-		sqlite3_close_v2(st->db);
+	sqlite3_close_v2(st->db);
 	st->db = NULL;
 }
 

@@ -86,6 +86,8 @@ enum store_mode {
 
 /* Open (or create) the store at path and bring its schema up to date. */
 int store_open(struct store *st, const char *path, enum store_mode mode, lm_err *err);
+/* Close st; closing it again, or closing a zeroed struct store that was
+ * never opened, does nothing. */
 void store_close(struct store *st);
 
 /* The schema version this program writes, and the one the file is at. */

@@ -19,7 +19,6 @@ int store_fx_setup(void **state, const char *name)
 
 	if (f == NULL)
 		return -1;
-	f->st.log_fd = -1; /* so that closing a store never opened closes nothing */
 	if (tmpdir_make(name, f->dir, sizeof(f->dir), "store.db", f->path, sizeof(f->path)) != 0) {
 		free(f);
 		return -1;

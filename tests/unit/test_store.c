@@ -9,6 +9,7 @@
 #include <stdint.h>
 #include <cmocka.h>
 
+#include <fcntl.h>
 #include <sodium.h>
 #include <sqlite3.h>
 #include <stdio.h>
@@ -81,6 +82,23 @@ static void test_create_then_refuse_existing(void **state)
 	assert_true(has(err.msg, "already exists"));
 	/* The refused create left the existing store alone. */
 	open_ok(f, STORE_OPEN);
+}
+
+/* A struct store that was zeroed and never opened, or closed already, is
+ * closed without touching a file descriptor (a zeroed log_fd is stdin). */
+static void test_close_of_a_store_never_opened(void **state)
+{
+	struct store st;
+	int fd = open("/dev/null", O_RDONLY);
+
+	(void)state;
+	assert_true(fd > 0);
+	memset(&st, 0, sizeof(st));
+	st.log_fd = fd;
+	store_close(&st);
+	store_close(&st);
+	assert_int_not_equal(fcntl(fd, F_GETFD), -1); /* still open */
+	assert_int_equal(close(fd), 0);
 }
 
 static void test_open_missing(void **state)
@@ -566,6 +584,7 @@ int main(void)
 {
 	const struct CMUnitTest tests[] = {
 	    cmocka_unit_test_setup_teardown(test_create_then_refuse_existing, setup, teardown),
+	    cmocka_unit_test(test_close_of_a_store_never_opened),
 	    cmocka_unit_test_setup_teardown(test_open_missing, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_open_not_a_database, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_connection_settings, setup, teardown),
