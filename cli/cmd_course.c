@@ -15,7 +15,7 @@ static int run(struct cli *cli, int argc, char **argv);
 
 const struct cli_command cmd_course = {
     .name = "course",
-    .summary = "the course catalogue (tilbud): add, edit, list, search, runs, export, import",
+    .summary = "the course catalogue (tilbud): add, edit, search, runs, import",
     .help =
 	"usage: lmsync [-d DIR] course add|edit|show|list|search|archive|run|export|import ...\n",
     .run = run,

@@ -2,9 +2,13 @@
 /* The help text of `lmsync course`, built at run time from the enum lists
  * of domain/enums.h so the values it lists are the values the checks take. */
 #include <stdio.h>
+#include <string.h>
 
 #include "cli/cmd_course.h"
 #include "domain/enums.h"
+
+/* Where the text after a filter's option begins. */
+#define VALUES_COLUMN 19
 
 /* An option with a closed list: each value and what it means. */
 static void say_enum(FILE *out, const char *opt, const struct dom_enum *e, const char *what,
@@ -19,9 +23,29 @@ static void say_enum(FILE *out, const char *opt, const struct dom_enum *e, const
 			e->meaning[i]);
 }
 
+/* A filter with a closed list: the values after the option, wrapped to
+ * stay within 80 columns. */
+static void say_values(FILE *out, const char *opt, const struct dom_enum *e)
+{
+	char list[256], *word, *save = NULL;
+	int col = VALUES_COLUMN, width;
+
+	dom_enum_list(e, list, sizeof(list));
+	fprintf(out, "    %-*s", VALUES_COLUMN - 4, opt);
+	for (word = strtok_r(list, " ", &save); word; word = strtok_r(NULL, " ", &save)) {
+		width = cli_text_width(word);
+		if (col > VALUES_COLUMN && col + 1 + width > 79) {
+			fprintf(out, "\n%*s", VALUES_COLUMN, "");
+			col = VALUES_COLUMN;
+		}
+		fprintf(out, "%s%s", col > VALUES_COLUMN ? " " : "", word);
+		col += (col > VALUES_COLUMN ? 1 : 0) + width;
+	}
+	fputc('\n', out);
+}
+
 void course_print_more_help(FILE *out)
 {
-	char list[256];
 
 	fprintf(out,
 		"\n"
@@ -92,25 +116,21 @@ void course_print_more_help(FILE *out)
 		"                         service's role address (lms@kommune.no), never a\n"
 		"                         person's address or phone number\n");
 	say_enum(out, "--status", &dom_course_status, "S:", "planlagt");
-	fprintf(
-	    out,
-	    "    --starts DATE, --ends DATE   first and last day, YYYY-MM-DD or DD.MM.YYYY\n"
-	    "The listed values may be written without æ, ø and å (pamelding, temamote)\n"
-	    "and in any case. Free text (title, description, venue, ...) must not hold a national "
-	    "identity\n"
-	    "number (fødselsnummer): lmsync shares no personal data.\n"
-	    "\n"
-	    "FILTERS (list and search):\n"
-	    "    --network N    courses published to network N\n"
-	    "    --owner O      courses of one site (its id or organisation name)\n");
-	dom_enum_list(&dom_course_kind, list, sizeof(list));
-	fprintf(out, "    --kind K       %s\n", list);
-	dom_enum_list(&dom_target_group, list, sizeof(list));
-	fprintf(out, "    --target G     %s\n", list);
+	fprintf(out,
+		"    --starts DATE, --ends DATE   first and last day, YYYY-MM-DD or DD.MM.YYYY\n"
+		"\n"
+		"The listed values may be written without æ, ø and å (pamelding, temamote)\n"
+		"and in any case. Free text (title, description, venue, ...) must not hold\n"
+		"a national identity number (fødselsnummer): lmsync shares no personal data.\n"
+		"\n"
+		"FILTERS (list and search):\n"
+		"    --network N    courses published to network N\n"
+		"    --owner O      courses of one site (its id or organisation name)\n");
+	say_values(out, "--kind K", &dom_course_kind);
+	say_values(out, "--target G", &dom_target_group);
 	fprintf(out, "    --diagnosis D  a diagnosis group, or \"independent\"\n"
 		     "    --municipality M\n");
-	dom_enum_list(&dom_course_status, list, sizeof(list));
-	fprintf(out, "    --status S     %s\n", list);
+	say_values(out, "--status S", &dom_course_status);
 	fprintf(out,
 		"    --from DATE, --to DATE  courses whose first to last day overlaps\n"
 		"    --archived     include archived courses\n"

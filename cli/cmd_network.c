@@ -16,7 +16,7 @@ static int run(struct cli *cli, int argc, char **argv);
 
 const struct cli_command cmd_network = {
     .name = "network",
-    .summary = "create a network of organisations, show it, list them, manage its members",
+    .summary = "create, show and list networks; manage their members",
     .help = "usage: lmsync [-d DIR] network create|show|list|member ...\n"
 	    "\n"
 	    "A network coordinates learning and mastery work between organisations: the\n"

@@ -14,7 +14,7 @@ static int run(struct cli *cli, int argc, char **argv);
 
 const struct cli_command cmd_org = {
     .name = "org",
-    .summary = "show or set this site's organisation; list the organisations known here",
+    .summary = "show or set this site's organisation; list those known here",
     .help = "usage: lmsync [-d DIR] org show|set|list ...\n"
 	    "\n"
 	    "Each site acts for one organisation and describes it: its name, kind,\n"

@@ -57,7 +57,7 @@ const struct cli_command cmd_conflicts = {
 
 const struct cli_command cmd_quarantine = {
     .name = "quarantine",
-    .summary = "list change sets refused for breaking a write rule or held back, and rows not sent",
+    .summary = "change sets refused or held back, and rows not sent",
     .help = "usage: lmsync [-d DIR] quarantine [--json]\n"
 	    "\n"
 	    "A change set that writes what its origin may not write (another site's\n"

@@ -17,7 +17,7 @@ static int run(struct cli *cli, int argc, char **argv);
 
 const struct cli_command cmd_report = {
     .name = "report",
-    .summary = "regional reporting: activity, who has closed a period, agreement follow-up",
+    .summary = "regional reports: activity, closed periods, agreement follow-up",
     .help = "usage: lmsync [-d DIR] report activity|completeness|close|agreements ...\n"
 	    "\n"
 	    "Reports are computed from this site's own store: every member of a network\n"

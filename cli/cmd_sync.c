@@ -19,7 +19,7 @@ static int run(struct cli *cli, int argc, char **argv);
 
 const struct cli_command cmd_sync = {
     .name = "sync",
-    .summary = "wait until this site and its connected peers hold the same change sets",
+    .summary = "wait until this site and its connected peers hold the same changes",
     .help = "usage: lmsync sync [--wait] [--timeout SECONDS] [--json]\n"
 	    "\n"
 	    "Reports, for every connected peer, whether this site has sent everything\n"

@@ -251,6 +251,18 @@ test_dir_defaults_to_env_then_home() {
 	[ "$id" = "$(lm "$T/home/.local/share/lmsync" id)" ] || fail "default dir id differs"
 }
 
+# fits_80_columns TEXT: no line of TEXT but usage lines (one line each, by
+# design) is wider than 80 characters; æ, ø and å count one.
+fits_80_columns() {
+	printf '%s\n' "$1" | /usr/bin/python3 -c '
+import sys
+wide = [l for l in sys.stdin.read().splitlines()
+        if len(l) > 80 and not l.startswith("usage:")]
+for l in wide:
+    print("    %d: %s" % (len(l), l), file=sys.stderr)
+sys.exit(1 if wide else 0)'
+}
+
 test_help_and_usage_errors() {
 	local cmd
 	expect_rc 0 "$LMSYNC" --help
@@ -258,12 +270,15 @@ test_help_and_usage_errors() {
 		contains "$OUT" "$cmd"
 	done
 	contains "$OUT" "kommune"
-	# Every command in the list answers --help with its own usage line.
+	fits_80_columns "$OUT" || fail "lmsync --help has lines wider than 80 columns"
+	# Every command in the list answers --help with its own usage line, and
+	# its help fits a terminal of 80 columns.
 	local n=0
 	for cmd in $(printf '%s\n' "$OUT" | sed -n '/^Commands:/,/^$/s/^  \([a-z]*\) .*/\1/p'); do
 		expect_rc 0 "$LMSYNC" "$cmd" --help
 		contains "$OUT" "usage: lmsync"
 		contains "$OUT" " $cmd"
+		fits_80_columns "$OUT" || fail "lmsync $cmd --help has lines wider than 80 columns"
 		n=$((n + 1))
 	done
 	[ "$n" -ge 15 ] || fail "only $n commands listed in lmsync --help"
@@ -277,6 +292,7 @@ test_help_and_usage_errors() {
 	expect_rc 2 "$LMSYNC"
 	expect_rc 0 "$LMSYNCD" --help
 	contains "$OUT" "SIGHUP"
+	fits_80_columns "$OUT" || fail "lmsyncd --help has lines wider than 80 columns"
 	expect_rc 2 "$LMSYNCD" --frob
 	expect_rc 0 "$LMSYNC" --version
 	expect_rc 1 "$LMSYNC" -d "$T/none" status
