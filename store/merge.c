@@ -327,6 +327,20 @@ static int col_index(const struct repl_table *t, const struct cs_col *c)
 	return col_by_name(t, c->name, c->name_len);
 }
 
+/* Why a column of cols is none of t's: a key column travels in pk and the
+ * scope column is the change set's scope, so neither belongs in cols. */
+static const char *col_misplaced(const struct repl_table *t, const struct cs_col *c)
+{
+	int i;
+
+	for (i = 0; i < t->ncols; i++)
+		if (c->name_len == strlen(t->cols[i]) &&
+		    memcmp(t->cols[i], c->name, c->name_len) == 0)
+			return i < t->npk ? "a key column, which travels in pk"
+					  : "the scope column, which is the change set's scope";
+	return NULL;
+}
+
 /* Who last wrote each column of the row's current incarnation, and what
  * that write replaced at its writer (its base), by column index
  * (repl_row.clocks, see rowclock.h). */
@@ -780,11 +794,19 @@ static int check_policy(struct merging *m, const struct changeset *cs, enum memb
 					t->name, t->npk, row->npk),
 			       -1;
 		for (c = 0; c < row->ncols; c++)
-			if (col_index(t, &row->cols[c]) < 0)
+			if (col_index(t, &row->cols[c]) < 0) {
+				const char *misplaced = col_misplaced(t, &row->cols[c]);
+
+				if (misplaced)
+					return snprintf(why, cap, "row %zu: cols names %s.%.*s, %s",
+							r, t->name, (int)row->cols[c].name_len,
+							row->cols[c].name, misplaced),
+					       -1;
 				return snprintf(why, cap, "row %zu: %s has no column '%.*s'", r,
 						t->name, (int)row->cols[c].name_len,
 						row->cols[c].name),
 				       -1;
+			}
 		if (t->policy == POLICY_ADMIN &&
 		    (row->pk[0].type != CS_TEXT || row->pk[0].len != strlen(cs->h.scope) ||
 		     memcmp(row->pk[0].p, cs->h.scope, row->pk[0].len) != 0))

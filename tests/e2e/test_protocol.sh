@@ -180,6 +180,24 @@ test_pushed_change_sets_are_applied() {
 	stop_daemon "$A"
 }
 
+# A row whose cols name its key or scope column breaks the format (the key
+# travels in pk, the scope is the change set's): quarantined, and the reason
+# says which.
+test_key_or_scope_in_cols_is_quarantined_with_the_reason() {
+	site_with_peer
+	start_daemon "$A"
+	push --scope region --row "np-1:scope=region,body=x"
+	[ "$RC" = 0 ] || fail "push exited $RC: $OUT"
+	push --scope region --row "np-2:id=np-2,body=y"
+	[ "$RC" = 0 ] || fail "push exited $RC: $OUT"
+	wait_for 10 exactly 2 "$A" "SELECT count(*) FROM quarantine" || fail "A did not quarantine both"
+	exactly 0 "$A" "SELECT count(*) FROM note" || fail "A applied a quarantined row"
+	expect_rc 0 lm "$A" quarantine
+	contains "$OUT" "cols names note.scope, the scope column, which is the change set's scope"
+	contains "$OUT" "cols names note.id, a key column, which travels in pk"
+	stop_daemon "$A"
+}
+
 test_altered_push_is_refused_and_not_applied() {
 	site_with_peer
 	start_daemon "$A"
